@@ -1,0 +1,537 @@
+/**
+ * Define an agent type. An agent type *is* an `@effect/cluster` `Entity`: an agent instance is an
+ * entity id, its mailbox is the entity's mailbox, and it runs on whichever runner owns its shard.
+ * Every agent answers a base protocol (`Ask`, `Describe`, `Forget`); a definition adds its own
+ * typed RPCs with `Schema` payloads.
+ *
+ * ```ts
+ * const Support = Agent.make({
+ *   name: "support",
+ *   instructions: "You help customers of an online shop.",
+ *   protocol: [LookupOrder]
+ * })
+ * const SupportLive = Agent.toLayer(Support, {
+ *   LookupOrder: ({ orderId }, agent) => agent.ask(`Summarise order ${orderId}`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as Rpc from "@effect/rpc/Rpc"
+import { Cause, Duration, Effect, Exit, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { AgentFailed } from "./AgentError.js"
+import { AgentMemory, type Transcript } from "./AgentMemory.js"
+import * as Events from "./Events.js"
+import { Registry } from "./internal/registry.js"
+import { ChatMessage, LanguageModel, ModelError, Usage } from "./LanguageModel.js"
+import * as Supervision from "./Supervision.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@colony/runtime/Agent")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+// --- base protocol ---
+
+/**
+ * An agent's answer, labelled with who answered and with which model.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
+  text: Schema.String,
+  agent: Schema.String,
+  id: Schema.String,
+  model: Schema.String,
+  modelId: Schema.String,
+  simulated: Schema.Boolean,
+  usage: Usage
+}) {}
+
+/**
+ * What an agent says about itself: enough for a caller (or another agent) to decide whether and
+ * how to talk to it.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class Description extends Schema.Class<Description>("@colony/runtime/Description")({
+  name: Schema.String,
+  id: Schema.String,
+  instructions: Schema.String,
+  model: Schema.String,
+  capabilities: Schema.Array(Schema.String),
+  tools: Schema.Array(Schema.String),
+  rpcs: Schema.Array(Schema.String),
+  mailboxCapacity: Schema.Union(Schema.Number, Schema.Literal("unbounded")),
+  maxIdleTimeMs: Schema.NullOr(Schema.Number),
+  supervision: Schema.Struct({
+    maxRestarts: Schema.Number,
+    windowMs: Schema.Number,
+    initialBackoffMs: Schema.Number,
+    maxBackoffMs: Schema.Number,
+    factor: Schema.Number
+  }),
+  memoryMessages: Schema.Number
+}) {}
+
+/**
+ * Ask the agent something in natural language. The agent answers from its instructions, its
+ * conversation memory and its model, and remembers the exchange.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Ask = Rpc.make("Ask", {
+  payload: {
+    prompt: Schema.String,
+    /** who is asking (an agent address or a caller name), for the record */
+    from: Schema.optional(Schema.String)
+  },
+  success: Answer,
+  error: Schema.Union(AgentFailed, ModelError)
+})
+
+/**
+ * Ask the agent to describe itself.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Describe = Rpc.make("Describe", { success: Description, error: AgentFailed })
+
+/**
+ * Clear the agent instance's conversation memory.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Forget = Rpc.make("Forget", { error: AgentFailed })
+
+/**
+ * The RPCs every agent answers.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export type BaseRpcs = typeof Ask | typeof Describe | typeof Forget
+
+const baseTags = new Set(["Ask", "Describe", "Forget"])
+
+/**
+ * A user RPC as the agent serves it: its declared errors plus `AgentFailed`, which supervision
+ * may answer with.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export type Supervised<R extends Rpc.Any> = Rpc.AddError<R, typeof AgentFailed>
+
+// --- definition ---
+
+/**
+ * The resolved definition of an agent type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Definition {
+  readonly name: string
+  readonly instructions: string
+  readonly model: string
+  readonly capabilities: ReadonlyArray<string>
+  readonly tools: ReadonlyArray<string>
+  readonly rpcs: ReadonlyArray<string>
+  readonly mailboxCapacity: number | "unbounded"
+  readonly maxIdleTime: Duration.Duration | undefined
+  readonly supervision: Supervision.Policy
+  readonly historyLimit: number
+}
+
+/**
+ * An agent type: an `Entity` whose protocol is the base protocol plus the user's RPCs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Agent<Name extends string, Rpcs extends Rpc.Any = never>
+  extends Entity.Entity<Name, BaseRpcs | Supervised<Rpcs>>
+{
+  readonly [TypeId]: Definition
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Entity.Any & { readonly [TypeId]: Definition }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any>> {
+  readonly name: Name
+  /** the system prompt */
+  readonly instructions?: string | undefined
+  /** a model name from the model registry; "default" unless set */
+  readonly model?: string | undefined
+  /** what this agent is good at; used to route and assign work */
+  readonly capabilities?: ReadonlyArray<string> | undefined
+  /** names of the tools the agent may call */
+  readonly tools?: ReadonlyArray<string> | undefined
+  /** the agent's own typed RPCs, on top of the base protocol */
+  readonly protocol?: Rpcs | undefined
+  /** messages one agent instance may hold (in flight and queued); default 64 */
+  readonly mailboxCapacity?: number | "unbounded" | undefined
+  /** an idle instance is passivated after this long; its memory is kept; default 5 minutes */
+  readonly maxIdleTime?: Duration.DurationInput | undefined
+  /** restart policy for handler defects */
+  readonly supervision?: Supervision.PolicyOptions | undefined
+  /** messages of conversation memory kept per instance; default 40 */
+  readonly historyLimit?: number | undefined
+}
+
+const AGENT_NAME = /^[a-z][a-z0-9-]{0,62}$/
+
+/**
+ * Define an agent type.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <const Name extends string, const Rpcs extends ReadonlyArray<Rpc.Any> = []>(
+  options: Options<Name, Rpcs>
+): Agent<Name, Rpcs[number]> => {
+  if (!AGENT_NAME.test(options.name)) {
+    throw new Error(
+      `Agent.make: invalid name "${options.name}": use lower-case letters, digits and "-", starting with a letter`
+    )
+  }
+  const custom = (options.protocol ?? []) as ReadonlyArray<Rpc.AnyWithProps>
+  for (const rpc of custom) {
+    if (baseTags.has(rpc._tag)) {
+      throw new Error(`Agent.make: agent "${options.name}" redefines the base RPC "${rpc._tag}"; rename it`)
+    }
+  }
+  const supervised = custom.map((rpc) => (rpc as any).setError(Schema.Union(rpc.errorSchema, AgentFailed)))
+  const entity = Entity.make(options.name, [Ask, Describe, Forget, ...supervised] as any)
+  const definition: Definition = {
+    name: options.name,
+    instructions: options.instructions ?? `You are ${options.name}, a helpful agent.`,
+    model: options.model ?? "default",
+    capabilities: options.capabilities ?? [],
+    tools: options.tools ?? [],
+    rpcs: ["Ask", "Describe", "Forget", ...custom.map((rpc) => rpc._tag)],
+    mailboxCapacity: options.mailboxCapacity ?? 64,
+    maxIdleTime: Duration.decode(options.maxIdleTime ?? "5 minutes"),
+    supervision: Supervision.policy(options.supervision),
+    historyLimit: options.historyLimit ?? 40
+  }
+  return Object.assign(entity, { [TypeId]: definition }) as any
+}
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isAgent = (u: unknown): u is Any => Entity.isEntity(u) && TypeId in u
+
+/**
+ * @since 0.1.0
+ */
+export const definition = (agent: Any): Definition => agent[TypeId]
+
+// --- handlers ---
+
+/**
+ * What a handler of a user RPC can do with the agent instance it runs in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentContext {
+  readonly agent: string
+  readonly id: string
+  readonly definition: Definition
+  /** ask the agent's model, exactly as the `Ask` RPC does (memory included) */
+  readonly ask: (prompt: string) => Effect.Effect<Answer, ModelError>
+  /** the instance's conversation memory */
+  readonly history: Effect.Effect<Transcript>
+  /** replace the instance's conversation memory (trimmed to the history limit, then stored) */
+  readonly remember: (transcript: Transcript) => Effect.Effect<void>
+}
+
+/**
+ * Handlers for an agent's own RPCs: one function per RPC, from its decoded payload (and the
+ * agent instance) to its reply.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Handlers<Rpcs extends Rpc.Any> = {
+  readonly [R in Rpcs as R["_tag"]]: (
+    payload: Rpc.Payload<R>,
+    agent: AgentContext
+  ) => Effect.Effect<Rpc.Success<R>, Rpc.Error<R>, any>
+}
+
+/**
+ * The services the handlers need.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HandlersContext<H> = {
+  [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R> ? R : never
+}[keyof H]
+
+/**
+ * What every hosted agent needs from the colony.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = Sharding | Registry | Supervision.Supervisor | AgentMemory | LanguageModel
+
+const summarizePayload = (payload: unknown): string => {
+  if (typeof payload === "object" && payload !== null && "prompt" in payload) {
+    return Events.summarize(String((payload as { prompt: unknown }).prompt))
+  }
+  try {
+    return Events.summarize(JSON.stringify(payload) ?? "")
+  } catch {
+    return "(payload)"
+  }
+}
+
+const summarizeResult = (value: unknown): string => {
+  if (value instanceof Answer) return Events.summarize(value.text)
+  if (value === undefined) return "done"
+  return summarizePayload(value)
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.isSuccess(exit)
+    ? "success" as const
+    : Cause.isInterruptedOnly(exit.cause)
+    ? "interrupted" as const
+    : Cause.isFailure(exit.cause)
+    ? "failure" as const
+    : "defect" as const
+
+const trim = (transcript: Transcript, limit: number): Transcript =>
+  transcript.length > limit ? transcript.slice(transcript.length - limit) : transcript
+
+const memoryRetry = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("5 seconds"))
+)
+
+/**
+ * Host an agent type in this process: register its entity with the cluster, with the
+ * definition's mailbox, passivation and supervision settings.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export function toLayer<Name extends string>(agent: Agent<Name, never>): Layer.Layer<never, never, Requirements>
+export function toLayer<Name extends string, Rpcs extends Rpc.Any, H extends Handlers<Rpcs>>(
+  agent: Agent<Name, Rpcs>,
+  handlers: H
+): Layer.Layer<never, never, Requirements | HandlersContext<H>>
+export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): Layer.Layer<never, never, any> {
+  const agent = agentIn as Any
+  const def = agent[TypeId]
+  const missing = def.rpcs.filter((tag) => !baseTags.has(tag) && typeof handlers[tag] !== "function")
+  if (missing.length > 0) {
+    return Layer.die(new Error(`Agent.toLayer: agent "${def.name}" has no handler for ${missing.join(", ")}`))
+  }
+
+  const build = Effect.gen(function*() {
+    const address = yield* Entity.CurrentAddress
+    const supervisor = yield* Supervision.Supervisor
+    const store = yield* AgentMemory
+    const model = yield* LanguageModel
+    const id = address.entityId as string
+    const key = `${def.name}/${id}`
+    const context = yield* Effect.context<any>()
+
+    const restart = yield* supervisor.onStart(key, def.supervision)
+    if (restart !== undefined) {
+      yield* Events.publish(
+        new Events.AgentRestarted({
+          agent: def.name,
+          id,
+          at: yield* Events.now,
+          restart: restart.restart,
+          delayMs: Duration.toMillis(restart.delay),
+          defect: restart.defect
+        })
+      )
+    }
+
+    // Storage trouble must not kill the entity build (the cluster would retry it with the
+    // zero-delay policy we give it), so the load waits for storage with its own backoff.
+    const loaded = yield* store.load(key).pipe(
+      Effect.tapError((error) => Effect.logWarning(error.message)),
+      Effect.retry(memoryRetry),
+      Effect.orDie
+    )
+    const memory = yield* Ref.make<Transcript>(Option.getOrElse(loaded, () => []))
+    const remember = (transcript: Transcript) =>
+      Effect.flatMap(Ref.setAndGet(memory, trim(transcript, def.historyLimit)), (kept) =>
+        store.save(key, kept).pipe(Effect.retry({ times: 3, schedule: memoryRetry }), Effect.orDie))
+
+    yield* Events.publish(
+      new Events.AgentStarted({
+        agent: def.name,
+        id,
+        at: yield* Events.now,
+        restart: restart !== undefined,
+        memoryMessages: (yield* Ref.get(memory)).length
+      })
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Events.now, (at) => Events.publish(new Events.AgentStopped({ agent: def.name, id, at })))
+    )
+
+    const ask = (prompt: string) =>
+      Effect.gen(function*() {
+        const history = yield* Ref.get(memory)
+        const question = new ChatMessage({ role: "user", content: prompt })
+        const started = yield* Events.now
+        const response = yield* model.chat({
+          model: def.model,
+          messages: [new ChatMessage({ role: "system", content: def.instructions }), ...history, question]
+        })
+        const at = yield* Events.now
+        yield* Events.publish(
+          new Events.ModelCalled({
+            agent: def.name,
+            id,
+            at,
+            model: response.model,
+            modelId: response.modelId,
+            simulated: response.simulated,
+            usage: response.usage,
+            durationMs: at - started
+          })
+        )
+        yield* remember([...history, question, new ChatMessage({ role: "assistant", content: response.text })])
+        return new Answer({
+          text: response.text,
+          agent: def.name,
+          id,
+          model: response.model,
+          modelId: response.modelId,
+          simulated: response.simulated,
+          usage: response.usage
+        })
+      })
+
+    const agentContext: AgentContext = {
+      agent: def.name,
+      id,
+      definition: def,
+      ask,
+      history: Ref.get(memory),
+      remember
+    }
+
+    const handle = (rpc: string, payload: unknown, run: Effect.Effect<unknown, unknown, any>) =>
+      Effect.gen(function*() {
+        const started = yield* Events.now
+        const from = typeof payload === "object" && payload !== null && "from" in payload
+          ? (payload as { from?: string }).from
+          : undefined
+        yield* Events.publish(
+          new Events.MessageReceived({
+            agent: def.name,
+            id,
+            at: started,
+            rpc,
+            ...(from === undefined ? {} : { from }),
+            summary: summarizePayload(payload)
+          })
+        )
+        return yield* Supervision.supervise(run, { agent: def.name, id, rpc, policy: def.supervision }).pipe(
+          Effect.onExit((exit) =>
+            Effect.flatMap(Events.now, (at) =>
+              Events.publish(
+                new Events.MessageHandled({
+                  agent: def.name,
+                  id,
+                  at,
+                  rpc,
+                  outcome: outcomeOf(exit),
+                  durationMs: at - started,
+                  summary: Exit.isSuccess(exit) ? summarizeResult(exit.value) : Cause.pretty(exit.cause).split("\n")[0]!
+                })
+              ))
+          ),
+          Effect.provide(context)
+        )
+      })
+
+    const entityHandlers: Record<string, (request: Entity.Request<any>) => Effect.Effect<any, any, any>> = {
+      Ask: ({ payload }) => handle("Ask", payload, ask(payload.prompt)),
+      Describe: () =>
+        handle(
+          "Describe",
+          undefined,
+          Effect.map(Ref.get(memory), (transcript) =>
+            new Description({
+              name: def.name,
+              id,
+              instructions: def.instructions,
+              model: def.model,
+              capabilities: def.capabilities,
+              tools: def.tools,
+              rpcs: def.rpcs,
+              mailboxCapacity: def.mailboxCapacity,
+              maxIdleTimeMs: def.maxIdleTime === undefined ? null : Duration.toMillis(def.maxIdleTime),
+              supervision: {
+                maxRestarts: def.supervision.maxRestarts,
+                windowMs: Duration.toMillis(def.supervision.window),
+                initialBackoffMs: Duration.toMillis(def.supervision.initialBackoff),
+                maxBackoffMs: Duration.toMillis(def.supervision.maxBackoff),
+                factor: def.supervision.factor
+              },
+              memoryMessages: transcript.length
+            }))
+        ),
+      Forget: () => handle("Forget", undefined, remember([]))
+    }
+    for (const tag of def.rpcs) {
+      if (baseTags.has(tag)) continue
+      entityHandlers[tag] = ({ payload }) => handle(tag, payload, Effect.suspend(() => handlers[tag](payload, agentContext)))
+    }
+    return entityHandlers as any
+  })
+
+  return Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const registry = yield* Registry
+      const unregister = registry.register(agent)
+      yield* Effect.addFinalizer(() => Effect.sync(unregister))
+    })
+  ).pipe(
+    Layer.merge(
+      agent.toLayer(build, {
+        mailboxCapacity: def.mailboxCapacity,
+        ...(def.maxIdleTime === undefined ? {} : { maxIdleTime: def.maxIdleTime }),
+        defectRetryPolicy: Supervision.clusterRetryPolicy
+      })
+    )
+  )
+}

@@ -1,0 +1,287 @@
+import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtime"
+import { Rpc } from "@effect/rpc"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Schema, TestClock } from "effect"
+import type { Scope } from "effect"
+
+class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", { orderId: Schema.String }) {}
+
+const LookupOrder = Rpc.make("LookupOrder", {
+  payload: {
+    orderId: Schema.String.pipe(Schema.pattern(/^o-\d+$/)),
+    quantity: Schema.Int.pipe(Schema.positive())
+  },
+  success: Schema.Struct({ orderId: Schema.String, status: Schema.String }),
+  error: OrderNotFound
+})
+const Hold = Rpc.make("Hold", { success: Schema.String })
+const Flaky = Rpc.make("Flaky", { success: Schema.Number })
+const Crash = Rpc.make("Crash")
+
+/** Controls the test handlers: a gate `Hold` waits on, and a count of `Flaky` attempts. */
+class Control extends Context.Tag("test/Control")<Control, {
+  readonly entered: Queue.Queue<string>
+  readonly release: Deferred.Deferred<void>
+  readonly attempts: Ref.Ref<number>
+}>() {}
+
+const Support = Agent.make({
+  name: "support",
+  instructions: "You help customers of an online shop.",
+  capabilities: ["orders", "faq"],
+  protocol: [LookupOrder, Hold, Flaky, Crash],
+  mailboxCapacity: 1,
+  maxIdleTime: "10 seconds",
+  supervision: { maxRestarts: 2, initialBackoff: "1 second", factor: 2, window: "1 minute" }
+})
+
+const SupportLive = Agent.toLayer(Support, {
+  LookupOrder: ({ orderId }) =>
+    orderId === "o-404"
+      ? Effect.fail(new OrderNotFound({ orderId }))
+      : Effect.succeed({ orderId, status: "shipped" }),
+  Hold: (_, agent) =>
+    Effect.gen(function*() {
+      const control = yield* Control
+      yield* Queue.offer(control.entered, agent.id)
+      yield* Deferred.await(control.release)
+      return "released"
+    }),
+  Flaky: () =>
+    Effect.gen(function*() {
+      const control = yield* Control
+      const attempt = yield* Ref.updateAndGet(control.attempts, (n) => n + 1)
+      if (attempt === 1) return yield* Effect.die(new Error("flaky handler blew up"))
+      return attempt
+    }),
+  Crash: () => Effect.die(new Error("always broken"))
+})
+
+const Billing = Agent.make({ name: "billing" })
+
+const ControlLive = Layer.effect(
+  Control,
+  Effect.all({
+    entered: Queue.unbounded<string>(),
+    release: Deferred.make<void>(),
+    attempts: Ref.make(0)
+  })
+)
+
+/** Advance the test clock until the fiber is done; the cluster needs a few turns per step. */
+const settle = <A, E>(fiber: Fiber.Fiber<A, E>, step: Duration.DurationInput = "500 millis") =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200; i++) {
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* TestClock.adjust(step)
+      yield* Effect.yieldNow()
+    }
+    const exit = yield* Fiber.poll(fiber)
+    if (Option.isNone(exit)) return yield* Effect.dieMessage("the call did not finish within 100 s of test clock")
+    return exit.value
+  })
+
+/**
+ * The cluster acquires its shards on a timer; under the test clock one step lets it, so each test
+ * starts with a colony that is ready to deliver.
+ */
+const warmUp = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const support = yield* Colony.client(Support)
+    yield* settle(yield* Effect.fork(support("warm-up").Describe()))
+  })
+)
+
+const colony = (settings?: Partial<Colony.Settings>) =>
+  warmUp.pipe(
+    Layer.provideMerge(SupportLive),
+    Layer.provideMerge(Colony.layerEmbedded({ settings })),
+    Layer.provideMerge(ControlLive)
+  )
+
+/** The next event with this tag (and this agent id, if given), skipping others. */
+const takeUntil = <T extends Events.Event["_tag"]>(
+  queue: Queue.Dequeue<Events.Event>,
+  tag: T,
+  id?: string
+): Effect.Effect<Extract<Events.Event, { _tag: T }>> =>
+  Effect.gen(function*() {
+    while (true) {
+      const event = yield* Queue.take(queue)
+      if (event._tag === tag && (id === undefined || event.id === id)) {
+        return event as Extract<Events.Event, { _tag: T }>
+      }
+    }
+  })
+
+const withEvents = <A, E, R>(f: (events: Queue.Dequeue<Events.Event>) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Events.Events, (bus) => Effect.flatMap(bus.subscribe, f)) as Effect.Effect<
+    A,
+    E,
+    R | Events.Events | Scope.Scope
+  >
+
+describe("Agent", () => {
+  it.scoped("an agent answers Ask with a labelled answer and remembers the exchange", () =>
+    Effect.gen(function*() {
+      const support = yield* Colony.client(Support)
+      const first = yield* support("customer-42").Ask({ prompt: "Where is my order?" })
+      expect(first.text.startsWith(LanguageModel.SIMULATED_LABEL)).toBe(true)
+      expect(first.text).toContain("Where is my order?")
+      expect(first).toMatchObject({ agent: "support", id: "customer-42", model: "default", simulated: true })
+      expect(first.usage.totalTokens).toBe(first.usage.promptTokens + first.usage.completionTokens)
+
+      const second = yield* support("customer-42").Ask({ prompt: "And the invoice?" })
+      expect(second.usage.promptTokens).toBeGreaterThan(first.usage.promptTokens)
+      const description = yield* support("customer-42").Describe()
+      expect(description).toMatchObject({
+        name: "support",
+        id: "customer-42",
+        capabilities: ["orders", "faq"],
+        rpcs: ["Ask", "Describe", "Forget", "LookupOrder", "Hold", "Flaky", "Crash"],
+        memoryMessages: 4
+      })
+      // another instance of the same type has its own memory
+      expect((yield* support("customer-7").Describe()).memoryMessages).toBe(0)
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("a custom typed RPC answers with its success and its declared error", () =>
+    Effect.gen(function*() {
+      const support = yield* Colony.client(Support)
+      const found = yield* support("c1").LookupOrder({ orderId: "o-17", quantity: 1 })
+      expect(found).toEqual({ orderId: "o-17", status: "shipped" })
+      const missing = yield* Effect.flip(support("c1").LookupOrder({ orderId: "o-404", quantity: 1 }))
+      expect(missing).toBeInstanceOf(OrderNotFound)
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("a schema-invalid payload is refused with InvalidMessage explaining the schema", () =>
+    Effect.gen(function*() {
+      const support = yield* Colony.client(Support)
+      const typed = yield* Effect.flip(support("c1").LookupOrder({ orderId: "o-1", quantity: -3 }))
+      expect(typed).toBeInstanceOf(AgentError.InvalidMessage)
+      expect(typed.message).toContain("positive")
+
+      const untyped = yield* Effect.flip(Colony.send("support", "c1", "LookupOrder", { orderId: 42 }))
+      expect(untyped).toBeInstanceOf(AgentError.InvalidMessage)
+      expect((untyped as AgentError.InvalidMessage).details).toContain("orderId")
+
+      const noSuchRpc = yield* Effect.flip(Colony.send("support", "c1", "Refund", {}))
+      expect(noSuchRpc).toBeInstanceOf(AgentError.InvalidMessage)
+      expect(noSuchRpc.message).toContain("Ask, Describe, Forget, LookupOrder")
+
+      // the agent is unharmed and nothing was delivered
+      expect((yield* support("c1").Describe()).memoryMessages).toBe(0)
+      const ok = yield* Colony.send("support", "c1", "LookupOrder", { orderId: "o-2", quantity: 2 })
+      expect(ok).toEqual({ orderId: "o-2", status: "shipped" })
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("an unknown agent type is refused with UnknownAgent listing the registered types", () =>
+    Effect.gen(function*() {
+      const byName = yield* Effect.flip(Colony.ask("billing", "c1", "hello"))
+      expect(byName).toBeInstanceOf(AgentError.UnknownAgent)
+      expect(byName.message).toContain(`no agent type "billing" is registered; registered types: support`)
+
+      const billing = yield* Colony.client(Billing)
+      const typed = yield* Effect.flip(billing("c1").Ask({ prompt: "hello" }))
+      expect(typed).toBeInstanceOf(AgentError.UnknownAgent)
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("a payload over the limit is refused with PayloadTooLarge", () =>
+    Effect.gen(function*() {
+      const support = yield* Colony.client(Support)
+      const prompt = "x".repeat(1024 * 1024)
+      const error = yield* Effect.flip(support("c1").Ask({ prompt }))
+      expect(error).toBeInstanceOf(AgentError.PayloadTooLarge)
+      expect(error).toMatchObject({ limit: 1024 * 1024, rpc: "Ask" })
+      expect((yield* support("c1").Describe()).memoryMessages).toBe(0)
+
+      const small = yield* support("c1").Ask({ prompt: "x".repeat(1000) })
+      expect(small.simulated).toBe(true)
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("the payload limit is configurable", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Colony.ask("support", "c1", "x".repeat(200)))
+      expect(error).toMatchObject({ _tag: "PayloadTooLarge", limit: 128 })
+    }).pipe(Effect.provide(colony({ maxPayloadBytes: 128 }))))
+
+  it.scoped("a full mailbox answers MailboxFull at once, and the agent takes messages again once drained", () =>
+    Effect.gen(function*() {
+      const control = yield* Control
+      const support = yield* Colony.client(Support)
+      const held = yield* Effect.fork(support("c1").Hold())
+      expect(yield* Queue.take(control.entered)).toBe("c1")
+
+      const refused = yield* Effect.flip(support("c1").Ask({ prompt: "are you there?" }))
+      expect(refused).toBeInstanceOf(AgentError.MailboxFull)
+      expect(refused).toMatchObject({ agent: "support", id: "c1", capacity: 1 })
+      // the mailbox is per instance: another customer is served meanwhile
+      expect((yield* support("c2").Ask({ prompt: "hi" })).id).toBe("c2")
+
+      yield* Deferred.succeed(control.release, undefined)
+      expect(yield* Fiber.join(held)).toBe("released")
+      expect((yield* support("c1").Ask({ prompt: "are you there now?" })).id).toBe("c1")
+    }).pipe(Effect.provide(colony())))
+
+  it.scoped("a handler defect restarts the agent with backoff, replays the message and the next one is answered", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const control = yield* Control
+        const support = yield* Colony.client(Support)
+        yield* support("c1").Ask({ prompt: "remember me" })
+
+        const flaky = yield* Effect.fork(support("c1").Flaky())
+        const exit = yield* settle(flaky)
+        expect(exit).toEqual(Exit.succeed(2))
+        expect(yield* Ref.get(control.attempts)).toBe(2)
+
+        const restarted = yield* takeUntil(events, "AgentRestarted")
+        expect(restarted).toMatchObject({ agent: "support", id: "c1", restart: 1, delayMs: 1000 })
+        expect(restarted.defect).toContain("flaky handler blew up")
+
+        // memory survives the restart and the agent answers the next message
+        const description = yield* support("c1").Describe()
+        expect(description.memoryMessages).toBe(2)
+      })).pipe(Effect.provide(colony())))
+
+  it.scoped("past its restart limit an agent answers AgentFailed carrying the cause", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const support = yield* Colony.client(Support)
+        const crash = yield* Effect.fork(support("c1").Crash())
+        const exit = yield* settle(crash)
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = yield* Effect.flip(exit)
+        expect(error).toBeInstanceOf(AgentError.AgentFailed)
+        expect(error).toMatchObject({ agent: "support", id: "c1", rpc: "Crash", restarts: 2 })
+        expect(error.message).toContain("always broken")
+
+        const first = yield* takeUntil(events, "AgentRestarted")
+        const second = yield* takeUntil(events, "AgentRestarted")
+        expect([first.delayMs, second.delayMs]).toEqual([1000, 2000])
+        expect(yield* takeUntil(events, "AgentGaveUp")).toMatchObject({ rpc: "Crash", restarts: 2 })
+
+        // the agent itself is alive and answers other messages
+        expect((yield* support("c1").Ask({ prompt: "still there?" })).id).toBe("c1")
+      })).pipe(Effect.provide(colony())))
+
+  it.scoped("an idle agent is passivated and comes back with its memory on the next message", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const support = yield* Colony.client(Support)
+        yield* support("c1").Ask({ prompt: "my name is Ada" })
+        yield* support("c1").Ask({ prompt: "I ordered a lamp" })
+        expect(yield* takeUntil(events, "AgentStarted")).toMatchObject({ id: "c1", memoryMessages: 0 })
+
+        yield* TestClock.adjust("1 minute")
+        expect(yield* takeUntil(events, "AgentStopped", "c1")).toMatchObject({ agent: "support", id: "c1" })
+
+        const description = yield* support("c1").Describe()
+        expect(description.memoryMessages).toBe(4)
+        expect(yield* takeUntil(events, "AgentStarted")).toMatchObject({
+          id: "c1",
+          restart: false,
+          memoryMessages: 4
+        })
+      })).pipe(Effect.provide(colony())))
+})
