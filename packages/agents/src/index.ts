@@ -1,1 +1,9 @@
-export {}
+/**
+ * @colony/agents — collaboration patterns and strategies on top of @colony/runtime.
+ *
+ * @since 0.1.0
+ */
+export * as Aggregate from "./Aggregate.js"
+export * as Assign from "./Assign.js"
+export * as Collaboration from "./Collaboration.js"
+export * as Decompose from "./Decompose.js"
