@@ -3,21 +3,88 @@
  * call `LanguageModel.chat` with a model *name* from the registry, and get text, usage and a
  * label saying which model (and whether a simulated one) answered.
  *
+ * On top of `chat` sit streaming (`stream`), structured output validated by a `Schema`
+ * (`generateObject`) and a tool-call loop (`runTools`). Every call goes through the same
+ * machinery: a per-attempt timeout, retries with exponential backoff and jitter that honour
+ * `Retry-After`, a per-model concurrency limit and optional requests-per-minute, and token and
+ * cost accounting published as `ModelCall` events.
+ *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import {
+  Arbitrary,
+  Clock,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Either,
+  FastCheck,
+  FiberRef,
+  JSONSchema,
+  Layer,
+  Option,
+  ParseResult,
+  PubSub,
+  Queue,
+  Random,
+  RateLimiter,
+  Redacted,
+  Ref,
+  Schedule,
+  Schema,
+  SchemaAST,
+  Scope,
+  Stream
+} from "effect"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import type { ConfigError } from "effect/ConfigError"
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai"
+import * as ModelRegistry from "./ModelRegistry.js"
+
+// ---------------------------------------------------------------------------------------------
+// Transcript
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A model's request to run a tool. `arguments` is the JSON text exactly as the model wrote it;
+ * it is decoded against the tool's `Schema` only when the tool runs, so a malformed call can be
+ * reported back to the model instead of failing the conversation.
+ *
+ * @since 0.1.0
+ */
+export class ToolCall extends Schema.Class<ToolCall>("@colony/runtime/ToolCall")({
+  id: Schema.String,
+  name: Schema.String,
+  arguments: Schema.String
+}) {}
 
 /**
  * One message of a chat transcript. The shape follows the OpenAI chat format so that a
- * transcript can be sent to any OpenAI-compatible endpoint unchanged.
+ * transcript can be sent to any OpenAI-compatible endpoint unchanged: an assistant message may
+ * carry `toolCalls`, and a `tool` message answers one of them by `toolCallId`.
  *
  * @since 0.1.0
  */
 export class ChatMessage extends Schema.Class<ChatMessage>("@colony/runtime/ChatMessage")({
   role: Schema.Literal("system", "user", "assistant", "tool"),
   content: Schema.String,
-  name: Schema.optional(Schema.String)
-}) {}
+  name: Schema.optional(Schema.String),
+  toolCalls: Schema.optional(Schema.Array(ToolCall)),
+  toolCallId: Schema.optional(Schema.String)
+}) {
+  static readonly system = (content: string): ChatMessage => new ChatMessage({ role: "system", content })
+  static readonly user = (content: string): ChatMessage => new ChatMessage({ role: "user", content })
+  static readonly assistant = (content: string, toolCalls?: ReadonlyArray<ToolCall>): ChatMessage =>
+    new ChatMessage({
+      role: "assistant",
+      content,
+      ...(toolCalls === undefined || toolCalls.length === 0 ? {} : { toolCalls })
+    })
+  static readonly toolResult = (toolCallId: string, content: string): ChatMessage =>
+    new ChatMessage({ role: "tool", content, toolCallId })
+}
 
 /**
  * Tokens spent by one call (or summed over many).
@@ -40,7 +107,9 @@ export class Usage extends Schema.Class<Usage>("@colony/runtime/Usage")({
 
 /**
  * What a model answered, labelled with the registry name and provider model id that produced
- * it. `simulated` is true when no real model was involved; callers print it.
+ * it. `simulated` is true when no real model was involved; callers print it. `toolCalls` is
+ * non-empty when the model asked for tools instead of answering; `cost` is in US dollars from the
+ * model's price table (0 when it has none); `retries` counts attempts after the first.
  *
  * @since 0.1.0
  */
@@ -49,43 +118,397 @@ export class ChatResponse extends Schema.Class<ChatResponse>("@colony/runtime/Ch
   model: Schema.String,
   modelId: Schema.String,
   simulated: Schema.Boolean,
-  usage: Usage
+  usage: Usage,
+  toolCalls: Schema.optionalWith(Schema.Array(ToolCall), { default: () => [] }),
+  finishReason: Schema.optionalWith(Schema.String, { default: () => "stop" }),
+  cost: Schema.optionalWith(Schema.NonNegative, { default: () => 0 }),
+  latencyMs: Schema.optionalWith(Schema.NonNegative, { default: () => 0 }),
+  retries: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
 }) {}
 
 /**
- * A request to a model: the transcript and the registry name of the model to use.
+ * A tool as the model sees it: a name, what it is for, and its parameters as a `Schema` (sent
+ * to the endpoint as JSON Schema).
+ *
+ * @since 0.1.0
+ */
+export interface ToolDefinition {
+  readonly name: string
+  readonly description: string
+  readonly parameters: Schema.Schema.AnyNoContext
+}
+
+/**
+ * Asks the model to answer with JSON matching `schema`. Prefer `generateObject`, which also
+ * decodes and repairs the answer.
+ *
+ * @since 0.1.0
+ */
+export interface ResponseFormat {
+  readonly name: string
+  readonly description?: string | undefined
+  readonly schema: Schema.Schema.AnyNoContext
+}
+
+/**
+ * A request to a model: the transcript and the registry name of the model to use, plus the
+ * optional tools, output format and sampling settings. `timeoutMs` overrides the model's
+ * per-attempt timeout for this call.
  *
  * @since 0.1.0
  */
 export interface ChatRequest {
   readonly model: string
   readonly messages: ReadonlyArray<ChatMessage>
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice?: "auto" | "none" | "required" | undefined
+  readonly responseFormat?: ResponseFormat | undefined
+  readonly temperature?: number | undefined
+  readonly maxTokens?: number | undefined
+  readonly timeoutMs?: number | undefined
 }
 
 /**
- * A model call that did not produce an answer.
+ * A piece of a streamed answer.
  *
  * @since 0.1.0
  */
-export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
+export class TextDelta extends Schema.TaggedClass<TextDelta>("@colony/runtime/TextDelta")("TextDelta", {
+  text: Schema.String
+}) {}
+
+/**
+ * The last element of every successful stream: the whole answer with its usage, as `chat`
+ * would have returned it.
+ *
+ * @since 0.1.0
+ */
+export class Finished extends Schema.TaggedClass<Finished>("@colony/runtime/Finished")("Finished", {
+  response: ChatResponse
+}) {}
+
+/**
+ * @since 0.1.0
+ */
+export type StreamPart = TextDelta | Finished
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The name is not in the registry and the registry has no fallback.
+ *
+ * @since 0.1.0
+ */
+export class UnknownModel extends Schema.TaggedError<UnknownModel>()("UnknownModel", {
   model: Schema.String,
-  reason: Schema.String
+  registered: Schema.Array(Schema.String)
 }) {
   override get message() {
-    return `model "${this.model}" failed: ${this.reason}`
+    const listed = this.registered.length === 0 ? "none" : this.registered.join(", ")
+    return `no model "${this.model}" is registered; registered models: ${listed}. ` +
+      `Add it to COLONY_MODELS, or set COLONY_MODEL_URL so unlisted names go to a default endpoint.`
   }
 }
 
 /**
+ * The endpoint refused the request (a 4xx other than 408, 409 and 429); retrying would not help.
+ *
+ * @since 0.1.0
+ */
+export class ModelRequestRejected extends Schema.TaggedError<ModelRequestRejected>()("ModelRequestRejected", {
+  model: Schema.String,
+  modelId: Schema.String,
+  status: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message() {
+    const hint = this.status === 401 || this.status === 403
+      ? "check the API key (COLONY_MODEL_KEY, or the entry's apiKey/apiKeyFrom in COLONY_MODELS)"
+      : this.status === 404
+      ? `check the model id "${this.modelId}" (COLONY_MODEL_ID or the entry's modelId) and the base URL`
+      : "the endpoint may not support tools or response_format; for structured output try " +
+        `structuredOutput "json_object" or "prompt" for this model`
+    return `model "${this.model}" rejected the request with status ${this.status}: ${this.reason}. Next: ${hint}.`
+  }
+}
+
+/**
+ * Every attempt failed with a transient fault (429, 5xx, a dropped connection), or the endpoint
+ * asked to wait longer than the model's `maxRetryAfterMs`.
+ *
+ * @since 0.1.0
+ */
+export class ModelRetriesExhausted extends Schema.TaggedError<ModelRetriesExhausted>()("ModelRetriesExhausted", {
+  model: Schema.String,
+  attempts: Schema.Int,
+  status: Schema.optional(Schema.Number),
+  retryAfterMs: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message() {
+    const waited = this.retryAfterMs === undefined ? "" : ` (it asked to retry after ${this.retryAfterMs}ms)`
+    return `model "${this.model}" failed after ${this.attempts} attempt(s): ${this.reason}${waited}. ` +
+      `The endpoint is overloaded or down: retry later, raise maxRetries / maxRetryAfterMs for this model, ` +
+      `or lower its maxConcurrency / requestsPerMinute.`
+  }
+}
+
+/**
+ * No answer within the per-attempt timeout, on every attempt (or a stream went silent for that
+ * long after it started).
+ *
+ * @since 0.1.0
+ */
+export class ModelTimeout extends Schema.TaggedError<ModelTimeout>()("ModelTimeout", {
+  model: Schema.String,
+  timeoutMs: Schema.Number,
+  attempts: Schema.Int
+}) {
+  override get message() {
+    return `model "${this.model}" did not answer within ${this.timeoutMs}ms (${this.attempts} attempt(s)). ` +
+      `Raise timeoutMs for this model (COLONY_MODEL_TIMEOUT or the entry's timeoutMs in COLONY_MODELS) ` +
+      `or check that the endpoint is reachable and not overloaded.`
+  }
+}
+
+/**
+ * The endpoint answered something that is not a chat completion: invalid JSON, a wrong content
+ * type (an HTML page), or JSON of the wrong shape. Usually a base URL that points at the wrong
+ * service, so it is not retried.
+ *
+ * @since 0.1.0
+ */
+export class MalformedModelResponse extends Schema.TaggedError<MalformedModelResponse>()("MalformedModelResponse", {
+  model: Schema.String,
+  baseUrl: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `model "${this.model}" at ${this.baseUrl} answered something that is not a chat completion: ` +
+      `${this.reason}. Check that the base URL is an OpenAI-compatible API (it usually ends in /v1).`
+  }
+}
+
+/**
+ * A stream was cut before the model finished: deltas already delivered are the whole of what
+ * arrived. Not retried, because the caller has already seen part of the answer.
+ *
+ * @since 0.1.0
+ */
+export class ModelStreamInterrupted extends Schema.TaggedError<ModelStreamInterrupted>()("ModelStreamInterrupted", {
+  model: Schema.String,
+  receivedChars: Schema.Int,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `the stream from model "${this.model}" ended before the model finished, after ${this.receivedChars} ` +
+      `character(s): ${this.reason}. Discard the partial answer and call again (or use chat, which retries).`
+  }
+}
+
+/**
+ * The model's answer did not match the requested `Schema`, even after one repair attempt.
+ *
+ * @since 0.1.0
+ */
+export class MalformedModelOutput extends Schema.TaggedError<MalformedModelOutput>()("MalformedModelOutput", {
+  model: Schema.String,
+  schema: Schema.String,
+  reason: Schema.String,
+  output: Schema.String
+}) {
+  override get message() {
+    return `model "${this.model}" answered text that does not match schema "${this.schema}" even after a ` +
+      `repair attempt: ${this.reason}. Simplify the schema, describe the fields in the prompt, or use a ` +
+      `stronger model.`
+  }
+}
+
+/**
+ * The model still wanted tools after `maxSteps` model calls.
+ *
+ * @since 0.1.0
+ */
+export class ToolStepLimitExceeded extends Schema.TaggedError<ToolStepLimitExceeded>()("ToolStepLimitExceeded", {
+  model: Schema.String,
+  maxSteps: Schema.Int,
+  lastTools: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `model "${this.model}" still requested tools (${this.lastTools.join(", ")}) after ${this.maxSteps} ` +
+      `step(s). Raise maxSteps, or make the tools' results more conclusive.`
+  }
+}
+
+/**
+ * Every way a model call can fail, as a `Schema` (so it can be a protocol's error type) and as a
+ * type. Structured output adds `MalformedModelOutput` and the tool loop adds
+ * `ToolStepLimitExceeded`.
+ *
+ * @since 0.1.0
+ */
+export const ModelError = Schema.Union(
+  UnknownModel,
+  ModelRequestRejected,
+  ModelRetriesExhausted,
+  ModelTimeout,
+  MalformedModelResponse,
+  ModelStreamInterrupted
+)
+
+/**
+ * @since 0.1.0
+ */
+export type ModelError = typeof ModelError.Type
+
+// ---------------------------------------------------------------------------------------------
+// Accounting and events
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Who a call is spent on. Set with `withAttribution` around an agent's handler or a
+ * collaboration; every call inside is summed under those names.
+ *
+ * @since 0.1.0
+ */
+export interface Attribution {
+  readonly agent?: string | undefined
+  readonly collaboration?: string | undefined
+}
+
+const currentAttribution = globalValue(
+  Symbol.for("@colony/runtime/LanguageModel/currentAttribution"),
+  () => FiberRef.unsafeMake<Attribution>({})
+)
+
+/**
+ * Attribute every model call made by `effect` to an agent and/or a collaboration. Nested uses
+ * combine: an inner `{ agent }` keeps the outer `{ collaboration }`.
+ *
+ * @since 0.1.0
+ */
+export const withAttribution: {
+  (attribution: Attribution): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(effect: Effect.Effect<A, E, R>, attribution: Attribution): Effect.Effect<A, E, R>
+} = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, attribution: Attribution) =>
+  Effect.locallyWith(effect, currentAttribution, (outer) => ({
+    ...outer,
+    ...(attribution.agent === undefined ? {} : { agent: attribution.agent }),
+    ...(attribution.collaboration === undefined ? {} : { collaboration: attribution.collaboration })
+  })))
+
+/**
+ * The record of one model call, successful or not: which model, tokens, cost, latency (including
+ * retries and backoff) and how many retries it took. Published on `calls` for the runtime's
+ * event log; it never contains a prompt, an answer or a key.
+ *
+ * @since 0.1.0
+ */
+export class ModelCall extends Schema.Class<ModelCall>("@colony/runtime/ModelCall")({
+  model: Schema.String,
+  modelId: Schema.String,
+  provider: Schema.Literal("openai", "simulated"),
+  simulated: Schema.Boolean,
+  streamed: Schema.Boolean,
+  outcome: Schema.Literal("success", "failure"),
+  error: Schema.optional(Schema.String),
+  usage: Usage,
+  cost: Schema.NonNegative,
+  latencyMs: Schema.NonNegative,
+  retries: Schema.NonNegativeInt,
+  agent: Schema.optional(Schema.String),
+  collaboration: Schema.optional(Schema.String),
+  startedAt: Schema.Number
+}) {}
+
+/**
+ * Calls, failures, retries, tokens and cost summed over a set of calls.
+ *
+ * @since 0.1.0
+ */
+export class UsageTotals extends Schema.Class<UsageTotals>("@colony/runtime/UsageTotals")({
+  calls: Schema.NonNegativeInt,
+  failures: Schema.NonNegativeInt,
+  retries: Schema.NonNegativeInt,
+  usage: Usage,
+  cost: Schema.NonNegative
+}) {
+  static readonly zero = new UsageTotals({ calls: 0, failures: 0, retries: 0, usage: Usage.zero, cost: 0 })
+  static readonly add = (totals: UsageTotals, call: ModelCall): UsageTotals =>
+    new UsageTotals({
+      calls: totals.calls + 1,
+      failures: totals.failures + (call.outcome === "failure" ? 1 : 0),
+      retries: totals.retries + call.retries,
+      usage: Usage.add(totals.usage, call.usage),
+      cost: totals.cost + call.cost
+    })
+}
+
+/**
+ * Everything spent through one `LanguageModel` since it was built, in total and per model name,
+ * agent and collaboration (calls without an attribution count only in `total` and `byModel`).
+ *
+ * @since 0.1.0
+ */
+export class UsageReport extends Schema.Class<UsageReport>("@colony/runtime/UsageReport")({
+  total: UsageTotals,
+  byModel: Schema.Record({ key: Schema.String, value: UsageTotals }),
+  byAgent: Schema.Record({ key: Schema.String, value: UsageTotals }),
+  byCollaboration: Schema.Record({ key: Schema.String, value: UsageTotals })
+}) {
+  static readonly empty = new UsageReport({ total: UsageTotals.zero, byModel: {}, byAgent: {}, byCollaboration: {} })
+  static readonly add = (report: UsageReport, call: ModelCall): UsageReport => {
+    const bump = (group: Readonly<Record<string, UsageTotals>>, key: string | undefined) =>
+      key === undefined ? group : { ...group, [key]: UsageTotals.add(group[key] ?? UsageTotals.zero, call) }
+    return new UsageReport({
+      total: UsageTotals.add(report.total, call),
+      byModel: bump(report.byModel, call.model),
+      byAgent: bump(report.byAgent, call.agent),
+      byCollaboration: bump(report.byCollaboration, call.collaboration)
+    })
+  }
+}
+
+/**
+ * The cost in US dollars of `usage` at `prices` (per million tokens).
+ *
+ * @since 0.1.0
+ */
+export const costOf = (usage: Usage, prices: ModelRegistry.Prices | undefined): number =>
+  prices === undefined
+    ? 0
+    : (usage.promptTokens * prices.input + usage.completionTokens * prices.output) / 1_000_000
+
+// ---------------------------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The model service. `chat` answers once; `stream` yields `TextDelta`s and ends with `Finished`;
+ * `calls` is a live feed of `ModelCall` records (from the moment it is run), `subscribe` the same
+ * as a queue that is already listening when it is returned; `usage` is the running total.
+ *
  * @since 0.1.0
  * @category tags
  */
 export class LanguageModel extends Context.Tag("@colony/runtime/LanguageModel")<LanguageModel, {
   readonly chat: (request: ChatRequest) => Effect.Effect<ChatResponse, ModelError>
+  readonly stream: (request: ChatRequest) => Stream.Stream<StreamPart, ModelError>
+  readonly calls: Stream.Stream<ModelCall>
+  readonly subscribe: Effect.Effect<Queue.Dequeue<ModelCall>, never, Scope.Scope>
+  readonly usage: Effect.Effect<UsageReport>
 }>() {}
+
+// ---------------------------------------------------------------------------------------------
+// Simulated provider
+// ---------------------------------------------------------------------------------------------
 
 /**
  * The label every simulated output starts with, so a reader can never mistake it for a model's.
+ * Structured (JSON) answers cannot start with it; their string fields do, and the response's
+ * `simulated` flag is set.
  *
  * @since 0.1.0
  */
@@ -114,30 +537,856 @@ const openings = [
  */
 const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
 
+type JsonSchemaNode = { readonly [key: string]: unknown }
+
+const asNode = (value: unknown): JsonSchemaNode | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? value as JsonSchemaNode : undefined
+
+const numberField = (node: JsonSchemaNode, key: string): number | undefined =>
+  typeof node[key] === "number" ? node[key] as number : undefined
+
 /**
- * A deterministic answer derived from the prompt: the same transcript always gives the same
- * reply, which makes demos and tests repeatable without a model.
+ * A deterministic, readable example of a JSON Schema: strings are `"<label> <field>"`, numbers
+ * small and within bounds, arrays have one element, objects every property. It does not try to
+ * satisfy `pattern` or `format`; callers validate and fall back (see `simulate`). The simulated
+ * provider and the fake server both answer structured requests and tool calls with it.
+ *
+ * @since 0.1.0
+ */
+export const sampleJson = (
+  schema: unknown,
+  options: { readonly label?: string | undefined; readonly seed?: number | undefined } = {}
+): unknown => {
+  const label = options.label ?? SIMULATED_LABEL
+  const seed = options.seed ?? 0
+  const root = asNode(schema) ?? {}
+  const definitions = asNode(root["$defs"]) ?? asNode(root["definitions"]) ?? {}
+  const go = (value: unknown, key: string, depth: number): unknown => {
+    const node = asNode(value)
+    if (node === undefined) return `${label} ${key}`
+    const ref = node["$ref"]
+    if (typeof ref === "string") {
+      const target = definitions[ref.replace(/^#\/(\$defs|definitions)\//, "")]
+      return depth > 8 ? null : go(target, key, depth + 1)
+    }
+    if ("const" in node) return node["const"]
+    if (Array.isArray(node["enum"]) && node["enum"].length > 0) return node["enum"][seed % node["enum"].length]
+    for (const union of ["anyOf", "oneOf"] as const) {
+      const members = node[union]
+      if (Array.isArray(members) && members.length > 0) {
+        const preferred = members.find((m) => asNode(m)?.["type"] !== "null") ?? members[0]
+        return go(preferred, key, depth + 1)
+      }
+    }
+    if (Array.isArray(node["allOf"]) && node["allOf"].length > 0) return go(node["allOf"][0], key, depth + 1)
+    const declared = node["type"]
+    const type = Array.isArray(declared) ? declared.find((t) => t !== "null") ?? declared[0] : declared
+    switch (type) {
+      case "string": {
+        const base = `${label} ${key}`
+        const max = numberField(node, "maxLength") ?? Number.POSITIVE_INFINITY
+        const min = numberField(node, "minLength") ?? 0
+        const fitted = base.length > max ? base.slice(0, max) : base
+        return fitted.length < min ? fitted.padEnd(min, ".") : fitted
+      }
+      case "integer":
+      case "number": {
+        const low = numberField(node, "minimum") ??
+          (numberField(node, "exclusiveMinimum") === undefined ? undefined : numberField(node, "exclusiveMinimum")! + 1)
+        const high = numberField(node, "maximum") ??
+          (numberField(node, "exclusiveMaximum") === undefined ? undefined : numberField(node, "exclusiveMaximum")! - 1)
+        const wanted = (seed % 9) + 1
+        const clamped = Math.min(high ?? wanted, Math.max(low ?? wanted, wanted))
+        return type === "integer" ? Math.ceil(clamped) : clamped
+      }
+      case "boolean":
+        return seed % 2 === 0
+      case "null":
+        return null
+      case "array": {
+        if (depth > 8) return []
+        const items = node["items"]
+        if (Array.isArray(items)) return items.map((item, i) => go(item, `${key}[${i}]`, depth + 1))
+        const count = Math.min(numberField(node, "maxItems") ?? 1, Math.max(numberField(node, "minItems") ?? 0, 1))
+        return Array.from({ length: count }, (_, i) => go(items, `${key} ${i + 1}`, depth + 1))
+      }
+      case "object": {
+        if (depth > 8) return {}
+        const properties = asNode(node["properties"]) ?? {}
+        return Object.fromEntries(
+          Object.entries(properties).map(([name, property]) => [name, go(property, name, depth + 1)])
+        )
+      }
+      default:
+        return `${label} ${key}`
+    }
+  }
+  return go(root, "value", 0)
+}
+
+/**
+ * The JSON Schema sent for tool parameters and structured output. The root is inlined even when
+ * the schema has an identifier, because endpoints want an object schema at the root, not a `$ref`.
+ */
+const jsonSchemaOf = (schema: Schema.Schema.AnyNoContext): Record<string, unknown> => {
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const root = JSONSchema.fromAST(schema.ast, { definitions, topLevelReferenceStrategy: "skip" })
+  return Object.keys(definitions).length === 0 ? { ...root } : { ...root, $defs: definitions }
+}
+
+/**
+ * A value (in its JSON form) that `schema` decodes: the readable `sampleJson` example when it
+ * fits, otherwise a seeded arbitrary value, which satisfies refinements the sampler ignores.
+ */
+const exampleFor = (schema: Schema.Schema.AnyNoContext, seed: number): unknown => {
+  const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
+  try {
+    const readable = sampleJson(jsonSchemaOf(schema), { seed })
+    if (fits(readable)) return readable
+  } catch {
+    // Schemas without a JSON Schema form still have an Arbitrary; fall through.
+  }
+  try {
+    const [value] = FastCheck.sample(Arbitrary.make(schema), { seed, numRuns: 1 })
+    return Schema.encodeSync(schema)(value)
+  } catch {
+    return {}
+  }
+}
+
+const words = (text: string): ReadonlyArray<string> =>
+  text
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 2)
+
+const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDefinition => {
+  const asked = new Set(words(prompt))
+  let best = tools[0]!
+  let bestScore = -1
+  for (const tool of tools) {
+    const score = words(`${tool.name} ${tool.description}`).filter((w) => asked.has(w)).length
+    if (score > bestScore) {
+      best = tool
+      bestScore = score
+    }
+  }
+  return best
+}
+
+/**
+ * A deterministic answer derived from the prompt: the same request always gives the same reply,
+ * which makes demos and tests repeatable without a model. With tools and no tool result since
+ * the last user message it calls the tool whose name and description best match the prompt,
+ * with schema-valid arguments; after tool results it answers from them; with a `responseFormat`
+ * it answers JSON that the schema decodes.
  *
  * @since 0.1.0
  */
 export const simulate = (request: ChatRequest): ChatResponse => {
-  const lastUser = [...request.messages].reverse().find((m) => m.role === "user")?.content ?? ""
+  const lastUserIndex = request.messages.map((m) => m.role).lastIndexOf("user")
+  const lastUser = lastUserIndex === -1 ? "" : request.messages[lastUserIndex]!.content
+  const toolResults = request.messages.slice(lastUserIndex + 1).filter((m) => m.role === "tool")
   const transcript = request.messages.map((m) => `${m.role}:${m.content}`).join("\n")
   const hash = fnv1a(transcript)
+  const respond = (text: string, extra: { toolCalls?: ReadonlyArray<ToolCall>; finishReason?: string } = {}) => {
+    const promptTokens = estimateTokens(transcript)
+    const completionTokens = estimateTokens(text + (extra.toolCalls ?? []).map((c) => c.arguments).join(""))
+    return new ChatResponse({
+      text,
+      model: request.model,
+      modelId: "simulated",
+      simulated: true,
+      usage: new Usage({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }),
+      ...extra
+    })
+  }
+
+  const tools = request.tools ?? []
+  if (tools.length > 0 && request.toolChoice !== "none" && toolResults.length === 0) {
+    const tool = pickTool(tools, lastUser)
+    const call = new ToolCall({
+      id: `call_sim_${hash.toString(16)}`,
+      name: tool.name,
+      arguments: JSON.stringify(exampleFor(tool.parameters, hash))
+    })
+    return respond("", { toolCalls: [call], finishReason: "tool_calls" })
+  }
+  if (request.responseFormat !== undefined) {
+    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash)))
+  }
+  if (toolResults.length > 0) {
+    const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
+    return respond(`${SIMULATED_LABEL} From the tool results (${used}): that answers "${lastUser.slice(0, 80)}".`)
+  }
   const topic = lastUser.replace(/\s+/g, " ").trim()
   const excerpt = topic.length > 120 ? `${topic.slice(0, 117)}...` : topic
   const text = `${SIMULATED_LABEL} ${openings[hash % openings.length]}: on "${excerpt}" ` +
     `(reply ${(hash % 9000) + 1000}, ${request.messages.length} message(s) of context).`
-  const promptTokens = estimateTokens(transcript)
-  const completionTokens = estimateTokens(text)
-  return new ChatResponse({
-    text,
-    model: request.model,
-    modelId: "simulated",
-    simulated: true,
-    usage: new Usage({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens })
+  return respond(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The wait before retry number `retry` (0 for the first retry): exponential from
+ * `retryBaseDelayMs`, capped at `retryMaxDelayMs`, with "equal jitter" (between half and all of
+ * it, `random` in [0, 1)) so that callers who failed together do not retry together. A
+ * `Retry-After` from the endpoint is a floor: we never come back sooner than asked.
+ *
+ * @since 0.1.0
+ */
+export const backoffDelay = (
+  policy: { readonly retryBaseDelayMs: number; readonly retryMaxDelayMs: number },
+  retry: number,
+  retryAfterMs: number | undefined,
+  random: number
+): number => {
+  const exponential = Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** retry)
+  const jittered = exponential / 2 + random * (exponential / 2)
+  return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs)
+}
+
+/** One failed attempt, before retries decide what the caller sees. */
+class Transient extends Data.TaggedError("Transient")<{
+  readonly status: number | undefined
+  readonly retryAfterMs: number | undefined
+  readonly reason: string
+}> {}
+class TimedOut extends Data.TaggedError("TimedOut")<{}> {}
+class Rejected extends Data.TaggedError("Rejected")<{ readonly status: number; readonly reason: string }> {}
+class Malformed extends Data.TaggedError("Malformed")<{ readonly reason: string }> {}
+class Cut extends Data.TaggedError("Cut")<{ readonly reason: string }> {}
+
+type AttemptFailure = Transient | TimedOut | Rejected | Malformed
+type StreamFailure = TimedOut | Malformed | Cut
+
+const retryAfterMillis = (headers: Headers | undefined): number | undefined => {
+  const millis = headers?.get("retry-after-ms")
+  if (millis != null && Number.isFinite(Number.parseFloat(millis))) return Number.parseFloat(millis)
+  const after = headers?.get("retry-after")
+  if (after == null) return undefined
+  const seconds = Number(after)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(after)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+const transientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
+
+const retrySchedule = (settings: ModelRegistry.ModelSettings) =>
+  Schedule.identity<AttemptFailure>().pipe(
+    Schedule.zipWith(Schedule.count, (failure, retry) => ({ failure, retry })),
+    Schedule.whileOutput(({ failure, retry }) =>
+      retry < settings.maxRetries &&
+      (failure._tag === "TimedOut" ||
+        (failure._tag === "Transient" && (failure.retryAfterMs ?? 0) <= settings.maxRetryAfterMs))
+    ),
+    Schedule.addDelayEffect(({ failure, retry }) =>
+      Effect.map(Random.next, (random) =>
+        Duration.millis(
+          backoffDelay(settings, retry, failure._tag === "Transient" ? failure.retryAfterMs : undefined, random)
+        ))
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI-compatible provider
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Keys must never leave this module as text. The client holds the key; anything we put into an
+ * error, a log or an event is scrubbed of it and of anything shaped like a bearer key, because an
+ * endpoint may echo the key back in its error message (OpenAI does, partly masked).
+ */
+const scrub = (text: string, settings: ModelRegistry.ModelSettings): string => {
+  const key = settings.apiKey === undefined ? "" : Redacted.value(settings.apiKey)
+  const withoutKey = key.length >= 4 ? text.split(key).join("<redacted>") : text
+  return withoutKey
+    .replace(/Bearer\s+[^\s"',]+/gi, "Bearer <redacted>")
+    .replace(/\bsk-[A-Za-z0-9_*\-]{6,}/g, "sk-<redacted>")
+}
+
+const describe = (error: unknown): string => {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause
+    return cause instanceof Error && cause.message !== error.message
+      ? `${error.message} (${cause.message})`
+      : error.message
+  }
+  return String(error)
+}
+
+const classify = (settings: ModelRegistry.ModelSettings) => (error: unknown): AttemptFailure => {
+  if (error instanceof APIConnectionTimeoutError) return new TimedOut()
+  if (error instanceof APIError && error.status !== undefined) {
+    const reason = scrub(error.message, settings)
+    return transientStatus(error.status)
+      ? new Transient({ status: error.status, retryAfterMs: retryAfterMillis(error.headers), reason })
+      : new Rejected({ status: error.status, reason })
+  }
+  if (error instanceof APIConnectionError) {
+    return new Transient({ status: undefined, retryAfterMs: undefined, reason: scrub(describe(error), settings) })
+  }
+  if (error instanceof SyntaxError) return new Malformed({ reason: `the body is not valid JSON (${error.message})` })
+  // A body cut off mid-way ("terminated") and other socket errors: worth another attempt.
+  return new Transient({ status: undefined, retryAfterMs: undefined, reason: scrub(describe(error), settings) })
+}
+
+const classifyStream = (settings: ModelRegistry.ModelSettings) => (error: unknown): StreamFailure =>
+  error instanceof SyntaxError
+    ? new Malformed({ reason: `a stream event is not valid JSON (${error.message})` })
+    : new Cut({ reason: scrub(describe(error), settings) })
+
+const WireUsage = Schema.Struct({
+  prompt_tokens: Schema.Number,
+  completion_tokens: Schema.Number,
+  total_tokens: Schema.optional(Schema.Number)
+})
+
+const WireCompletion = Schema.Struct({
+  model: Schema.optional(Schema.String),
+  choices: Schema.NonEmptyArray(Schema.Struct({
+    message: Schema.Struct({
+      content: Schema.optional(Schema.NullOr(Schema.String)),
+      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(Schema.Struct({
+        id: Schema.String,
+        function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+      }))))
+    }),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  usage: Schema.optional(Schema.NullOr(WireUsage))
+})
+
+const WireChunk = Schema.Struct({
+  model: Schema.optional(Schema.String),
+  choices: Schema.Array(Schema.Struct({
+    delta: Schema.optional(Schema.NullOr(Schema.Struct({
+      content: Schema.optional(Schema.NullOr(Schema.String)),
+      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(Schema.Struct({
+        index: Schema.Number,
+        id: Schema.optional(Schema.NullOr(Schema.String)),
+        function: Schema.optional(Schema.NullOr(Schema.Struct({
+          name: Schema.optional(Schema.NullOr(Schema.String)),
+          arguments: Schema.optional(Schema.NullOr(Schema.String))
+        })))
+      }))))
+    }))),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  usage: Schema.optional(Schema.NullOr(WireUsage))
+})
+
+const toUsage = (usage: typeof WireUsage.Type | null | undefined): Usage => {
+  if (usage == null) return Usage.zero
+  const count = (n: number) => Math.max(0, Math.round(n))
+  const promptTokens = count(usage.prompt_tokens)
+  const completionTokens = count(usage.completion_tokens)
+  return new Usage({
+    promptTokens,
+    completionTokens,
+    totalTokens: usage.total_tokens === undefined ? promptTokens + completionTokens : count(usage.total_tokens)
   })
 }
+
+const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
+
+type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam
+
+const toWire = (message: ChatMessage): WireMessage => {
+  switch (message.role) {
+    case "tool":
+      return { role: "tool", tool_call_id: message.toolCallId ?? "", content: message.content }
+    case "assistant":
+      return message.toolCalls === undefined || message.toolCalls.length === 0
+        ? { role: "assistant", content: message.content, ...(message.name === undefined ? {} : { name: message.name }) }
+        : {
+          role: "assistant",
+          content: message.content === "" ? null : message.content,
+          tool_calls: message.toolCalls.map((call) => ({
+            id: call.id,
+            type: "function" as const,
+            function: { name: call.name, arguments: call.arguments }
+          }))
+        }
+    case "system":
+    case "user":
+      return { role: message.role, content: message.content, ...(message.name === undefined ? {} : { name: message.name }) }
+  }
+}
+
+const schemaInstruction = (format: ResponseFormat, schema: Record<string, unknown>) =>
+  `Reply with only a JSON value, without prose or code fences, that matches this JSON Schema` +
+  `${format.description === undefined ? "" : ` (${format.description})`}:\n${JSON.stringify(schema)}`
+
+const requestBody = (resolved: ModelRegistry.ResolvedModel, request: ChatRequest) => {
+  const format = request.responseFormat
+  const mode = resolved.settings.structuredOutput
+  const schema = format === undefined ? undefined : jsonSchemaOf(format.schema)
+  const instruction = format !== undefined && schema !== undefined && mode !== "json_schema"
+    ? [ChatMessage.system(schemaInstruction(format, schema))]
+    : []
+  const tools = request.tools ?? []
+  return {
+    model: resolved.modelId,
+    messages: [...instruction, ...request.messages].map(toWire),
+    ...(tools.length === 0 ? {} : {
+      tools: tools.map((tool) => ({
+        type: "function" as const,
+        function: { name: tool.name, description: tool.description, parameters: jsonSchemaOf(tool.parameters) }
+      }))
+    }),
+    ...(request.toolChoice === undefined || tools.length === 0 ? {} : { tool_choice: request.toolChoice }),
+    ...(format === undefined || schema === undefined
+      ? {}
+      : mode === "json_schema"
+      ? {
+        response_format: {
+          type: "json_schema" as const,
+          json_schema: {
+            name: format.name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "output",
+            schema,
+            strict: false,
+            ...(format.description === undefined ? {} : { description: format.description })
+          }
+        }
+      }
+      : mode === "json_object"
+      ? { response_format: { type: "json_object" as const } }
+      : {}),
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens })
+  }
+}
+
+const contentTypeOf = (response: Response) => response.headers.get("content-type") ?? "(none)"
+
+/** What one stream event contributes; the simulated provider produces the same shape. */
+interface WireEvent {
+  readonly text?: string | undefined
+  readonly toolCalls?: ReadonlyArray<{
+    readonly index: number
+    readonly id?: string | undefined
+    readonly name?: string | undefined
+    readonly arguments?: string | undefined
+  }> | undefined
+  readonly finishReason?: string | undefined
+  readonly usage?: Usage | undefined
+  readonly modelId?: string | undefined
+}
+
+interface Provider {
+  readonly complete: (
+    resolved: ModelRegistry.ResolvedModel,
+    request: ChatRequest,
+    timeoutMs: number
+  ) => Effect.Effect<ChatResponse, AttemptFailure>
+  readonly open: (
+    resolved: ModelRegistry.ResolvedModel,
+    request: ChatRequest,
+    timeoutMs: number
+  ) => Effect.Effect<Stream.Stream<WireEvent, StreamFailure>, AttemptFailure, Scope.Scope>
+}
+
+const simulatedProvider: Provider = {
+  complete: (_resolved, request) => Effect.sync(() => simulate(request)),
+  open: (_resolved, request) =>
+    Effect.sync(() => {
+      const response = simulate(request)
+      const pieces = response.text.match(/\S+\s*|\s+/g) ?? []
+      const events: Array<WireEvent> = pieces.map((text) => ({ text }))
+      events.push({
+        toolCalls: response.toolCalls.map((call, index) => ({ index, id: call.id, name: call.name, arguments: call.arguments })),
+        finishReason: response.finishReason,
+        usage: response.usage,
+        modelId: response.modelId
+      })
+      return Stream.fromIterable(events)
+    })
+}
+
+const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider => {
+  const client = new OpenAI({
+    baseURL: settings.baseUrl ?? null,
+    // Local endpoints often need no key, but the client insists on one; never let it fall back to
+    // OPENAI_API_KEY from the environment, since configuration comes from Config only.
+    apiKey: settings.apiKey === undefined ? "no-key" : Redacted.value(settings.apiKey),
+    organization: null,
+    project: null,
+    // Retries, timeouts and logging are ours, so that Retry-After, jitter and events are too.
+    maxRetries: 0,
+    logLevel: "off"
+  })
+  const toFailure = classify(settings)
+  const toStreamFailure = classifyStream(settings)
+
+  const complete: Provider["complete"] = (resolved, request, timeoutMs) =>
+    Effect.gen(function*() {
+      const body = requestBody(resolved, request)
+      const { data, response } = yield* Effect.tryPromise({
+        try: (signal) =>
+          client.chat.completions.create({ ...body, stream: false }, { signal, timeout: timeoutMs + 1_000 })
+            .withResponse(),
+        catch: toFailure
+      })
+      const contentType = contentTypeOf(response)
+      if (!contentType.includes("json")) {
+        return yield* new Malformed({ reason: `expected application/json, got content type "${contentType}"` })
+      }
+      const completion = yield* Schema.decodeUnknown(WireCompletion)(data).pipe(
+        Effect.mapError((error) => new Malformed({ reason: `unexpected JSON shape: ${formatError(error)}` }))
+      )
+      const choice = completion.choices[0]
+      const toolCalls = (choice.message.tool_calls ?? []).map((call) =>
+        new ToolCall({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+      )
+      return new ChatResponse({
+        text: choice.message.content ?? "",
+        model: resolved.name,
+        modelId: completion.model || resolved.modelId,
+        simulated: false,
+        usage: toUsage(completion.usage),
+        toolCalls,
+        finishReason: choice.finish_reason ?? (toolCalls.length > 0 ? "tool_calls" : "stop")
+      })
+    }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
+
+  const open: Provider["open"] = (resolved, request, timeoutMs) =>
+    Effect.gen(function*() {
+      const body = requestBody(resolved, request)
+      const { data, response } = yield* Effect.tryPromise({
+        try: (signal) =>
+          client.chat.completions.create(
+            { ...body, stream: true, stream_options: { include_usage: true } },
+            { signal, timeout: timeoutMs + 1_000 }
+          ).withResponse(),
+        catch: toFailure
+      }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
+      // Closing the scope (the consumer is done, failed or was interrupted) aborts the request,
+      // so an abandoned stream never keeps a connection or a concurrency permit.
+      yield* Effect.addFinalizer(() => Effect.sync(() => data.controller.abort()))
+      const contentType = contentTypeOf(response)
+      if (!contentType.includes("text/event-stream")) {
+        return yield* new Malformed({ reason: `expected text/event-stream, got content type "${contentType}"` })
+      }
+      const iterator = data[Symbol.asyncIterator]()
+      const pull: Effect.Effect<WireEvent, Option.Option<StreamFailure>> = Effect.tryPromise({
+        try: () => iterator.next(),
+        catch: toStreamFailure
+      }).pipe(
+        // An idle stream is a hang like any other: bound the wait for each event, not the whole.
+        Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }),
+        Effect.mapError(Option.some),
+        Effect.flatMap((next) =>
+          next.done
+            ? Effect.fail(Option.none())
+            : Schema.decodeUnknown(WireChunk)(next.value).pipe(
+              Effect.mapError((error) =>
+                Option.some(new Malformed({ reason: `unexpected stream event: ${formatError(error)}` }))
+              ),
+              Effect.map((chunk): WireEvent => {
+                const choice = chunk.choices[0]
+                return {
+                  text: choice?.delta?.content ?? undefined,
+                  toolCalls: choice?.delta?.tool_calls?.map((call) => ({
+                    index: call.index,
+                    id: call.id ?? undefined,
+                    name: call.function?.name ?? undefined,
+                    arguments: call.function?.arguments ?? undefined
+                  })),
+                  finishReason: choice?.finish_reason ?? undefined,
+                  usage: chunk.usage == null ? undefined : toUsage(chunk.usage),
+                  modelId: chunk.model || undefined
+                }
+              })
+            )
+        )
+      )
+      return Stream.repeatEffectOption(pull)
+    })
+
+  return { complete, open }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service
+// ---------------------------------------------------------------------------------------------
+
+interface Limits {
+  readonly semaphore: Effect.Semaphore
+  readonly rate: RateLimiter.RateLimiter | undefined
+}
+
+/**
+ * A `LanguageModel` over a registry. Limits (concurrency, requests per minute) are per registry
+ * entry; the event feed and the usage totals live as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  registry: ModelRegistry.ModelRegistry
+): Effect.Effect<LanguageModel["Type"], never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<ModelCall>(), PubSub.shutdown)
+    const ledger = yield* Ref.make(UsageReport.empty)
+
+    const limits = new Map<string, Limits>()
+    const providers = new Map<ModelRegistry.ModelSettings, Provider>()
+    const entries: Array<[string, ModelRegistry.ModelSettings]> = Object.entries(registry.models)
+      .map(([name, settings]) => [`model:${name}`, settings])
+    if (registry.fallback !== undefined) entries.push(["fallback", registry.fallback])
+    for (const [key, settings] of entries) {
+      const rate = settings.requestsPerMinute === undefined
+        ? undefined
+        : yield* RateLimiter.make({ limit: settings.requestsPerMinute, interval: "1 minute" })
+      limits.set(key, { semaphore: yield* Effect.makeSemaphore(settings.maxConcurrency), rate })
+      providers.set(settings, settings.provider === "simulated" ? simulatedProvider : openAIProvider(settings))
+    }
+
+    const resolve = (name: string) =>
+      Option.match(ModelRegistry.resolve(registry, name), {
+        onNone: () => Effect.fail(new UnknownModel({ model: name, registered: ModelRegistry.names(registry) })),
+        onSome: (resolved) =>
+          Effect.succeed({
+            resolved,
+            limits: limits.get(resolved.limiterKey)!,
+            provider: providers.get(resolved.settings)!
+          })
+      })
+
+    const publish = (call: ModelCall) =>
+      Ref.update(ledger, (report) => UsageReport.add(report, call)).pipe(
+        Effect.zipRight(PubSub.publish(pubsub, call)),
+        Effect.zipRight(Effect.logDebug("model call").pipe(
+          Effect.annotateLogs({
+            model: call.model,
+            modelId: call.modelId,
+            outcome: call.outcome,
+            tokens: call.usage.totalTokens,
+            latencyMs: Math.round(call.latencyMs),
+            retries: call.retries
+          })
+        ))
+      )
+
+    const recordCall = (options: {
+      readonly resolved: ModelRegistry.ResolvedModel
+      readonly attribution: Attribution
+      readonly startedAt: number
+      readonly streamed: boolean
+      readonly attempts: number
+      readonly outcome: { readonly response: ChatResponse } | { readonly error: ModelError }
+    }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const response = "response" in options.outcome ? options.outcome.response : undefined
+        const usage = response?.usage ?? Usage.zero
+        const cost = costOf(usage, options.resolved.settings.prices)
+        const call = new ModelCall({
+          model: options.resolved.name,
+          modelId: response?.modelId ?? options.resolved.modelId,
+          provider: options.resolved.settings.provider,
+          simulated: options.resolved.settings.provider === "simulated",
+          streamed: options.streamed,
+          outcome: response === undefined ? "failure" : "success",
+          ...("error" in options.outcome ? { error: options.outcome.error._tag } : {}),
+          usage,
+          cost,
+          latencyMs: Math.max(0, now - options.startedAt),
+          retries: Math.max(0, options.attempts - 1),
+          ...(options.attribution.agent === undefined ? {} : { agent: options.attribution.agent }),
+          ...(options.attribution.collaboration === undefined
+            ? {}
+            : { collaboration: options.attribution.collaboration }),
+          startedAt: options.startedAt
+        })
+        yield* publish(call)
+        return call
+      })
+
+    const toModelError = (
+      resolved: ModelRegistry.ResolvedModel,
+      attempts: number,
+      timeoutMs: number
+    ) =>
+    (failure: AttemptFailure | StreamFailure, receivedChars = 0): ModelError => {
+      switch (failure._tag) {
+        case "Transient":
+          return new ModelRetriesExhausted({
+            model: resolved.name,
+            attempts,
+            ...(failure.status === undefined ? {} : { status: failure.status }),
+            ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: Math.round(failure.retryAfterMs) }),
+            reason: failure.reason
+          })
+        case "TimedOut":
+          return new ModelTimeout({ model: resolved.name, timeoutMs, attempts })
+        case "Rejected":
+          return new ModelRequestRejected({
+            model: resolved.name,
+            modelId: resolved.modelId,
+            status: failure.status,
+            reason: failure.reason
+          })
+        case "Malformed":
+          return new MalformedModelResponse({
+            model: resolved.name,
+            baseUrl: resolved.settings.baseUrl ?? "(simulated)",
+            reason: failure.reason
+          })
+        case "Cut":
+          return new ModelStreamInterrupted({ model: resolved.name, receivedChars, reason: failure.reason })
+      }
+    }
+
+    /** Each attempt waits for the rate limit, then for a permit; the timeout starts after both. */
+    const limited = <A, E, R>(limits: Limits, attempt: Effect.Effect<A, E, R>) => {
+      const permitted = limits.semaphore.withPermits(1)(attempt)
+      return limits.rate === undefined ? permitted : limits.rate(permitted)
+    }
+
+    const logRetry = (resolved: ModelRegistry.ResolvedModel, attempt: number) => (failure: AttemptFailure) =>
+      Effect.logWarning("model attempt failed").pipe(
+        Effect.annotateLogs({
+          model: resolved.name,
+          attempt,
+          failure: failure._tag,
+          ...("status" in failure && failure.status !== undefined ? { status: failure.status } : {}),
+          ...("reason" in failure ? { reason: failure.reason } : {})
+        })
+      )
+
+    const chat = (request: ChatRequest): Effect.Effect<ChatResponse, ModelError> =>
+      Effect.gen(function*() {
+        const { limits, provider, resolved } = yield* resolve(request.model)
+        const attribution = yield* FiberRef.get(currentAttribution)
+        const startedAt = yield* Clock.currentTimeMillis
+        const timeoutMs = request.timeoutMs ?? resolved.settings.timeoutMs
+        let attempts = 0
+        const attempt = Effect.suspend(() => {
+          attempts++
+          return limited(limits, provider.complete(resolved, request, timeoutMs)).pipe(
+            Effect.tapError(logRetry(resolved, attempts))
+          )
+        })
+        const result = yield* attempt.pipe(
+          Effect.retry(retrySchedule(resolved.settings)),
+          Effect.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure)),
+          Effect.either
+        )
+        if (Either.isLeft(result)) {
+          yield* recordCall({ resolved, attribution, startedAt, streamed: false, attempts, outcome: { error: result.left } })
+          return yield* Effect.fail(result.left)
+        }
+        const raw = result.right
+        const now = yield* Clock.currentTimeMillis
+        const response = new ChatResponse({
+          ...raw,
+          model: resolved.name,
+          cost: costOf(raw.usage, resolved.settings.prices),
+          latencyMs: Math.max(0, now - startedAt),
+          retries: attempts - 1
+        })
+        yield* recordCall({ resolved, attribution, startedAt, streamed: false, attempts, outcome: { response } })
+        return response
+      })
+
+    const stream = (request: ChatRequest): Stream.Stream<StreamPart, ModelError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const { limits, provider, resolved } = yield* resolve(request.model)
+        const attribution = yield* FiberRef.get(currentAttribution)
+        const startedAt = yield* Clock.currentTimeMillis
+        const timeoutMs = request.timeoutMs ?? resolved.settings.timeoutMs
+        // A stream keeps its permit (and the rate-limit token it spent) from the first attempt
+        // to its last event: it occupies the endpoint for all of that time.
+        yield* Effect.acquireRelease(limits.semaphore.take(1), () => limits.semaphore.release(1))
+        if (limits.rate !== undefined) yield* limits.rate(Effect.void)
+        let attempts = 0
+        const opened = yield* Effect.suspend(() => {
+          attempts++
+          return provider.open(resolved, request, timeoutMs).pipe(Effect.tapError(logRetry(resolved, attempts)))
+        }).pipe(
+          Effect.retry(retrySchedule(resolved.settings)),
+          Effect.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure)),
+          Effect.tapError((error) =>
+            recordCall({ resolved, attribution, startedAt, streamed: true, attempts, outcome: { error } })
+          )
+        )
+
+        let text = ""
+        let finishReason: string | undefined
+        let usage: Usage | undefined
+        let modelId: string | undefined
+        const calls = new Map<number, { id: string; name: string; arguments: string }>()
+        const absorb = (event: WireEvent) => {
+          if (event.text !== undefined) text += event.text
+          for (const delta of event.toolCalls ?? []) {
+            const call = calls.get(delta.index) ?? { id: "", name: "", arguments: "" }
+            calls.set(delta.index, {
+              id: delta.id ?? call.id,
+              name: call.name + (delta.name ?? ""),
+              arguments: call.arguments + (delta.arguments ?? "")
+            })
+          }
+          if (event.finishReason !== undefined) finishReason = event.finishReason
+          if (event.usage !== undefined) usage = event.usage
+          if (event.modelId !== undefined) modelId = event.modelId
+        }
+
+        const finish = Effect.gen(function*() {
+          if (finishReason === undefined) {
+            return yield* Effect.fail<AttemptFailure | StreamFailure>(
+              new Cut({ reason: "the stream closed without a finish reason" })
+            )
+          }
+          const now = yield* Clock.currentTimeMillis
+          const total = usage ?? Usage.zero
+          const response = new ChatResponse({
+            text,
+            model: resolved.name,
+            modelId: modelId ?? resolved.modelId,
+            simulated: resolved.settings.provider === "simulated",
+            usage: total,
+            toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) =>
+              new ToolCall({ id: call.id, name: call.name, arguments: call.arguments })
+            ),
+            finishReason,
+            cost: costOf(total, resolved.settings.prices),
+            latencyMs: Math.max(0, now - startedAt),
+            retries: attempts - 1
+          })
+          yield* recordCall({ resolved, attribution, startedAt, streamed: true, attempts, outcome: { response } })
+          return new Finished({ response })
+        })
+
+        return opened.pipe(
+          Stream.tap((event) => Effect.sync(() => absorb(event))),
+          Stream.filterMap((event) =>
+            event.text === undefined || event.text === ""
+              ? Option.none()
+              : Option.some<StreamPart>(new TextDelta({ text: event.text }))
+          ),
+          Stream.concat(Stream.fromEffect(finish)),
+          Stream.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure, text.length)),
+          Stream.tapError((error) =>
+            recordCall({ resolved, attribution, startedAt, streamed: true, attempts, outcome: { error } })
+          )
+        )
+      }))
+
+    return {
+      chat,
+      stream,
+      calls: Stream.fromPubSub(pubsub),
+      subscribe: PubSub.subscribe(pubsub),
+      usage: Ref.get(ledger)
+    }
+  })
 
 /**
  * Every model name answers with the simulated provider. The embedded default when no endpoint is
@@ -146,6 +1395,309 @@ export const simulate = (request: ChatRequest): ChatResponse => {
  * @since 0.1.0
  * @category layers
  */
-export const layerSimulated: Layer.Layer<LanguageModel> = Layer.succeed(LanguageModel, {
-  chat: (request) => Effect.sync(() => simulate(request))
-})
+export const layerSimulated: Layer.Layer<LanguageModel> = Layer.scoped(LanguageModel, make(ModelRegistry.simulated))
+
+/**
+ * Models as a registry describes them.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRegistry = (registry: ModelRegistry.ModelRegistry): Layer.Layer<LanguageModel> =>
+  Layer.scoped(LanguageModel, make(registry))
+
+/**
+ * Every model name goes to one OpenAI-compatible endpoint (the name is sent as the model id
+ * unless `modelId` pins one). Handy for tests and benchmarks against the fake server.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOpenAI = (
+  options: ModelRegistry.ModelOptions & { readonly baseUrl: string }
+): Layer.Layer<LanguageModel> => layerRegistry(ModelRegistry.openAI(options))
+
+/**
+ * The default layer: the registry from `Config` (see MODELS.md). With no `COLONY_MODEL_URL` and no
+ * `COLONY_MODELS`, every name is simulated, so everything runs offline.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<LanguageModel, ConfigError> = Layer.scoped(
+  LanguageModel,
+  Effect.flatMap(ModelRegistry.fromConfig, make)
+)
+
+// ---------------------------------------------------------------------------------------------
+// Accessors and the loops built on chat
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Ask a model once.
+ *
+ * @since 0.1.0
+ */
+export const chat = (request: ChatRequest): Effect.Effect<ChatResponse, ModelError, LanguageModel> =>
+  Effect.flatMap(LanguageModel, (model) => model.chat(request))
+
+/**
+ * Stream a model's answer: `TextDelta`s, then one `Finished` with the whole response.
+ *
+ * @since 0.1.0
+ */
+export const stream = (request: ChatRequest): Stream.Stream<StreamPart, ModelError, LanguageModel> =>
+  Stream.unwrap(Effect.map(LanguageModel, (model) => model.stream(request)))
+
+/**
+ * The live feed of `ModelCall` records.
+ *
+ * @since 0.1.0
+ */
+export const calls: Stream.Stream<ModelCall, never, LanguageModel> = Stream.unwrap(
+  Effect.map(LanguageModel, (model) => model.calls)
+)
+
+/**
+ * Tokens and cost spent so far, in total and per model, agent and collaboration.
+ *
+ * @since 0.1.0
+ */
+export const usage: Effect.Effect<UsageReport, never, LanguageModel> = Effect.flatMap(
+  LanguageModel,
+  (model) => model.usage
+)
+
+/**
+ * A request for structured output: `schema` describes the JSON the model must answer with.
+ *
+ * @since 0.1.0
+ */
+export interface ObjectRequest<A, I> extends Omit<ChatRequest, "responseFormat"> {
+  readonly schema: Schema.Schema<A, I, never>
+  readonly name?: string | undefined
+  readonly description?: string | undefined
+}
+
+/**
+ * A decoded structured answer, with the response it came from and the tokens and cost of every
+ * call it took (two when it needed a repair).
+ *
+ * @since 0.1.0
+ */
+export interface ObjectResponse<A> {
+  readonly value: A
+  readonly response: ChatResponse
+  readonly usage: Usage
+  readonly cost: number
+  readonly repaired: boolean
+}
+
+// Models often wrap JSON in a Markdown fence even when told not to; that is not worth a repair.
+const unfence = (text: string) => {
+  const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text)
+  return fenced === null ? text : fenced[1]!
+}
+
+const decodeOutput = <A, I>(schema: Schema.Schema<A, I, never>, text: string): Either.Either<A, string> =>
+  Schema.decodeUnknownEither(Schema.parseJson(schema))(unfence(text)).pipe(Either.mapLeft(formatError))
+
+/**
+ * Ask for JSON matching `schema` and decode it. An answer that is not valid gets one repair
+ * attempt (the model sees its answer and the decoding error); a second invalid answer is a
+ * `MalformedModelOutput`.
+ *
+ * @since 0.1.0
+ */
+export const generateObject = <A, I>(
+  request: ObjectRequest<A, I>
+): Effect.Effect<ObjectResponse<A>, ModelError | MalformedModelOutput, LanguageModel> =>
+  Effect.gen(function*() {
+    const model = yield* LanguageModel
+    const { description, name, schema, ...rest } = request
+    const identifier = Option.getOrUndefined(
+      Option.orElse(
+        SchemaAST.getIdentifierAnnotation(schema.ast),
+        () => SchemaAST.getTitleAnnotation(schema.ast)
+      )
+    )
+    const responseFormat: ResponseFormat = {
+      name: name ?? identifier ?? "output",
+      schema: schema as Schema.Schema.AnyNoContext,
+      ...(description === undefined ? {} : { description })
+    }
+    const first = yield* model.chat({ ...rest, responseFormat })
+    const decoded = decodeOutput(schema, first.text)
+    if (Either.isRight(decoded)) {
+      return { value: decoded.right, response: first, usage: first.usage, cost: first.cost, repaired: false }
+    }
+    const second = yield* model.chat({
+      ...rest,
+      responseFormat,
+      messages: [
+        ...rest.messages,
+        ChatMessage.assistant(first.text),
+        ChatMessage.user(
+          `That reply is not valid: ${decoded.left}\nReply again with only the corrected JSON value, ` +
+            `without prose or code fences.`
+        )
+      ]
+    })
+    const usage = Usage.add(first.usage, second.usage)
+    const repaired = decodeOutput(schema, second.text)
+    if (Either.isRight(repaired)) {
+      return { value: repaired.right, response: second, usage, cost: first.cost + second.cost, repaired: true }
+    }
+    return yield* new MalformedModelOutput({
+      model: request.model,
+      schema: responseFormat.name,
+      reason: repaired.left,
+      output: second.text.length > 500 ? `${second.text.slice(0, 497)}...` : second.text
+    })
+  })
+
+/**
+ * A tool the model may call: its parameters are a `Schema`, and `handler` runs with the decoded
+ * arguments. What the handler returns is sent back to the model (as is if a string, else as
+ * JSON). A handler's failure ends the loop with that failure; to let the model recover instead,
+ * catch it in the handler and return a description of what went wrong.
+ *
+ * @since 0.1.0
+ */
+export interface Tool<A = any, I = any, Out = unknown, E = never, R = never> extends ToolDefinition {
+  readonly parameters: Schema.Schema<A, I, never>
+  readonly handler: (args: A) => Effect.Effect<Out, E, R>
+}
+
+/**
+ * Define a tool.
+ *
+ * @since 0.1.0
+ */
+export const tool = <A, I, Out, E = never, R = never>(options: {
+  readonly name: string
+  readonly description: string
+  readonly parameters: Schema.Schema<A, I, never>
+  readonly handler: (args: A) => Effect.Effect<Out, E, R>
+}): Tool<A, I, Out, E, R> => options
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Tool {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = Tool<any, any, any, any, any>
+  /**
+   * @since 0.1.0
+   */
+  export type Error<T> = T extends Tool<any, any, any, infer E, any> ? E : never
+  /**
+   * @since 0.1.0
+   */
+  export type Context<T> = T extends Tool<any, any, any, any, infer R> ? R : never
+}
+
+/**
+ * A tool-call loop: the model may call `tools` for up to `maxSteps` model calls (default 8).
+ *
+ * @since 0.1.0
+ */
+export interface ToolLoopRequest<Tools extends ReadonlyArray<Tool.Any>> extends Omit<ChatRequest, "tools"> {
+  readonly tools: Tools
+  readonly maxSteps?: number | undefined
+}
+
+/**
+ * One tool run during a loop. `ok` is false when the call could not run (unknown tool, arguments
+ * that do not match the schema); the model was told why.
+ *
+ * @since 0.1.0
+ */
+export interface ToolInvocation {
+  readonly call: ToolCall
+  readonly output: string
+  readonly ok: boolean
+}
+
+/**
+ * The model's final answer, the whole transcript (tool calls and results included), and what
+ * the loop cost.
+ *
+ * @since 0.1.0
+ */
+export interface ToolLoopResult {
+  readonly response: ChatResponse
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly steps: number
+  readonly invocations: ReadonlyArray<ToolInvocation>
+  readonly usage: Usage
+  readonly cost: number
+}
+
+const render = (output: unknown): string => typeof output === "string" ? output : JSON.stringify(output) ?? "null"
+
+/**
+ * Run the tool-call loop: call the model; while it asks for tools, run them (in order) and feed
+ * the results back; return its first answer without tool calls. A call to an unknown tool or
+ * with arguments its `Schema` rejects is reported back to the model, which can try again.
+ *
+ * @since 0.1.0
+ */
+export const runTools = <const Tools extends ReadonlyArray<Tool.Any>>(
+  request: ToolLoopRequest<Tools>
+): Effect.Effect<
+  ToolLoopResult,
+  ModelError | ToolStepLimitExceeded | Tool.Error<Tools[number]>,
+  LanguageModel | Tool.Context<Tools[number]>
+> =>
+  Effect.gen(function*() {
+    const model = yield* LanguageModel
+    const { maxSteps = 8, tools, ...rest } = request
+    const byName = new Map<string, Tool.Any>(tools.map((t) => [t.name, t]))
+    const messages = [...rest.messages]
+    const invocations: Array<ToolInvocation> = []
+    let usage = Usage.zero
+    let cost = 0
+    let lastTools: ReadonlyArray<string> = []
+    for (let step = 1; step <= maxSteps; step++) {
+      const response = yield* model.chat({ ...rest, messages, tools })
+      usage = Usage.add(usage, response.usage)
+      cost += response.cost
+      if (response.toolCalls.length === 0) {
+        messages.push(ChatMessage.assistant(response.text))
+        return { response, messages, steps: step, invocations, usage, cost }
+      }
+      messages.push(ChatMessage.assistant(response.text, response.toolCalls))
+      lastTools = response.toolCalls.map((c) => c.name)
+      for (const call of response.toolCalls) {
+        const invocation = yield* invoke(byName, call)
+        invocations.push(invocation)
+        messages.push(ChatMessage.toolResult(call.id, invocation.output))
+      }
+    }
+    return yield* new ToolStepLimitExceeded({ model: request.model, maxSteps, lastTools })
+  }) as Effect.Effect<
+    ToolLoopResult,
+    ModelError | ToolStepLimitExceeded | Tool.Error<Tools[number]>,
+    LanguageModel | Tool.Context<Tools[number]>
+  >
+
+const invoke = (byName: ReadonlyMap<string, Tool.Any>, call: ToolCall): Effect.Effect<ToolInvocation, unknown, unknown> => {
+  const found = byName.get(call.name)
+  if (found === undefined) {
+    const known = [...byName.keys()].join(", ")
+    return Effect.succeed({ call, ok: false, output: `error: there is no tool "${call.name}"; available tools: ${known}` })
+  }
+  const args = Schema.decodeUnknownEither(Schema.parseJson(found.parameters))(call.arguments)
+  if (Either.isLeft(args)) {
+    return Effect.succeed({
+      call,
+      ok: false,
+      output: `error: the arguments do not match the parameters of "${call.name}": ${formatError(args.left)}. ` +
+        `Call it again with corrected arguments.`
+    })
+  }
+  return Effect.map(found.handler(args.right), (output) => ({ call, ok: true, output: render(output) }))
+}

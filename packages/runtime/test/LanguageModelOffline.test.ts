@@ -1,0 +1,183 @@
+/**
+ * LanguageModel with the simulated provider, and the registry read from Config: what runs when
+ * no endpoint is configured, and how configuration picks endpoints when one is.
+ */
+import * as LanguageModel from "../src/LanguageModel.js"
+import * as ModelRegistry from "../src/ModelRegistry.js"
+import { FakeOpenAI } from "@colony/runtime/testing"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, ConfigProvider, Effect, Layer, Queue, Schema, Stream } from "effect"
+
+const ask = (content: string, model = "any-model"): LanguageModel.ChatRequest => ({
+  model,
+  messages: [LanguageModel.ChatMessage.user(content)]
+})
+
+const withConfig = (entries: Record<string, string>) =>
+  LanguageModel.layer.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(entries))))))
+
+describe("LanguageModel (simulated provider)", () => {
+  it.effect("answers deterministically and labels the answer as simulated", () =>
+    Effect.gen(function*() {
+      const first = yield* LanguageModel.chat(ask("What is a mailbox?"))
+      const again = yield* LanguageModel.chat(ask("What is a mailbox?"))
+      const other = yield* LanguageModel.chat(ask("What is a shard?"))
+      expect(first.text.startsWith(LanguageModel.SIMULATED_LABEL)).toBe(true)
+      expect(first.simulated).toBe(true)
+      expect(again.text).toBe(first.text)
+      expect(other.text).not.toBe(first.text)
+      expect(first.usage.totalTokens).toBeGreaterThan(0)
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("streams deltas that add up to the same answer chat gives", () =>
+    Effect.gen(function*() {
+      const answer = yield* LanguageModel.chat(ask("Explain passivation"))
+      const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(LanguageModel.stream(ask("Explain passivation"))))
+      const text = parts.flatMap((p) => (p._tag === "TextDelta" ? [p.text] : [])).join("")
+      expect(parts.length).toBeGreaterThan(3)
+      expect(text).toBe(answer.text)
+      expect(parts.at(-1)).toMatchObject({ _tag: "Finished", response: { text: answer.text, simulated: true } })
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("runs a tool-call loop offline, choosing the tool the prompt is about", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const weather = LanguageModel.tool({
+        name: "get_weather",
+        description: "Current weather for a city",
+        parameters: Schema.Struct({ city: Schema.String, days: Schema.Int.pipe(Schema.between(1, 7)) }),
+        handler: ({ city, days }) => Effect.sync(() => (calls.push(`weather:${city}:${days}`), "sunny, 21°C"))
+      })
+      const orders = LanguageModel.tool({
+        name: "find_order",
+        description: "Look up an order by its id",
+        parameters: Schema.Struct({ orderId: Schema.String }),
+        handler: () => Effect.sync(() => (calls.push("order"), "shipped"))
+      })
+      const result = yield* LanguageModel.runTools({
+        ...ask("What is the weather in Lisbon this week?"),
+        tools: [orders, weather]
+      })
+      expect(calls).toHaveLength(1)
+      expect(calls[0]).toMatch(/^weather:/)
+      expect(result.steps).toBe(2)
+      expect(result.invocations[0]?.ok).toBe(true)
+      expect(result.response.simulated).toBe(true)
+      expect(result.response.text).toContain("sunny, 21°C")
+      expect(result.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("produces structured output that the schema decodes, refinements included", () =>
+    Effect.gen(function*() {
+      class Line extends Schema.Class<Line>("Line")({ sku: Schema.String, quantity: Schema.Int.pipe(Schema.positive()) }) {}
+      const Order = Schema.Struct({
+        status: Schema.Literal("open", "shipped", "cancelled"),
+        priority: Schema.Int.pipe(Schema.between(1, 5)),
+        reference: Schema.String.pipe(Schema.pattern(/^ORD-[0-9]{4}$/)),
+        lines: Schema.NonEmptyArray(Line),
+        note: Schema.optional(Schema.String)
+      })
+      const result = yield* LanguageModel.generateObject({ ...ask("Summarise the order"), schema: Order })
+      expect(result.repaired).toBe(false)
+      expect(result.response.simulated).toBe(true)
+      expect(Schema.is(Order)(result.value)).toBe(true)
+      expect(result.value.reference).toMatch(/^ORD-[0-9]{4}$/)
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("simulated calls are accounted and published like any other", () =>
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.LanguageModel
+      const events = yield* model.subscribe
+      const response = yield* LanguageModel.withAttribution(LanguageModel.chat(ask("hello")), { agent: "echo" })
+      const [event] = Chunk.toReadonlyArray(yield* Queue.takeAll(events))
+      expect(event).toMatchObject({ simulated: true, provider: "simulated", agent: "echo", outcome: "success" })
+      expect(event?.usage).toEqual(response.usage)
+      const report = yield* LanguageModel.usage
+      expect(report.byAgent["echo"]?.usage).toEqual(response.usage)
+    }).pipe(Effect.scoped, Effect.provide(LanguageModel.layerSimulated)))
+})
+
+describe("LanguageModel.layer (registry from Config)", () => {
+  it.effect("with no COLONY_MODEL_URL every name answers simulated", () =>
+    Effect.gen(function*() {
+      for (const name of ["gpt-4o", "fast", "anything"]) {
+        const response = yield* LanguageModel.chat(ask("hi", name))
+        expect(response).toMatchObject({ simulated: true, model: name })
+      }
+    }).pipe(Effect.provide(withConfig({}))))
+
+  it.scopedLive("COLONY_MODEL_URL sends every name to that endpoint with the configured key and model id", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make()
+      const response = yield* LanguageModel.chat(ask("hi", "writer")).pipe(
+        Effect.provide(withConfig({
+          COLONY_MODEL_URL: server.url,
+          COLONY_MODEL_KEY: "sk-from-config",
+          COLONY_MODEL_ID: "served-model"
+        }))
+      )
+      expect(response).toMatchObject({ simulated: false, model: "writer", modelId: "served-model" })
+      expect(server.requests()[0]).toMatchObject({ authorization: "Bearer sk-from-config", body: { model: "served-model" } })
+    }))
+
+  it.scopedLive("COLONY_MODELS gives names their own endpoint, id, limits and key (apiKeyFrom)", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make()
+      const registry = yield* ModelRegistry.fromConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([
+            ["FAST_KEY", "sk-fast"],
+            [
+              "COLONY_MODELS",
+              JSON.stringify({
+                fast: {
+                  baseUrl: server.url,
+                  modelId: "small-1",
+                  apiKeyFrom: "FAST_KEY",
+                  maxConcurrency: 2,
+                  prices: { input: 0.1, output: 0.4 }
+                },
+                offline: { provider: "simulated" }
+              })
+            ]
+          ])
+        ))
+      )
+      expect(registry.models["fast"]).toMatchObject({ provider: "openai", maxConcurrency: 2, modelId: "small-1" })
+      const model = yield* LanguageModel.make(registry)
+      const fast = yield* model.chat(ask("a", "fast"))
+      const offline = yield* model.chat(ask("b", "offline"))
+      const unlisted = yield* model.chat(ask("c", "unlisted"))
+      expect(fast).toMatchObject({ simulated: false, modelId: "small-1" })
+      expect(fast.cost).toBeGreaterThan(0)
+      expect(server.requests()[0]?.authorization).toBe("Bearer sk-fast")
+      expect(offline.simulated).toBe(true)
+      expect(unlisted.simulated).toBe(true)
+    }))
+
+  it.effect("an openai entry with no base URL anywhere is a configuration error that says what to set", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        ModelRegistry.fromConfig.pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(
+            new Map([["COLONY_MODELS", JSON.stringify({ smart: { provider: "openai", modelId: "x" } })]])
+          ))
+        )
+      )
+      expect(String(error)).toContain("COLONY_MODEL_URL")
+      expect(String(error)).toContain("smart")
+    }))
+
+  it.effect("COLONY_MODELS that is not valid JSON for the entry schema is a configuration error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        ModelRegistry.fromConfig.pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(
+            new Map([["COLONY_MODELS", JSON.stringify({ smart: { maxConcurrency: 0 } })]])
+          ))
+        )
+      )
+      expect(String(error)).toContain("COLONY_MODELS")
+      expect(String(error)).toContain("maxConcurrency")
+    }))
+})
