@@ -1304,7 +1304,12 @@ export const make = (
         const timeoutMs = request.timeoutMs ?? resolved.settings.timeoutMs
         // A stream keeps its permit (and the rate-limit token it spent) from the first attempt
         // to its last event: it occupies the endpoint for all of that time.
-        yield* Effect.acquireRelease(limits.semaphore.take(1), () => limits.semaphore.release(1))
+        // Waiting for the permit stays interruptible (acquireRelease would make it uninterruptible).
+        yield* Effect.uninterruptibleMask((restore) =>
+          restore(limits.semaphore.take(1)).pipe(
+            Effect.zipRight(Effect.addFinalizer(() => limits.semaphore.release(1)))
+          )
+        )
         if (limits.rate !== undefined) yield* limits.rate(Effect.void)
         let attempts = 0
         const opened = yield* Effect.suspend(() => {

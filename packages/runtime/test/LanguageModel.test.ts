@@ -201,6 +201,20 @@ describe("LanguageModel streaming (openai provider)", () => {
       expect(error).toMatchObject({ receivedChars: "one two ".length })
     }))
 
+  it.scopedLive("a consumer that stops early closes the connection and frees the permit", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make({ chunkDelayMs: 50 })
+      const model = yield* modelFor(server, { maxConcurrency: 1 })
+      server.script(Array.from({ length: 100 }, (_, i) => `word${i}`).join(" "))
+      const first = yield* model.stream(ask("long")).pipe(Stream.take(2), Stream.runCollect)
+      expect(Chunk.size(first)).toBe(2)
+      // Left open, the server would keep streaming for five seconds.
+      yield* Effect.promise(() => server.waitForIdle()).pipe(Effect.timeout("1 second"))
+      // With the only permit still held, this would wait forever.
+      const next = yield* model.chat(ask("next")).pipe(Effect.timeout("2 seconds"))
+      expect(next.text).toContain("fake reply")
+    }))
+
   it.scopedLive("a transient fault before the stream starts is retried", () =>
     quiet(Effect.gen(function*() {
       const server = yield* FakeOpenAI.make()
@@ -232,14 +246,14 @@ describe("LanguageModel streaming (openai provider)", () => {
     }))
 
   it.scopedLive("a stream answered with a wrong content type ends in MalformedModelResponse", () =>
-    Effect.gen(function*() {
+    quiet(Effect.gen(function*() {
       const server = yield* FakeOpenAI.make()
       const model = yield* modelFor(server)
       server.inject("wrong-content-type")
       const error = yield* Effect.flip(Stream.runDrain(model.stream(ask("html?"))))
       expect(error._tag).toBe("MalformedModelResponse")
       expect(error.message).toContain("text/html")
-    }))
+    })))
 })
 
 describe("LanguageModel limits and accounting", () => {
