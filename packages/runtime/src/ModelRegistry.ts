@@ -225,9 +225,38 @@ const Entry = Schema.Struct({
   requestsPerMinute: Schema.optional(PositiveInt),
   prices: Schema.optional(Schema.Struct({ input: Schema.NonNegative, output: Schema.NonNegative })),
   structuredOutput: Schema.optional(StructuredOutputMode)
-})
+}).annotations({ identifier: "an entry object (see MODELS.md)" })
 
-const Entries = Schema.parseJson(Schema.Record({ key: Schema.String, value: Entry }))
+const Entries = Schema.Record({ key: Schema.String, value: Entry })
+
+const invalidModels = (detail: string) =>
+  ConfigError.InvalidData(
+    ["COLONY_MODELS"],
+    `COLONY_MODELS must be a JSON object of model name → entry (see MODELS.md): ${detail}`
+  )
+
+/**
+ * Parse errors quote the input they reject, and `COLONY_MODELS` may hold an inline `apiKey`: the
+ * messages built here name the offending path but never echo the JSON text or a key's value.
+ */
+const decodeEntries = (raw: string) =>
+  Effect.gen(function*() {
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(raw),
+      catch: () => invalidModels("the value is not valid JSON")
+    })
+    return yield* Schema.decodeUnknown(Entries)(json).pipe(
+      Effect.mapError((error) =>
+        invalidModels(
+          ParseResult.ArrayFormatter.formatErrorSync(error)
+            // An optional field reports its "undefined" alternative too; that line adds nothing.
+            .filter((issue) => !issue.message.startsWith("Expected undefined"))
+            .map((issue) => `${issue.path.map(String).join(".")}: ${issue.message.replace(/, actual [\s\S]*$/, "")}`)
+            .join("; ")
+        )
+      )
+    )
+  })
 
 const optional = <A>(config: Config.Config<A>) => Config.option(config).pipe(Config.map(Option.getOrUndefined))
 
@@ -260,18 +289,7 @@ export const fromConfig: Effect.Effect<ModelRegistry, ConfigError.ConfigError> =
       ? undefined
       : { input: inputPrice ?? 0, output: outputPrice ?? 0 }
   }
-  const entries = raw === undefined || raw.trim() === ""
-    ? {}
-    : yield* Schema.decodeUnknown(Entries)(raw).pipe(
-      Effect.mapError((error) =>
-        ConfigError.InvalidData(
-          ["COLONY_MODELS"],
-          `COLONY_MODELS must be a JSON object of model name → entry (see MODELS.md): ${
-            ParseResult.TreeFormatter.formatErrorSync(error)
-          }`
-        )
-      )
-    )
+  const entries = raw === undefined || raw.trim() === "" ? {} : yield* decodeEntries(raw)
 
   const models: Record<string, ModelOptions> = {}
   for (const [name, entry] of Object.entries(entries)) {

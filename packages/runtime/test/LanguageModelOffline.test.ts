@@ -168,16 +168,21 @@ describe("LanguageModel.layer (registry from Config)", () => {
       expect(String(error)).toContain("smart")
     }))
 
-  it.effect("COLONY_MODELS that is not valid JSON for the entry schema is a configuration error", () =>
+  it.effect("an invalid COLONY_MODELS is a configuration error naming the field, never echoing a key", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(
+      const secret = "sk-inline-SECRET-987654321"
+      const errorFor = (raw: string) =>
         ModelRegistry.fromConfig.pipe(
-          Effect.withConfigProvider(ConfigProvider.fromMap(
-            new Map([["COLONY_MODELS", JSON.stringify({ smart: { maxConcurrency: 0 } })]])
-          ))
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["COLONY_MODELS", raw]]))),
+          Effect.flip,
+          Effect.map(String)
         )
-      )
-      expect(String(error)).toContain("COLONY_MODELS")
-      expect(String(error)).toContain("maxConcurrency")
+      const badField = yield* errorFor(JSON.stringify({ smart: { apiKey: secret, maxConcurrency: 0 } }))
+      const badJson = yield* errorFor(`{"smart": {"apiKey": "${secret}", "maxConcurrency": }}`)
+      const badEntry = yield* errorFor(JSON.stringify({ smart: secret }))
+      expect(badField).toContain("smart.maxConcurrency")
+      expect(badJson).toContain("not valid JSON")
+      expect(badEntry).toContain("smart")
+      for (const message of [badField, badJson, badEntry]) expect(message).not.toContain("SECRET")
     }))
 })
