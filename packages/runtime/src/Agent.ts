@@ -55,7 +55,9 @@ export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
   model: Schema.String,
   modelId: Schema.String,
   simulated: Schema.Boolean,
-  usage: Usage
+  usage: Usage,
+  /** the runner that hosted the agent when it answered ("host:port") */
+  runner: Schema.String
 }) {}
 
 /**
@@ -68,6 +70,8 @@ export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
 export class Description extends Schema.Class<Description>("@colony/runtime/Description")({
   name: Schema.String,
   id: Schema.String,
+  /** the runner hosting this instance now ("host:port") */
+  runner: Schema.String,
   instructions: Schema.String,
   model: Schema.String,
   capabilities: Schema.Array(Schema.String),
@@ -359,6 +363,8 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
 
   const build = Effect.gen(function*() {
     const address = yield* Entity.CurrentAddress
+    const runnerAddress = yield* Entity.CurrentRunnerAddress
+    const runner = `${runnerAddress.host}:${runnerAddress.port}`
     const supervisor = yield* Supervision.Supervisor
     const store = yield* AgentMemory
     const model = yield* LanguageModel
@@ -435,7 +441,8 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
           model: response.model,
           modelId: response.modelId,
           simulated: response.simulated,
-          usage: response.usage
+          usage: response.usage,
+          runner
         })
       })
 
@@ -493,6 +500,7 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
             new Description({
               name: def.name,
               id,
+              runner,
               instructions: def.instructions,
               model: def.model,
               capabilities: def.capabilities,

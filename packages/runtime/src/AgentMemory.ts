@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { ChatMessage } from "./LanguageModel.js"
 
@@ -64,3 +65,57 @@ export const layerMemory: Layer.Layer<AgentMemory> = Layer.sync(AgentMemory, () 
     forget: (key) => Effect.sync(() => void store.delete(key))
   }
 })
+
+/**
+ * Memory in the colony's SQL database (Postgres on runners): survives passivation, restarts, the
+ * agent moving to another runner, and the whole colony restarting. One row per agent instance.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSql: Layer.Layer<AgentMemory, never, SqlClient.SqlClient> = Layer.effect(
+  AgentMemory,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const fail = (key: string) => (error: { readonly message: string }) =>
+      new MemoryError({ key, reason: error.message })
+    // Created on first use, and again after a failure: a runner may start while the database is
+    // still coming up, and building the layer must not fail for that.
+    let created = false
+    const ready = Effect.suspend(() =>
+      created ? Effect.void : sql`CREATE TABLE IF NOT EXISTS colony_agent_memory (
+        key TEXT PRIMARY KEY,
+        transcript TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`.pipe(Effect.tap(() => {
+        created = true
+      }), Effect.asVoid)
+    )
+    const withTable = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.zipRight(Effect.mapError(ready, fail(key)), effect)
+    return {
+      load: (key) =>
+        withTable(
+          key,
+          sql<{ transcript: string }>`SELECT transcript FROM colony_agent_memory WHERE key = ${key}`.pipe(
+            Effect.mapError(fail(key)),
+            Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => decode(row.transcript)))
+          )
+        ),
+      save: (key, transcript) =>
+        withTable(
+          key,
+          sql`INSERT INTO colony_agent_memory (key, transcript) VALUES (${key}, ${encode(transcript)})
+            ON CONFLICT (key) DO UPDATE SET transcript = EXCLUDED.transcript, updated_at = now()`.pipe(
+            Effect.mapError(fail(key)),
+            Effect.asVoid
+          )
+        ),
+      forget: (key) =>
+        withTable(
+          key,
+          sql`DELETE FROM colony_agent_memory WHERE key = ${key}`.pipe(Effect.mapError(fail(key)), Effect.asVoid)
+        )
+    }
+  })
+)

@@ -22,7 +22,8 @@ import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import type * as Rpc from "@effect/rpc/Rpc"
-import { Config, Context, Effect, Layer, ParseResult, Schema } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Config, Context, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Agent from "./Agent.js"
 import {
   type AgentError,
@@ -36,6 +37,7 @@ import {
 import * as AgentMemory from "./AgentMemory.js"
 import * as Events from "./Events.js"
 import * as Registry from "./internal/registry.js"
+import * as Runner from "./internal/runner.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Supervision from "./Supervision.js"
 
@@ -122,6 +124,197 @@ export const layerEmbedded = (options: {
  * @category layers
  */
 export const embedded: Layer.Layer<Services | Sharding.Sharding> = layerEmbedded()
+
+// --- runners ---
+
+/**
+ * How a process joins a Postgres-backed colony: the shared secret, where it listens, the address
+ * other runners reach it at, its shard groups and the cluster's timing knobs.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export type ClusterSettings = Runner.ClusterSettings
+
+/**
+ * A process was refused by the colony it tried to join (wrong secret).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RunnerRefused = Runner.RunnerRefused
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type RunnerRefused = Runner.RunnerRefused
+
+/**
+ * A colony process could not start: its configuration is missing or invalid, or the database is
+ * out of reach.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StartFailed extends Schema.TaggedError<StartFailed>()("StartFailed", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `the colony process could not start: ${this.reason}`
+  }
+}
+
+const clusterFields = Config.all({
+  listenHost: Config.string("COLONY_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
+  listenPort: Config.port("COLONY_LISTEN_PORT").pipe(Config.withDefault(34431)),
+  advertisedHost: Config.string("COLONY_ADVERTISED_HOST").pipe(Config.withDefault("127.0.0.1")),
+  advertisedPort: Config.option(Config.port("COLONY_ADVERTISED_PORT")),
+  shardGroups: Config.array(Config.string(), "COLONY_SHARD_GROUPS").pipe(Config.withDefault(["default"])),
+  shardsPerGroup: Config.integer("COLONY_SHARDS_PER_GROUP").pipe(Config.withDefault(300)),
+  shardLockRefreshInterval: Config.duration("COLONY_SHARD_LOCK_REFRESH_INTERVAL").pipe(
+    Config.withDefault(Duration.millis(500))
+  ),
+  shardLockExpiration: Config.duration("COLONY_SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(2))),
+  refreshAssignmentsInterval: Config.duration("COLONY_REFRESH_ASSIGNMENTS_INTERVAL").pipe(
+    Config.withDefault(Duration.millis(500))
+  ),
+  runnerHealthCheckInterval: Config.duration("COLONY_HEALTH_CHECK_INTERVAL").pipe(
+    Config.withDefault(Duration.seconds(1))
+  ),
+  entityMessagePollInterval: Config.duration("COLONY_MESSAGE_POLL_INTERVAL").pipe(
+    Config.withDefault(Duration.millis(500))
+  )
+}).pipe(Config.map(({ advertisedPort, ...rest }) => ({
+  ...rest,
+  advertisedPort: Option.getOrElse(advertisedPort, () => rest.listenPort)
+})))
+
+/**
+ * The cluster settings from the environment. Timing defaults are tuned for fast failover (a dead
+ * runner's agents answer elsewhere within about 2 s), at the cost of a few Postgres queries per
+ * runner per second; raise them for large colonies.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const clusterConfig: Config.Config<ClusterSettings> = Config.map(
+  Config.all({ secret: Config.redacted("COLONY_RUNNER_SECRET"), fields: clusterFields }),
+  ({ fields, secret }) => ({ ...fields, secret })
+)
+
+/**
+ * `DATABASE_URL`: the Postgres database the colony's runners share.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const databaseConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("DATABASE_URL")
+
+interface ClusterOptions {
+  readonly settings?: Partial<Settings> | undefined
+  readonly cluster?: Partial<ClusterSettings> | undefined
+  readonly databaseUrl?: Redacted.Redacted<string> | undefined
+  readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
+}
+
+const missing = (name: string, what: string) =>
+  new StartFailed({ reason: `${name} is not set: set it to ${what}` })
+
+const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer<
+  Services | Sharding.Sharding,
+  StartFailed | RunnerRefused
+> =>
+  Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const invalid = (error: unknown) => new StartFailed({ reason: `invalid configuration: ${String(error)}` })
+      const secret = options.cluster?.secret ??
+        Option.getOrUndefined(yield* Effect.mapError(Config.option(Config.redacted("COLONY_RUNNER_SECRET")), invalid))
+      if (secret === undefined) {
+        return yield* missing("COLONY_RUNNER_SECRET", "the secret the colony's runners share (the same long random string on every runner and client)")
+      }
+      const url = options.databaseUrl ?? Option.getOrUndefined(yield* Effect.mapError(Config.option(databaseConfig), invalid))
+      if (url === undefined) {
+        return yield* missing("DATABASE_URL", "the colony's Postgres database, e.g. postgres://user:password@host:5432/colony")
+      }
+      const fromEnv = yield* Effect.mapError(clusterFields, invalid)
+      const cluster: ClusterSettings = { ...fromEnv, ...options.cluster, secret }
+      const settings = yield* Effect.mapError(settingsConfig, invalid)
+      const sql = PgClient.layer({ url }).pipe(
+        Layer.mapError((error) =>
+          new StartFailed({ reason: `cannot reach the database at DATABASE_URL: ${error.message}. Check that Postgres is up and the URL is right` })
+        )
+      )
+      return Layer.mergeAll(
+        Runner.layer(cluster, { clientOnly }),
+        AgentMemory.layerSql,
+        Layer.succeed(ColonyConfig, { ...settings, ...options.settings }),
+        Registry.layer,
+        Events.layer,
+        Supervision.layer,
+        options.languageModel ?? LanguageModel.layerSimulated
+      ).pipe(Layer.provide(sql))
+    })
+  )
+
+/**
+ * A runner with explicit options: hosts agents, joins the colony through Postgres storage and the
+ * socket transport. Whatever `options` leaves out comes from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRunner = (options: ClusterOptions = {}): Layer.Layer<
+  Services | Sharding.Sharding,
+  StartFailed | RunnerRefused
+> => layerCluster(options, false)
+
+/**
+ * A runner configured from the environment (`DATABASE_URL`, `COLONY_RUNNER_SECRET`, ...).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const runner: Layer.Layer<Services | Sharding.Sharding, StartFailed | RunnerRefused> = layerRunner()
+
+/**
+ * A client-only process with explicit options: calls agents hosted by the colony's runners and
+ * hosts none. Declare the agent types it calls with `Colony.declare`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClientOnly = (options: ClusterOptions = {}): Layer.Layer<
+  Services | Sharding.Sharding,
+  StartFailed | RunnerRefused
+> => layerCluster(options, true)
+
+/**
+ * A client-only process configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const clientOnly: Layer.Layer<Services | Sharding.Sharding, StartFailed | RunnerRefused> =
+  layerClientOnly()
+
+/**
+ * Make agent types known to this process without hosting them, so it can call them by name and
+ * with typed clients (a client-only process, or a runner calling agents other runners host).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const declare = (...agents: ReadonlyArray<Agent.Any | Agent.Agent<any, any>>): Layer.Layer<never, never, Registry.Registry> =>
+  Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const registry = yield* Registry.Registry
+      for (const agent of agents) {
+        const unregister = registry.register(agent as Agent.Any)
+        yield* Effect.addFinalizer(() => Effect.sync(unregister))
+      }
+    })
+  )
 
 // --- clients ---
 

@@ -1,0 +1,129 @@
+import * as MessageStorage from "@effect/cluster/MessageStorage"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import type * as Sharding from "@effect/cluster/Sharding"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SocketRunner from "@effect/cluster/SocketRunner"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { createHmac } from "node:crypto"
+import * as SignedSerialization from "./signedSerialization.js"
+
+/**
+ * How a process joins a Postgres-backed colony.
+ */
+export interface ClusterSettings {
+  readonly secret: Redacted.Redacted<string>
+  readonly listenHost: string
+  readonly listenPort: number
+  readonly advertisedHost: string
+  readonly advertisedPort: number
+  readonly shardGroups: ReadonlyArray<string>
+  readonly shardsPerGroup: number
+  readonly shardLockRefreshInterval: Duration.Duration
+  readonly shardLockExpiration: Duration.Duration
+  readonly refreshAssignmentsInterval: Duration.Duration
+  readonly runnerHealthCheckInterval: Duration.Duration
+  readonly entityMessagePollInterval: Duration.Duration
+}
+
+/**
+ * A process was refused by the colony it tried to join.
+ */
+export class RunnerRefused extends Schema.TaggedError<RunnerRefused>()("RunnerRefused", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `this process was refused by the colony: ${this.reason}`
+  }
+}
+
+/**
+ * The sharding configuration is built from our settings only, never from the environment:
+ * `ShardingConfig.layerFromEnv` would read generic `HOST`/`PORT` variables into the runner
+ * address.
+ */
+export const shardingConfig = (settings: ClusterSettings): Partial<ShardingConfig.ShardingConfig["Type"]> => ({
+  runnerAddress: Option.some(RunnerAddress.make(settings.advertisedHost, settings.advertisedPort)),
+  runnerListenAddress: Option.some(RunnerAddress.make(settings.listenHost, settings.listenPort)),
+  shardsPerGroup: settings.shardsPerGroup,
+  availableShardGroups: [...new Set(["default", ...settings.shardGroups])],
+  assignedShardGroups: settings.shardGroups,
+  shardLockRefreshInterval: settings.shardLockRefreshInterval,
+  shardLockExpiration: settings.shardLockExpiration,
+  refreshAssignmentsInterval: settings.refreshAssignmentsInterval,
+  runnerHealthCheckInterval: settings.runnerHealthCheckInterval,
+  entityMessagePollInterval: settings.entityMessagePollInterval
+})
+
+const verifierOf = (secret: Redacted.Redacted<string>) =>
+  createHmac("sha256", Redacted.value(secret)).update("colony-runner-secret-v1").digest("hex")
+
+/**
+ * The first process to join records a verifier of the secret (an HMAC, not the secret); every
+ * later process must present the same secret or is refused before it registers as a runner.
+ * Message frames are signed with the secret too (see `signedSerialization`), so a process that
+ * skipped this check still could not deliver anything.
+ */
+export const verifySecret = (secret: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const verifier = verifierOf(secret)
+    yield* sql`CREATE TABLE IF NOT EXISTS colony_runner_secret (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      verifier TEXT NOT NULL
+    )`
+    yield* sql`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, ${verifier}) ON CONFLICT (id) DO NOTHING`
+    const rows = yield* sql<{ verifier: string }>`SELECT verifier FROM colony_runner_secret WHERE id = 1`
+    if (rows[0]?.verifier !== verifier) {
+      return yield* new RunnerRefused({
+        reason: "its COLONY_RUNNER_SECRET does not match the secret the colony's runners share. " +
+          "Start it with the same COLONY_RUNNER_SECRET as the other runners"
+      })
+    }
+  }).pipe(
+    Effect.catchTag("SqlError", (error) =>
+      Effect.fail(
+        new RunnerRefused({ reason: `could not check the runner secret in the database: ${error.message}` })
+      ))
+  )
+
+/**
+ * The cluster layers of a runner (hosts agents) or a client-only process, on Postgres storage
+ * and the socket transport with signed frames.
+ */
+export const layer = (
+  settings: ClusterSettings,
+  options: { readonly clientOnly: boolean }
+): Layer.Layer<
+  Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage,
+  RunnerRefused,
+  SqlClient.SqlClient
+> => {
+  const transport = options.clientOnly
+    ? Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol)
+    : Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol])
+  const health = options.clientOnly
+    ? Layer.empty
+    : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
+  const cluster = (transport as Layer.Layer<Sharding.Sharding | Runners.Runners, never, any>).pipe(
+    Layer.provide(health),
+    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+    Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provide(ShardingConfig.layer(shardingConfig(settings))),
+    Layer.provide(SignedSerialization.layer(settings.secret))
+  ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>
+  // A runner that cannot listen (port taken) is a configuration error the user must see, not a
+  // defect; the secret check runs first so a refused process never registers.
+  return Layer.unwrapEffect(Effect.as(verifySecret(settings.secret), cluster)).pipe(
+    Layer.catchAll((error) =>
+      Layer.fail(
+        error instanceof RunnerRefused ? error : new RunnerRefused({ reason: String((error as Error).message ?? error) })
+      )
+    )
+  )
+}
