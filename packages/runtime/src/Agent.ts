@@ -25,7 +25,7 @@ import { AgentFailed } from "./AgentError.js"
 import { AgentMemory, type Transcript } from "./AgentMemory.js"
 import * as Events from "./Events.js"
 import { Registry } from "./internal/registry.js"
-import { ChatMessage, LanguageModel, ModelError, Usage } from "./LanguageModel.js"
+import { ChatMessage, LanguageModel, ModelError, Usage, withAttribution } from "./LanguageModel.js"
 import * as Supervision from "./Supervision.js"
 
 /**
@@ -419,7 +419,7 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
         const response = yield* model.chat({
           model: def.model,
           messages: [new ChatMessage({ role: "system", content: def.instructions }), ...history, question]
-        })
+        }).pipe(withAttribution({ agent: key }))
         const at = yield* Events.now
         yield* Events.publish(
           new Events.ModelCalled({

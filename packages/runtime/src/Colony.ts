@@ -94,7 +94,7 @@ export const layerEmbedded = (options: {
   readonly settings?: Partial<Settings> | undefined
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
-} = {}): Layer.Layer<Services | Sharding.Sharding> => {
+} = {}): Layer.Layer<Services | Sharding.Sharding, StartFailed> => {
   const cluster = Sharding.layer.pipe(
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
@@ -112,9 +112,17 @@ export const layerEmbedded = (options: {
     Events.layer,
     Supervision.layer,
     AgentMemory.layerMemory,
-    options.languageModel ?? LanguageModel.layerSimulated
+    options.languageModel ?? modelsFromConfig
   )
 }
+
+/**
+ * Models from the environment (`COLONY_MODEL_URL`, `COLONY_MODELS`, ...), the simulated provider
+ * for every name when none is configured.
+ */
+const modelsFromConfig: Layer.Layer<LanguageModel.LanguageModel, StartFailed> = LanguageModel.layer.pipe(
+  Layer.mapError((error) => new StartFailed({ reason: `invalid model configuration: ${String(error)}` }))
+)
 
 /**
  * The zero-configuration colony: one process, in-memory storage, the simulated model unless a
@@ -123,7 +131,7 @@ export const layerEmbedded = (options: {
  * @since 0.1.0
  * @category layers
  */
-export const embedded: Layer.Layer<Services | Sharding.Sharding> = layerEmbedded()
+export const embedded: Layer.Layer<Services | Sharding.Sharding, StartFailed> = layerEmbedded()
 
 // --- runners ---
 
@@ -252,7 +260,7 @@ const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer
         Registry.layer,
         Events.layer,
         Supervision.layer,
-        options.languageModel ?? LanguageModel.layerSimulated
+        options.languageModel ?? modelsFromConfig
       ).pipe(Layer.provide(sql))
     })
   )
