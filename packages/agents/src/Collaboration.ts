@@ -3,14 +3,24 @@
  * agents run a different pattern when the caller passes a different `Collaboration`: switching
  * pattern is changing data, not code.
  *
+ * - `MasterSlave`: a coordinator decomposes the task, assigns subtasks to workers and aggregates
+ *   their answers;
+ * - `Peer`: peers answer, see each other's previous answers and answer again (a debate) until a
+ *   stopping rule holds, then a voting rule decides;
+ * - `Hybrid`: a coordinator over teams that each deliberate as `Peer`, then aggregates.
+ *
+ * `run` executes a collaboration in the caller's fiber; `Session` runs the same thing inside an
+ * entity so a caller in another process can stream it. Either way every step is recorded as a
+ * Lamport-stamped event and the `Result` says who contributed what and which parts are missing.
+ *
  * @since 0.1.0
  */
-import { type AgentError, Colony, type LanguageModel } from "@colony/runtime"
-import { Effect, Schema } from "effect"
+import type { AgentError, Colony } from "@colony/runtime"
+import { Events } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import * as Aggregate from "./Aggregate.js"
-import * as Assign from "./Assign.js"
-import * as Decompose from "./Decompose.js"
+import { type Effect, Schema } from "effect"
+import * as engine from "./internal/engine.js"
+import { Stamp } from "./LogicalClock.js"
 
 /**
  * An agent instance: its type and its id.
@@ -27,9 +37,79 @@ export class AgentRef extends Schema.Class<AgentRef>("@colony/agents/AgentRef")(
   }
 }
 
+// --- master-slave ---
+
+/**
+ * How a coordinator splits the task (see `Decompose`):
+ * `"clauses"` — horizontal, one subtask per clause the task lists (the default);
+ * `"replicate"` — every worker gets the whole task (for votes and averages);
+ * `"planned"` — the coordinator's model writes the plan (clauses when it gives no usable plan);
+ * `Vertical` — one subtask per function, each needing that capability;
+ * `Horizontal` — the task over blocks of `items` (one block per worker unless `blocks` is set);
+ * `Hybrid` — clauses, each split by function.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Decomposition = Schema.Union(
+  Schema.Literal("clauses", "replicate", "planned"),
+  Schema.TaggedStruct("Vertical", { functions: Schema.NonEmptyArray(Schema.String) }),
+  Schema.TaggedStruct("Horizontal", {
+    items: Schema.NonEmptyArray(Schema.String),
+    blocks: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  }),
+  Schema.TaggedStruct("Hybrid", { functions: Schema.NonEmptyArray(Schema.String) })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Decomposition = typeof Decomposition.Type
+
+/**
+ * Which worker takes which subtask (see `Assign`). `"least-loaded"` counts the requests this
+ * process has in flight to each worker (`LoadTracker`); `"capability"` matches a subtask's
+ * capability against the workers' `Describe` replies; `"priority"` dispatches by `priorities`;
+ * `"contract-net"` announces each subtask and awards it to the lowest bid.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Assignment = Schema.Literal("round-robin", "least-loaded", "capability", "priority", "contract-net")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Assignment = typeof Assignment.Type
+
+/**
+ * How the answers become one (see `Aggregate`). Votes and averages are taken per subtask among
+ * the workers that answered it, so they belong with `decompose: "replicate"`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Aggregation = Schema.Literal(
+  "synthesis",
+  "concatenation",
+  "majority",
+  "weighted-vote",
+  "weighted-average",
+  "quorum"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Aggregation = typeof Aggregation.Type
+
 /**
  * A coordinator decomposes the task, assigns the subtasks to workers, and aggregates their
- * answers.
+ * answers. A worker that stays failed after supervision has its subtask reassigned to another
+ * (`reassignOnFailure`); with no worker left the part is reported missing.
  *
  * @since 0.1.0
  * @category models
@@ -37,18 +117,124 @@ export class AgentRef extends Schema.Class<AgentRef>("@colony/agents/AgentRef")(
 export class MasterSlave extends Schema.TaggedClass<MasterSlave>()("MasterSlave", {
   coordinator: AgentRef,
   workers: Schema.NonEmptyArray(AgentRef),
-  decompose: Schema.optionalWith(Schema.Literal("clauses"), { default: () => "clauses" as const }),
-  assign: Schema.optionalWith(Schema.Literal("round-robin"), { default: () => "round-robin" as const }),
-  aggregate: Schema.optionalWith(Schema.Literal("synthesis", "concatenation"), {
+  decompose: Schema.optionalWith(Decomposition, { default: () => "clauses" as const }),
+  assign: Schema.optionalWith(Assignment, { default: () => "round-robin" as const }),
+  aggregate: Schema.optionalWith(Aggregation, { default: () => "synthesis" as const }),
+  reassignOnFailure: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /** the choices workers vote among (votes read free text otherwise) */
+  options: Schema.optional(Schema.NonEmptyArray(Schema.String)),
+  /** weight of each worker, by position, for weighted votes and averages (default 1) */
+  weights: Schema.optional(Schema.Array(Schema.Number)),
+  /** priority of each subtask, by position, for `assign: "priority"` (default 0; higher first) */
+  priorities: Schema.optional(Schema.Array(Schema.Number)),
+  /** votes a choice needs with `aggregate: "quorum"`; default a strict majority of the answers asked for */
+  quorum: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** a call that takes longer counts as failed (default 5 minutes) */
+  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+}) {}
+
+// --- peer ---
+
+/**
+ * When peers stop debating: after `rounds` rounds in any case; `"no-change"` (the default) also
+ * when no peer changed its choice from the previous round; `Agreement` when at least `threshold`
+ * (0..1) of the answering peers hold the same choice.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StoppingRule = Schema.Union(
+  Schema.Literal("fixed-rounds", "no-change"),
+  Schema.TaggedStruct("Agreement", { threshold: Schema.Number.pipe(Schema.between(0, 1)) })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StoppingRule = typeof StoppingRule.Type
+
+/**
+ * How the peers' final answers decide: `"majority"` (ties to the choice voted first), `Weighted`
+ * (weights by peer position), or `Judge` (another agent picks among the options or the answers).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const VotingRule = Schema.Union(
+  Schema.Literal("majority"),
+  Schema.TaggedStruct("Weighted", { weights: Schema.Array(Schema.Number) }),
+  Schema.TaggedStruct("Judge", { judge: AgentRef })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type VotingRule = typeof VotingRule.Type
+
+const deliberation = {
+  peers: Schema.NonEmptyArray(AgentRef),
+  /** the most rounds of debate */
+  rounds: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 2 }),
+  stop: Schema.optionalWith(StoppingRule, { default: () => "no-change" as const }),
+  vote: Schema.optionalWith(VotingRule, { default: () => "majority" as const }),
+  /** the choices peers pick among; without them a peer's choice is its whole answer */
+  options: Schema.optional(Schema.NonEmptyArray(Schema.String)),
+  /**
+   * peers that must answer the final round for a decision; default a strict majority, so
+   * `peers - quorum` failed peers are tolerated
+   */
+  quorum: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** a call that takes longer counts as failed (default 5 minutes) */
+  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+}
+
+/**
+ * Peers debate: each answers, then sees the others' previous answers and answers again, until the
+ * stopping rule holds; the voting rule decides among the last answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Peer extends Schema.TaggedClass<Peer>()("Peer", deliberation) {}
+
+/**
+ * A named team of peers inside a `Hybrid`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Team extends Schema.Class<Team>("@colony/agents/Team")({
+  name: Schema.String,
+  ...deliberation
+}) {}
+
+// --- hybrid ---
+
+/**
+ * A coordinator over teams: each team deliberates as `Peer` on its part (the whole task with
+ * `decompose: "replicate"`, or the task's clauses dealt round-robin), then the coordinator
+ * aggregates the teams' decisions.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Hybrid extends Schema.TaggedClass<Hybrid>()("Hybrid", {
+  coordinator: AgentRef,
+  teams: Schema.NonEmptyArray(Team),
+  decompose: Schema.optionalWith(Schema.Literal("replicate", "clauses"), { default: () => "replicate" as const }),
+  aggregate: Schema.optionalWith(Schema.Literal("synthesis", "concatenation", "majority"), {
     default: () => "synthesis" as const
-  })
+  }),
+  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
 }) {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const Collaboration = Schema.Union(MasterSlave)
+export const Collaboration = Schema.Union(MasterSlave, Peer, Hybrid)
 
 /**
  * @since 0.1.0
@@ -56,24 +242,57 @@ export const Collaboration = Schema.Union(MasterSlave)
  */
 export type Collaboration = typeof Collaboration.Type
 
+// --- result ---
+
 /**
- * What one agent contributed to a result.
+ * What one agent contributed to a result. `step` is the step key (`subtask-2/attempt-1`,
+ * `team-a/round-2/critic/p1`) that identifies the call.
  *
  * @since 0.1.0
  * @category models
  */
 export class Contribution extends Schema.Class<Contribution>("@colony/agents/Contribution")({
   by: AgentRef,
-  role: Schema.Literal("worker", "coordinator"),
+  role: Schema.Literal("worker", "coordinator", "peer", "judge", "planner", "bidder"),
   task: Schema.String,
   text: Schema.String,
   model: Schema.String,
   simulated: Schema.Boolean,
-  totalTokens: Schema.Number
+  totalTokens: Schema.Number,
+  step: Schema.optionalWith(Schema.String, { default: () => "" })
 }) {}
 
 /**
- * The answer of a collaboration with its provenance: who contributed what.
+ * A part the collaboration could not get, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Missing extends Schema.Class<Missing>("@colony/agents/Missing")({
+  task: Schema.String,
+  step: Schema.String,
+  /** the last agent that was asked, if any */
+  by: Schema.optional(AgentRef),
+  reason: Schema.String
+}) {}
+
+/**
+ * One vote that went into a decision, with how it was read from the answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CastVote extends Schema.Class<CastVote>("@colony/agents/CastVote")({
+  voter: AgentRef,
+  choice: Schema.String,
+  weight: Schema.Number,
+  how: Schema.String,
+  step: Schema.String
+}) {}
+
+/**
+ * The answer of a collaboration with its provenance: who contributed what, the votes that
+ * decided, and the parts that are missing. `complete` is false when anything is missing.
  *
  * @since 0.1.0
  * @category models
@@ -83,72 +302,72 @@ export class Result extends Schema.Class<Result>("@colony/agents/Result")({
   answer: Schema.String,
   simulated: Schema.Boolean,
   contributions: Schema.Array(Contribution),
-  totalTokens: Schema.Number
+  totalTokens: Schema.Number,
+  missing: Schema.optionalWith(Schema.Array(Missing), { default: () => [] }),
+  complete: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  votes: Schema.optionalWith(Schema.Array(CastVote), { default: () => [] }),
+  /** rounds of debate (the most any team needed), 0 for master-slave */
+  rounds: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  /** the session that produced it */
+  session: Schema.optionalWith(Schema.String, { default: () => "" })
 }) {}
 
-const contribution = (role: "worker" | "coordinator", by: AgentRef, task: string) => (answer: {
-  readonly text: string
-  readonly model: string
-  readonly simulated: boolean
-  readonly usage: { readonly totalTokens: number }
-}) =>
-  new Contribution({
-    by,
-    role,
-    task,
-    text: answer.text,
-    model: answer.model,
-    simulated: answer.simulated,
-    totalTokens: answer.usage.totalTokens
-  })
-
-const runMasterSlave = (pattern: MasterSlave, task: string) =>
-  Effect.gen(function*() {
-    const subtasks = Decompose.byClauses(task)
-    const assignments = Assign.roundRobin(subtasks, pattern.workers)
-    const from = pattern.coordinator.toString()
-    const parts = yield* Effect.forEach(
-      assignments,
-      ({ subtask, worker }) =>
-        Colony.ask(worker.agent, worker.id, subtask, { from }).pipe(
-          Effect.map(contribution("worker", worker, subtask))
-        ),
-      { concurrency: "unbounded" }
-    )
-    const combined = parts.map((part) => ({ subtask: part.task, text: part.text }))
-    const final = pattern.aggregate === "concatenation"
-      ? undefined
-      : yield* Colony.ask(
-        pattern.coordinator.agent,
-        pattern.coordinator.id,
-        Aggregate.synthesisPrompt(task, combined),
-        { from: "caller" }
-      ).pipe(Effect.map(contribution("coordinator", pattern.coordinator, "synthesis")))
-    const contributions = final === undefined ? parts : [...parts, final]
-    return new Result({
-      pattern: pattern._tag,
-      answer: final === undefined ? Aggregate.concatenate(combined) : final.text,
-      simulated: contributions.some((c) => c.simulated),
-      contributions,
-      totalTokens: contributions.reduce((sum, c) => sum + c.totalTokens, 0)
-    })
-  })
+/**
+ * An event with the logical timestamp the session gave it. The session's own events carry the
+ * same time in their `clock` field; agent events it forwards (model calls, restarts) only have it
+ * here.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Stamped extends Schema.Class<Stamped>("@colony/agents/Stamped")({
+  stamp: Stamp,
+  event: Events.Event
+}) {}
 
 /**
- * Run a collaboration on a task in the current colony.
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** the id the events carry; by default a fresh `direct-<n>` */
+  readonly session?: string | undefined
+  /** called with every event as it is recorded, in logical-time order */
+  readonly onEvent?: ((event: Stamped) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * Run a collaboration on a task in the current colony, in the caller's fiber. Agent failures do
+ * not fail the run: they are retried elsewhere where the pattern allows and otherwise reported in
+ * `Result.missing`. It fails only when a participant's agent type is not registered.
  *
  * @since 0.1.0
  */
 export const run = (
   collaboration: Collaboration,
-  task: string
-): Effect.Effect<
-  Result,
-  AgentError.AgentError | LanguageModel.ModelError,
-  Colony.Services | Sharding
-> => {
+  task: string,
+  options: RunOptions = {}
+): Effect.Effect<Result, AgentError.UnknownAgent, Colony.Services | Sharding> =>
+  engine.execute(collaboration, task, options)
+
+/**
+ * Every agent a collaboration talks to.
+ *
+ * @since 0.1.0
+ */
+export const participants = (collaboration: Collaboration): ReadonlyArray<AgentRef> => {
   switch (collaboration._tag) {
     case "MasterSlave":
-      return runMasterSlave(collaboration, task)
+      return [collaboration.coordinator, ...collaboration.workers]
+    case "Peer":
+      return [...collaboration.peers, ...(typeof collaboration.vote === "object" && collaboration.vote._tag === "Judge" ? [collaboration.vote.judge] : [])]
+    case "Hybrid":
+      return [
+        collaboration.coordinator,
+        ...collaboration.teams.flatMap((team) => [
+          ...team.peers,
+          ...(typeof team.vote === "object" && team.vote._tag === "Judge" ? [team.vote.judge] : [])
+        ])
+      ]
   }
 }

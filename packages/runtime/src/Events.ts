@@ -109,6 +109,160 @@ export class AgentGaveUp extends Schema.TaggedClass<AgentGaveUp>()("AgentGaveUp"
   defect: Schema.String
 }) {}
 
+// --- collaboration sessions ---
+//
+// A session (see `@colony/agents` `Session`) records what it does as events of its own. `agent` is
+// the session's entity type and `id` the session id, so the events share the shape of agent
+// events; `clock` is the session's logical (Lamport) time, which orders them causally where
+// wall-clock `at` cannot (several runners, equal milliseconds).
+
+const session = {
+  ...base,
+  /** the session's logical (Lamport) time when the event happened */
+  clock: Schema.Number
+}
+
+/**
+ * A session started running a collaboration on a task.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class SessionStarted extends Schema.TaggedClass<SessionStarted>()("SessionStarted", {
+  ...session,
+  pattern: Schema.String,
+  task: Schema.String
+}) {}
+
+/**
+ * A task was split into subtasks.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class TaskDecomposed extends Schema.TaggedClass<TaskDecomposed>()("TaskDecomposed", {
+  ...session,
+  strategy: Schema.String,
+  subtasks: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * A subtask was given to an agent.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class SubtaskAssigned extends Schema.TaggedClass<SubtaskAssigned>()("SubtaskAssigned", {
+  ...session,
+  step: Schema.String,
+  subtask: Schema.String,
+  /** the agent address, `type/id` */
+  worker: Schema.String,
+  strategy: Schema.String
+}) {}
+
+/**
+ * A session sent a message to an agent.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MessageSent extends Schema.TaggedClass<MessageSent>()("MessageSent", {
+  ...session,
+  step: Schema.String,
+  to: Schema.String,
+  rpc: Schema.String,
+  summary: Schema.String
+}) {}
+
+/**
+ * A session got an agent's reply (or its failure).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ReplyReceived extends Schema.TaggedClass<ReplyReceived>()("ReplyReceived", {
+  ...session,
+  step: Schema.String,
+  from: Schema.String,
+  rpc: Schema.String,
+  outcome: Schema.Literal("success", "failure"),
+  summary: Schema.String,
+  totalTokens: Schema.Number
+}) {}
+
+/**
+ * A participant's answer was read as a vote.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class VoteCast extends Schema.TaggedClass<VoteCast>()("VoteCast", {
+  ...session,
+  step: Schema.String,
+  voter: Schema.String,
+  choice: Schema.String,
+  weight: Schema.Number,
+  /** how the choice was read from the answer: an explicit marker, a single mention, or a fallback */
+  how: Schema.String
+}) {}
+
+/**
+ * A round of peer deliberation ended.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RoundCompleted extends Schema.TaggedClass<RoundCompleted>()("RoundCompleted", {
+  ...session,
+  team: Schema.optional(Schema.String),
+  round: Schema.Number,
+  /** share of the answering peers that hold the leading choice, 0..1 */
+  agreement: Schema.Number,
+  leading: Schema.optional(Schema.String),
+  stopped: Schema.Boolean
+}) {}
+
+/**
+ * A subtask moved to another agent because its agent stayed failed after supervision; with no
+ * agent left, `to` is absent and the part is reported missing.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class SubtaskReassigned extends Schema.TaggedClass<SubtaskReassigned>()("SubtaskReassigned", {
+  ...session,
+  step: Schema.String,
+  subtask: Schema.String,
+  from: Schema.String,
+  to: Schema.optional(Schema.String),
+  reason: Schema.String
+}) {}
+
+/**
+ * A session finished with a result; `missing` counts the parts it could not get.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class SessionCompleted extends Schema.TaggedClass<SessionCompleted>()("SessionCompleted", {
+  ...session,
+  missing: Schema.Number,
+  totalTokens: Schema.Number,
+  summary: Schema.String
+}) {}
+
+/**
+ * A session ended without a result.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class SessionFailed extends Schema.TaggedClass<SessionFailed>()("SessionFailed", {
+  ...session,
+  reason: Schema.String
+}) {}
+
 /**
  * @since 0.1.0
  * @category events
@@ -120,7 +274,17 @@ export const Event = Schema.Union(
   MessageHandled,
   ModelCalled,
   AgentRestarted,
-  AgentGaveUp
+  AgentGaveUp,
+  SessionStarted,
+  TaskDecomposed,
+  SubtaskAssigned,
+  MessageSent,
+  ReplyReceived,
+  VoteCast,
+  RoundCompleted,
+  SubtaskReassigned,
+  SessionCompleted,
+  SessionFailed
 )
 
 /**
@@ -204,6 +368,32 @@ export const format = (event: Event): string => {
       return `! ${who} restart #${event.restart} in ${event.delayMs} ms after: ${event.defect}`
     case "AgentGaveUp":
       return `✗ ${who} gave up on ${event.rpc} after ${event.restarts} restart(s): ${event.defect}`
+    case "SessionStarted":
+      return `◆ ${who} @${event.clock} started ${event.pattern}: ${summarize(event.task)}`
+    case "TaskDecomposed":
+      return `◆ ${who} @${event.clock} decomposed (${event.strategy}) into ${event.subtasks.length} subtask(s)`
+    case "SubtaskAssigned":
+      return `◆ ${who} @${event.clock} ${event.step} → ${event.worker} (${event.strategy}): ${summarize(event.subtask)}`
+    case "MessageSent":
+      return `◆ ${who} @${event.clock} ${event.step} sent ${event.rpc} to ${event.to}: ${event.summary}`
+    case "ReplyReceived":
+      return `◆ ${who} @${event.clock} ${event.step} ${event.outcome} from ${event.from}` +
+        (event.totalTokens > 0 ? ` (${event.totalTokens} tokens)` : "") + `: ${event.summary}`
+    case "VoteCast":
+      return `◆ ${who} @${event.clock} ${event.step} ${event.voter} votes "${event.choice}"` +
+        (event.weight === 1 ? "" : ` ×${event.weight}`) + ` (${event.how})`
+    case "RoundCompleted":
+      return `◆ ${who} @${event.clock} ${event.team === undefined ? "" : `${event.team} `}round ${event.round}: ` +
+        `agreement ${Math.round(event.agreement * 100)}%` +
+        (event.leading === undefined ? "" : ` on "${event.leading}"`) + (event.stopped ? ", stop" : "")
+    case "SubtaskReassigned":
+      return `◆ ${who} @${event.clock} ${event.step} moved from ${event.from} to ${event.to ?? "nobody (missing)"}: ` +
+        event.reason
+    case "SessionCompleted":
+      return `◆ ${who} @${event.clock} completed, ${event.totalTokens} tokens` +
+        (event.missing > 0 ? `, ${event.missing} part(s) missing` : "") + `: ${event.summary}`
+    case "SessionFailed":
+      return `✗ ${who} @${event.clock} failed: ${event.reason}`
   }
 }
 
