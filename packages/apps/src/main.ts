@@ -10,6 +10,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Colony } from "@colony/runtime"
 import { Console, Effect, Layer, Option } from "effect"
 import * as Demo from "./Demo.js"
+import * as Dev from "./Dev.js"
+import * as Runner from "./Runner.js"
 
 const modelUrl = Options.text("model-url").pipe(
   Options.withDescription("an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (default: simulated model)"),
@@ -57,9 +59,37 @@ const fakeLlm = Command.make(
     )
 ).pipe(Command.withDescription("Serve a fake OpenAI-compatible endpoint for tests, demos and benchmarks"))
 
+const agentsModule = Options.text("agents").pipe(
+  Options.withDescription("a module whose default export is a Layer of Agent.toLayer(...) (default: the demo team)"),
+  Options.optional
+)
+
+const runner = Command.make(
+  "runner",
+  {
+    agents: agentsModule,
+    json: Options.boolean("json").pipe(Options.withDescription("report as JSON lines"))
+  },
+  ({ agents, json }) => Runner.run({ agents: Option.getOrUndefined(agents), json })
+).pipe(
+  Command.withDescription(
+    "Start one runner: hosts agents and joins the colony (DATABASE_URL, COLONY_RUNNER_SECRET, COLONY_LISTEN_PORT, ...)"
+  )
+)
+
+const dev = Command.make(
+  "dev",
+  {
+    runners: Options.integer("runners").pipe(Options.withDefault(3), Options.withDescription("how many runners")),
+    dir: Options.text("dir").pipe(Options.withDefault(".colony"), Options.withDescription("where Postgres keeps its data")),
+    agents: agentsModule
+  },
+  ({ agents, dir, runners }) => Dev.run({ runners, dir, agents: Option.getOrUndefined(agents) })
+).pipe(Command.withDescription("Start an embedded Postgres and N runners on this machine"))
+
 const colony = Command.make("colony").pipe(
   Command.withDescription("Colony: a runtime for teams of LLM agents"),
-  Command.withSubcommands([demo, fakeLlm])
+  Command.withSubcommands([demo, runner, dev, fakeLlm])
 )
 
 const cli = Command.run(colony, { name: "colony", version: "0.1.0" })

@@ -17,10 +17,12 @@
  *
  * @since 0.1.0
  */
+import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Cause, Duration, Effect, Exit, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option, PrimaryKey, Ref, Schedule, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import { AgentFailed } from "./AgentError.js"
 import { AgentMemory, type Transcript } from "./AgentMemory.js"
 import * as Events from "./Events.js"
@@ -90,6 +92,27 @@ export class Description extends Schema.Class<Description>("@colony/runtime/Desc
 }) {}
 
 /**
+ * The payload of `Ask`.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class AskPayload extends Schema.Class<AskPayload>("@colony/runtime/AskPayload")({
+  prompt: Schema.String,
+  /** who is asking (an agent address or a caller name), for the record */
+  from: Schema.optional(Schema.String),
+  /**
+   * Identifies the message: for a durable agent, a message sent twice with the same id is handled
+   * once and both senders get the same reply. A fresh id is made when none is given.
+   */
+  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() })
+}) {
+  [PrimaryKey.symbol]() {
+    return this.messageId
+  }
+}
+
+/**
  * Ask the agent something in natural language. The agent answers from its instructions, its
  * conversation memory and its model, and remembers the exchange.
  *
@@ -97,11 +120,7 @@ export class Description extends Schema.Class<Description>("@colony/runtime/Desc
  * @category protocol
  */
 export const Ask = Rpc.make("Ask", {
-  payload: {
-    prompt: Schema.String,
-    /** who is asking (an agent address or a caller name), for the record */
-    from: Schema.optional(Schema.String)
-  },
+  payload: AskPayload,
   success: Answer,
   error: Schema.Union(AgentFailed, ModelError)
 })
@@ -160,6 +179,7 @@ export interface Definition {
   readonly maxIdleTime: Duration.Duration | undefined
   readonly supervision: Supervision.Policy
   readonly historyLimit: number
+  readonly durable: boolean
 }
 
 /**
@@ -204,6 +224,15 @@ export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any
   readonly supervision?: Supervision.PolicyOptions | undefined
   /** messages of conversation memory kept per instance; default 40 */
   readonly historyLimit?: number | undefined
+  /**
+   * Durable agents take their messages through the cluster's message storage (Postgres on
+   * runners): a message is stored before it is delivered, survives the death of the runner
+   * handling it and is replayed elsewhere, and one sent twice with the same primary key (`Ask`'s
+   * `messageId`; give your own RPCs a `primaryKey`) is handled once. The price is a storage write
+   * per message, and a full mailbox queues in storage instead of answering `MailboxFull`.
+   * Default false.
+   */
+  readonly durable?: boolean | undefined
 }
 
 const AGENT_NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -228,8 +257,11 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
       throw new Error(`Agent.make: agent "${options.name}" redefines the base RPC "${rpc._tag}"; rename it`)
     }
   }
-  const supervised = custom.map((rpc) => (rpc as any).setError(Schema.Union(rpc.errorSchema, AgentFailed)))
-  const entity = Entity.make(options.name, [Ask, Describe, Forget, ...supervised] as any)
+  const durable = options.durable ?? false
+  const persist = (rpc: Rpc.AnyWithProps): Rpc.AnyWithProps =>
+    durable ? (rpc as any).annotate(ClusterSchema.Persisted, true) : rpc
+  const supervised = custom.map((rpc) => persist((rpc as any).setError(Schema.Union(rpc.errorSchema, AgentFailed))))
+  const entity = Entity.make(options.name, [persist(Ask as any), Describe, persist(Forget as any), ...supervised] as any)
   const definition: Definition = {
     name: options.name,
     instructions: options.instructions ?? `You are ${options.name}, a helpful agent.`,
@@ -240,7 +272,8 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
     mailboxCapacity: options.mailboxCapacity ?? 64,
     maxIdleTime: Duration.decode(options.maxIdleTime ?? "5 minutes"),
     supervision: Supervision.policy(options.supervision),
-    historyLimit: options.historyLimit ?? 40
+    historyLimit: options.historyLimit ?? 40,
+    durable
   }
   return Object.assign(entity, { [TypeId]: definition }) as any
 }

@@ -20,6 +20,7 @@ import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
+import * as ShardId from "@effect/cluster/ShardId"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import type * as Rpc from "@effect/rpc/Rpc"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -69,6 +70,22 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
 })
 
 /**
+ * Where this process sits in the colony: its address and the shard groups it serves.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export class Placement extends Context.Tag("@colony/runtime/Placement")<Placement, {
+  /** "host:port" other runners reach this one at, or "embedded" */
+  readonly address: string
+  /** "host:port" this runner listens on, if it hosts agents */
+  readonly listen: string | undefined
+  readonly shardGroups: ReadonlyArray<string>
+  readonly shardsPerGroup: number
+  readonly clientOnly: boolean
+}>() {}
+
+/**
  * Everything a hosted agent and a client need, besides the cluster itself.
  *
  * @since 0.1.0
@@ -76,6 +93,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
  */
 export type Services =
   | ColonyConfig
+  | Placement
   | Registry.Registry
   | Events.Events
   | Supervision.Supervisor
@@ -105,9 +123,17 @@ export const layerEmbedded = (options: {
     ColonyConfig,
     Effect.map(Effect.orDie(settingsConfig), (fromConfig) => ({ ...fromConfig, ...options.settings }))
   )
+  const shardsPerGroup = options.shardingConfig?.shardsPerGroup ?? ShardingConfig.defaults.shardsPerGroup
   return Layer.mergeAll(
     cluster,
     settings,
+    Layer.succeed(Placement, {
+      address: "embedded",
+      listen: undefined,
+      shardGroups: ["default"],
+      shardsPerGroup,
+      clientOnly: false
+    }),
     Registry.layer,
     Events.layer,
     Supervision.layer,
@@ -257,6 +283,13 @@ const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer
         Runner.layer(cluster, { clientOnly }),
         AgentMemory.layerSql,
         Layer.succeed(ColonyConfig, { ...settings, ...options.settings }),
+        Layer.succeed(Placement, {
+          address: `${cluster.advertisedHost}:${cluster.advertisedPort}`,
+          listen: clientOnly ? undefined : `${cluster.listenHost}:${cluster.listenPort}`,
+          shardGroups: cluster.shardGroups,
+          shardsPerGroup: cluster.shardsPerGroup,
+          clientOnly
+        }),
         Registry.layer,
         Events.layer,
         Supervision.layer,
@@ -324,6 +357,53 @@ export const declare = (...agents: ReadonlyArray<Agent.Any | Agent.Agent<any, an
     })
   )
 
+/**
+ * What this process holds right now.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Status {
+  readonly address: string
+  readonly listen: string | undefined
+  readonly clientOnly: boolean
+  /** shards this process holds, per shard group */
+  readonly shards: Readonly<Record<string, number>>
+  /** agent instances active (not passivated) in this process */
+  readonly activeAgents: number
+  /** agent types this process knows */
+  readonly agents: ReadonlyArray<string>
+}
+
+/**
+ * This process's place in the colony: address, shards held, active agents.
+ *
+ * @since 0.1.0
+ */
+export const status: Effect.Effect<Status, never, Placement | Registry.Registry | Sharding.Sharding> = Effect.gen(
+  function*() {
+    const placement = yield* Placement
+    const sharding = yield* Sharding.Sharding
+    const registry = yield* Registry.Registry
+    const shards: Record<string, number> = {}
+    for (const group of placement.shardGroups) {
+      let held = 0
+      for (let id = 1; id <= placement.shardsPerGroup; id++) {
+        if (sharding.hasShardId(ShardId.make(group, id))) held++
+      }
+      shards[group] = held
+    }
+    return {
+      address: placement.address,
+      listen: placement.listen,
+      clientOnly: placement.clientOnly,
+      shards,
+      activeAgents: yield* sharding.activeEntityCount,
+      agents: registry.names()
+    }
+  }
+)
+
 // --- clients ---
 
 type Method<R extends Rpc.Any> = (
@@ -355,6 +435,28 @@ const mapClusterError = (def: Agent.Definition, id: string) => (error: unknown) 
   return error
 }
 
+/**
+ * A typed caller passes a class payload (such as `Ask`'s, which carries a primary key) as its
+ * constructor's argument; build the instance, whose constructor validates it.
+ */
+const construct = (
+  schema: Schema.Schema<any, any>,
+  payload: unknown,
+  invalid: (error: ParseResult.ParseError) => InvalidMessage
+): Effect.Effect<unknown, InvalidMessage> => {
+  if (!isClassSchema(schema) || payload instanceof schema) return Effect.succeed(payload)
+  return Effect.try({
+    try: () => new schema(payload ?? {}),
+    catch: (error) =>
+      ParseResult.isParseError(error)
+        ? invalid(error)
+        : invalid(new ParseResult.ParseError({ issue: new ParseResult.Type(schema.ast, payload, String(error)) }))
+  })
+}
+
+const isClassSchema = (schema: unknown): schema is (new(props: unknown) => unknown) & Schema.Schema<any, any> =>
+  typeof schema === "function" && "fields" in schema && "identifier" in schema
+
 const deliver = Effect.fnUntraced(function*(
   agent: Agent.Any,
   id: string,
@@ -376,11 +478,11 @@ const deliver = Effect.fnUntraced(function*(
     })
   }
   const schema = rpc.payloadSchema as Schema.Schema<any, any>
+  const invalid = (error: ParseResult.ParseError) =>
+    new InvalidMessage({ agent: agent.type, rpc: tag, details: formatIssue(error) })
   const decoded = decode
-    ? yield* Schema.decodeUnknown(schema)(payload).pipe(
-      Effect.mapError((error) => new InvalidMessage({ agent: agent.type, rpc: tag, details: formatIssue(error) }))
-    )
-    : payload
+    ? yield* Effect.mapError(Schema.decodeUnknown(schema)(payload), invalid)
+    : yield* construct(schema, payload, invalid)
   const encoded = yield* Schema.encode(schema)(decoded).pipe(
     Effect.mapError((error) => new InvalidMessage({ agent: agent.type, rpc: tag, details: formatIssue(error) }))
   )

@@ -59,6 +59,8 @@ const SupportLive = Agent.toLayer(Support, {
 
 const Billing = Agent.make({ name: "billing" })
 
+const Ledger = Agent.make({ name: "ledger", durable: true })
+
 const ControlLive = Layer.effect(
   Control,
   Effect.all({
@@ -95,6 +97,7 @@ const warmUp = Layer.effectDiscard(
 const colony = (settings?: Partial<Colony.Settings>) =>
   warmUp.pipe(
     Layer.provideMerge(SupportLive),
+    Layer.provideMerge(Agent.toLayer(Ledger)),
     Layer.provideMerge(Colony.layerEmbedded({ settings })),
     Layer.provideMerge(ControlLive)
   )
@@ -179,7 +182,7 @@ describe("Agent", () => {
     Effect.gen(function*() {
       const byName = yield* Effect.flip(Colony.ask("billing", "c1", "hello"))
       expect(byName).toBeInstanceOf(AgentError.UnknownAgent)
-      expect(byName.message).toContain(`no agent type "billing" is registered; registered types: support`)
+      expect(byName.message).toContain(`no agent type "billing" is registered; registered types: ledger, support`)
 
       const billing = yield* Colony.client(Billing)
       const typed = yield* Effect.flip(billing("c1").Ask({ prompt: "hello" }))
@@ -283,5 +286,26 @@ describe("Agent", () => {
           restart: false,
           memoryMessages: 4
         })
+      })).pipe(Effect.provide(colony())))
+
+  it.scoped("a durable agent handles a message sent twice with the same id once, and both senders get the same reply", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const ledger = yield* Colony.client(Ledger)
+        // persisted replies are read back from message storage on a timer: drive the test clock
+        const call = <A, E>(effect: Effect.Effect<A, E>) =>
+          Effect.flatMap(Effect.fork(effect), (fiber) => Effect.flatten(settle(fiber, "100 millis")))
+        const pay = (messageId: string) => ledger("acct-1").Ask({ prompt: "record a payment of 10", messageId })
+        const [first, second] = yield* call(Effect.all([pay("m-1"), pay("m-1")], { concurrency: "unbounded" }))
+        expect(second).toEqual(first)
+        const again = yield* call(pay("m-1"))
+        expect(again).toEqual(first)
+        // one model call, one exchange in memory
+        expect((yield* call(ledger("acct-1").Describe())).memoryMessages).toBe(2)
+        const handled = [...(yield* Queue.takeAll(events))].filter((e) => e._tag === "ModelCalled" && e.id === "acct-1")
+        expect(handled).toHaveLength(1)
+
+        const other = yield* call(pay("m-2"))
+        expect(other.text).not.toEqual(first.text)
       })).pipe(Effect.provide(colony())))
 })

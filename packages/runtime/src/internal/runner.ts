@@ -9,7 +9,7 @@ import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import * as SignedSerialization from "./signedSerialization.js"
 
@@ -60,6 +60,15 @@ export const shardingConfig = (settings: ClusterSettings): Partial<ShardingConfi
   entityMessagePollInterval: settings.entityMessagePollInterval
 })
 
+/** An advisory lock id for colony set-up statements (an arbitrary constant). */
+const SETUP_LOCK = 7_310_250_001
+
+/**
+ * The cluster's storage layers create their tables on first start; runners starting together race
+ * on that (`type "cluster_migrations" already exists`). Whoever loses retries and finds the tables.
+ */
+const migrationRetry = Schedule.spaced("250 millis").pipe(Schedule.intersect(Schedule.recurs(20)))
+
 const verifierOf = (secret: Redacted.Redacted<string>) =>
   createHmac("sha256", Redacted.value(secret)).update("colony-runner-secret-v1").digest("hex")
 
@@ -73,12 +82,16 @@ export const verifySecret = (secret: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const verifier = verifierOf(secret)
-    yield* sql`CREATE TABLE IF NOT EXISTS colony_runner_secret (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      verifier TEXT NOT NULL
-    )`
-    yield* sql`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, ${verifier}) ON CONFLICT (id) DO NOTHING`
-    const rows = yield* sql<{ verifier: string }>`SELECT verifier FROM colony_runner_secret WHERE id = 1`
+    // Runners usually start together: serialize the check so concurrent CREATE TABLEs don't race.
+    const rows = yield* sql.withTransaction(Effect.gen(function*() {
+      yield* sql`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`
+      yield* sql`CREATE TABLE IF NOT EXISTS colony_runner_secret (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        verifier TEXT NOT NULL
+      )`
+      yield* sql`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, ${verifier}) ON CONFLICT (id) DO NOTHING`
+      return yield* sql<{ verifier: string }>`SELECT verifier FROM colony_runner_secret WHERE id = 1`
+    }))
     if (rows[0]?.verifier !== verifier) {
       return yield* new RunnerRefused({
         reason: "its COLONY_RUNNER_SECRET does not match the secret the colony's runners share. " +
@@ -112,8 +125,8 @@ export const layer = (
     : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
   const cluster = (transport as Layer.Layer<Sharding.Sharding | Runners.Runners, never, any>).pipe(
     Layer.provide(health),
-    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
-    Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provideMerge(Layer.orDie(Layer.retry(SqlMessageStorage.layer, migrationRetry))),
+    Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, migrationRetry))),
     Layer.provide(ShardingConfig.layer(shardingConfig(settings))),
     Layer.provide(SignedSerialization.layer(settings.secret))
   ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>

@@ -1,0 +1,85 @@
+/**
+ * `colony runner`: one runner process. It hosts a set of agent types (a module whose default
+ * export is a layer of `Agent.toLayer`s, or the demo team), joins the colony through Postgres, and
+ * reports where it listens and which shards it holds whenever that changes.
+ *
+ * @since 0.1.0
+ */
+import { type Agent, Colony } from "@colony/runtime"
+import { Console, Effect, Layer, Schedule, Schema } from "effect"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import * as Demo from "./Demo.js"
+
+/**
+ * A module given to `--agents` could not be used.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentsModuleInvalid extends Schema.TaggedError<AgentsModuleInvalid>()("AgentsModuleInvalid", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `cannot host the agents of ${this.path}: ${this.reason}. The module's default export must be a ` +
+      `Layer built from Agent.toLayer(...) (merge several with Layer.mergeAll)`
+  }
+}
+
+/**
+ * The agents of a module: its default export, a layer of hosted agent types.
+ *
+ * @since 0.1.0
+ */
+export const loadAgents = (path: string | undefined) =>
+  path === undefined
+    ? Effect.succeed(Demo.TeamLive as Layer.Layer<never, never, Agent.Requirements>)
+    : Effect.tryPromise({
+      try: () => import(pathToFileURL(resolve(path)).href) as Promise<{ readonly default?: unknown }>,
+      catch: (error) => new AgentsModuleInvalid({ path, reason: String(error) })
+    }).pipe(
+      Effect.flatMap((module) =>
+        Layer.isLayer(module.default)
+          ? Effect.succeed(module.default as unknown as Layer.Layer<never, never, Agent.Requirements>)
+          : Effect.fail(new AgentsModuleInvalid({ path, reason: "its default export is not a Layer" }))
+      )
+    )
+
+const describe = (status: Colony.Status) => {
+  const shards = Object.entries(status.shards).map(([group, n]) => `${n} ${group}`).join(", ")
+  return `runner ${status.address}: holds ${shards} shard(s), ${status.activeAgents} active agent(s)`
+}
+
+/**
+ * Run a runner until interrupted. With `json`, every report is one JSON line.
+ *
+ * @since 0.1.0
+ */
+export const run = (
+  options: { readonly agents: string | undefined; readonly json: boolean }
+): Effect.Effect<never, AgentsModuleInvalid | Colony.StartFailed | Colony.RunnerRefused> =>
+  Effect.gen(function*() {
+    const agents = yield* loadAgents(options.agents)
+    const report = (status: Colony.Status, kind: "started" | "status") =>
+      options.json
+        ? Console.log(JSON.stringify({ event: kind, ...status }))
+        : kind === "started"
+        ? Console.log(
+          `runner listening on ${status.listen}, reachable at ${status.address}; hosting ${status.agents.join(", ")}`
+        )
+        : Console.log(describe(status))
+    return yield* Effect.gen(function*() {
+      yield* report(yield* Colony.status, "started")
+      let last = ""
+      yield* Effect.gen(function*() {
+        const status = yield* Colony.status
+        const line = JSON.stringify(status.shards)
+        if (line !== last) {
+          last = line
+          yield* report(status, "status")
+        }
+      }).pipe(Effect.repeat(Schedule.spaced("1 second")))
+      return yield* Effect.never
+    }).pipe(Effect.provide(agents.pipe(Layer.provideMerge(Colony.runner))))
+  })
