@@ -1,0 +1,295 @@
+/**
+ * A session runs one collaboration inside an `@effect/cluster` entity, so the caller can be in
+ * another process: `Run` streams the session's Lamport-stamped events as they happen and ends with
+ * the `Result`; `Status` and `Cancel` reach the same session while it runs. A session id runs one
+ * collaboration at a time; the run belongs to the session, not to the caller's stream, so a caller
+ * that goes away does not stop it (`Cancel` does).
+ *
+ * ```ts
+ * const result = yield* Session.result("launch-42", pattern, "Plan the launch: …")
+ * // or, live:
+ * yield* Session.run("launch-42", pattern, task).pipe(Stream.runForEach((p) => Console.log(p)))
+ * ```
+ *
+ * Every agent call inside a run is a step with a stable key (`subtask-2/attempt-1`,
+ * `team-a/round-2/red/p1`): on durable storage each step can become a workflow activity, so a
+ * session resumed after a crash does not ask an agent twice.
+ *
+ * @since 0.1.0
+ */
+import * as ClusterError from "@effect/cluster/ClusterError"
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as Rpc from "@effect/rpc/Rpc"
+import { AgentError, type Colony } from "@colony/runtime"
+import { Cause, Effect, Exit, Fiber, Layer, Mailbox, Ref, Schema, Stream } from "effect"
+import { Collaboration, Result, Stamped } from "./Collaboration.js"
+import * as engine from "./internal/engine.js"
+
+/**
+ * The entity type sessions run as.
+ *
+ * @since 0.1.0
+ */
+export const entityType = engine.SESSION_TYPE
+
+/**
+ * The last element of a run's stream: the result.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Finished extends Schema.TaggedClass<Finished>()("Finished", { result: Result }) {}
+
+/**
+ * What a run streams: stamped events, then `Finished`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Progress = Schema.Union(Stamped, Finished)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Progress = typeof Progress.Type
+
+/**
+ * The session is already running a collaboration.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy", { session: Schema.String }) {
+  override get message() {
+    return `session "${this.session}" is already running a collaboration. Wait for it (Status), cancel it ` +
+      `(Cancel), or run this one under another session id.`
+  }
+}
+
+/**
+ * The run was cancelled before it finished.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("SessionCancelled", {
+  session: Schema.String
+}) {
+  override get message() {
+    return `session "${this.session}" was cancelled before it finished; its events so far were streamed. ` +
+      `Run it again to get a result.`
+  }
+}
+
+/**
+ * Run a collaboration on a task; streams its events, then `Finished`.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Run = Rpc.make("Run", {
+  payload: { collaboration: Collaboration, task: Schema.String },
+  success: Progress,
+  error: Schema.Union(SessionBusy, SessionCancelled, AgentError.UnknownAgent),
+  stream: true
+})
+
+/**
+ * Where a session is. `clock` is its logical time and `events` how many it recorded in its
+ * current or last run; `result` is there once it completed. A session that was passivated after
+ * being idle reports `idle` (it keeps no state across activations until sessions are durable).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SessionStatus extends Schema.Class<SessionStatus>("@colony/agents/SessionStatus")({
+  session: Schema.String,
+  state: Schema.Literal("idle", "running", "completed", "failed", "cancelled"),
+  pattern: Schema.optional(Schema.String),
+  clock: Schema.Number,
+  events: Schema.Number,
+  result: Schema.optional(Result),
+  reason: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Status = Rpc.make("Status", { success: SessionStatus })
+
+/**
+ * Cancel the running collaboration; `true` if one was running.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Cancel = Rpc.make("Cancel", { success: Schema.Boolean })
+
+/**
+ * The session entity.
+ *
+ * @since 0.1.0
+ * @category entities
+ */
+export const Session = Entity.make(engine.SESSION_TYPE, [Run, Status, Cancel])
+
+type RunError = SessionBusy | SessionCancelled | AgentError.UnknownAgent
+
+type State =
+  | { readonly _tag: "idle" }
+  | { readonly _tag: "running"; readonly pattern: string; readonly fiber: Fiber.Fiber<unknown, unknown> | undefined }
+  | { readonly _tag: "completed"; readonly pattern: string; readonly result: Result }
+  | { readonly _tag: "failed" | "cancelled"; readonly pattern: string; readonly reason: string }
+
+/**
+ * Host sessions in this process. Sessions call agents through the colony, so the process needs
+ * the colony's services; a `LoadTracker` in the context is shared with least-loaded assignment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Session.toLayer(
+  Effect.gen(function*() {
+    const id = (yield* Entity.CurrentAddress).entityId as string
+    const context = yield* Effect.context<Colony.Services | Sharding>()
+    const scope = yield* Effect.scope
+    const state = yield* Ref.make<State>({ _tag: "idle" })
+    const progress = yield* Ref.make({ clock: 0, events: 0 })
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const start = (collaboration: Collaboration, task: string) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(state)
+        if (current._tag === "running") return yield* new SessionBusy({ session: id })
+        const mailbox = yield* Mailbox.make<Progress, RunError>()
+        yield* Ref.set(progress, { clock: 0, events: 0 })
+        yield* Ref.set(state, { _tag: "running", pattern: collaboration._tag, fiber: undefined })
+        const finish = (exit: Exit.Exit<Result, AgentError.UnknownAgent>) =>
+          Exit.match(exit, {
+            onSuccess: (result) =>
+              Effect.zipRight(
+                Ref.set(state, { _tag: "completed", pattern: collaboration._tag, result }),
+                Effect.zipRight(mailbox.offer(new Finished({ result })), mailbox.end)
+              ),
+            onFailure: (cause) => {
+              const cancelled = Cause.isInterruptedOnly(cause)
+              const failure = Cause.failureOption(cause)
+              const reason = cancelled ? "cancelled" : failure._tag === "Some" ? failure.value.message : Cause.pretty(cause)
+              return Effect.zipRight(
+                Ref.set(state, { _tag: cancelled ? "cancelled" : "failed", pattern: collaboration._tag, reason }),
+                cancelled
+                  ? mailbox.fail(new SessionCancelled({ session: id }))
+                  : failure._tag === "Some"
+                  ? mailbox.fail(failure.value)
+                  : mailbox.failCause(Cause.die(Cause.squash(cause)))
+              )
+            }
+          })
+        const fiber = yield* engine.execute(collaboration, task, {
+          session: id,
+          onEvent: (event) =>
+            Effect.zipRight(
+              Ref.update(progress, (p) => ({ clock: event.stamp.time, events: p.events + 1 })),
+              Effect.asVoid(mailbox.offer(event))
+            )
+        }).pipe(
+          Effect.onExit(finish),
+          Effect.provide(context),
+          Effect.forkIn(scope)
+        )
+        yield* Ref.set(state, { _tag: "running", pattern: collaboration._tag, fiber })
+        return mailbox
+      })
+
+    return Session.of({
+      Run: ({ payload }) => lock.withPermits(1)(start(payload.collaboration, payload.task)),
+      Status: () =>
+        Effect.gen(function*() {
+          const s = yield* Ref.get(state)
+          const { clock, events } = yield* Ref.get(progress)
+          return new SessionStatus({
+            session: id,
+            state: s._tag,
+            clock,
+            events,
+            ...(s._tag === "idle" ? {} : { pattern: s.pattern }),
+            ...(s._tag === "completed" ? { result: s.result } : {}),
+            ...(s._tag === "failed" || s._tag === "cancelled" ? { reason: s.reason } : {})
+          })
+        }),
+      Cancel: () =>
+        lock.withPermits(1)(Effect.gen(function*() {
+          const s = yield* Ref.get(state)
+          if (s._tag !== "running" || s.fiber === undefined) return false
+          yield* Fiber.interrupt(s.fiber)
+          return true
+        }))
+    })
+  }),
+  // Status and Cancel must be answered while Run streams; one run at a time is enforced above.
+  { concurrency: "unbounded", maxIdleTime: "10 minutes" }
+)
+
+// --- clients ---
+
+const unavailable = (session: string) => (error: ClusterError.MailboxFull | ClusterError.AlreadyProcessingMessage | ClusterError.PersistenceError) =>
+  new AgentError.AgentUnavailable({ agent: engine.SESSION_TYPE, id: session, reason: error._tag })
+
+/**
+ * Run a collaboration in session `session` wherever the cluster hosts it, streaming its progress.
+ *
+ * @since 0.1.0
+ */
+export const run = (
+  session: string,
+  collaboration: Collaboration,
+  task: string
+): Stream.Stream<Progress, RunError | AgentError.AgentUnavailable, Sharding> =>
+  Stream.unwrap(
+    Effect.map(Session.client, (client) =>
+      client(session).Run({ collaboration, task }).pipe(
+        Stream.mapError((error) =>
+          error instanceof ClusterError.MailboxFull || error instanceof ClusterError.AlreadyProcessingMessage ||
+            error instanceof ClusterError.PersistenceError
+            ? unavailable(session)(error)
+            : error
+        )
+      ))
+  )
+
+/**
+ * Run a collaboration in a session and wait for its result.
+ *
+ * @since 0.1.0
+ */
+export const result = (
+  session: string,
+  collaboration: Collaboration,
+  task: string
+): Effect.Effect<Result, RunError | AgentError.AgentUnavailable, Sharding> =>
+  run(session, collaboration, task).pipe(
+    Stream.filter((p): p is Finished => p instanceof Finished),
+    Stream.runLast,
+    Effect.flatMap((last) =>
+      last._tag === "Some" ? Effect.succeed(last.value.result) : Effect.fail(new SessionCancelled({ session }))
+    )
+  )
+
+/**
+ * Where session `session` is.
+ *
+ * @since 0.1.0
+ */
+export const status = (session: string): Effect.Effect<SessionStatus, AgentError.AgentUnavailable, Sharding> =>
+  Effect.flatMap(Session.client, (client) => Effect.mapError(client(session).Status(), unavailable(session)))
+
+/**
+ * Cancel the run of session `session`; `true` if one was running.
+ *
+ * @since 0.1.0
+ */
+export const cancel = (session: string): Effect.Effect<boolean, AgentError.AgentUnavailable, Sharding> =>
+  Effect.flatMap(Session.client, (client) => Effect.mapError(client(session).Cancel(), unavailable(session)))

@@ -1,0 +1,62 @@
+import { Collaboration, Session } from "@colony/agents"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Layer, Queue, Stream } from "effect"
+import { colony, ref } from "./fixtures.js"
+
+const sessions = Session.layer.pipe(Layer.provideMerge(colony))
+
+describe("Session", () => {
+  it.live("a session streams its Lamport-stamped events as they happen and ends with the result", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.MasterSlave.make({ coordinator: ref("lead/ss"), workers: [ref("helper/ss1"), ref("helper/ss2")] })
+      const items = Chunk.toReadonlyArray(yield* Stream.runCollect(Session.run("s-stream", pattern, "Trip: book flights, and book a hotel")))
+      const last = items.at(-1)!
+      expect(last).toBeInstanceOf(Session.Finished)
+      const result = (last as Session.Finished).result
+      expect(result.session).toBe("s-stream")
+      expect(result.contributions.map((c) => `${c.by}`)).toEqual(["helper/ss1", "helper/ss2", "lead/ss"])
+      const events = items.slice(0, -1) as ReadonlyArray<Collaboration.Stamped>
+      expect(events[0]!.event).toMatchObject({ _tag: "SessionStarted", agent: Session.entityType, id: "s-stream" })
+      expect(events.at(-1)!.event._tag).toBe("SessionCompleted")
+      expect(events.map((e) => e.stamp.time)).toEqual(events.map((_, i) => i + 1))
+      expect(events.some((e) => e.event._tag === "ModelCalled")).toBe(true)
+
+      const status = yield* Session.status("s-stream")
+      expect(status.state).toBe("completed")
+      expect(status.events).toBe(events.length)
+      expect(status.result?.answer).toBe(result.answer)
+    }).pipe(Effect.provide(sessions)))
+
+  it.live("Status and Cancel reach a running session, which refuses a second run and ends cancelled", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.Peer.make({ peers: [ref("sleeper/z1"), ref("helper/z2")] })
+      const seen = yield* Queue.unbounded<Session.Progress>()
+      const run = yield* Effect.fork(Stream.runForEach(Session.run("s-cancel", pattern, "Anyone there?"), (p) => Queue.offer(seen, p)))
+      // the awaited signal: both peers have been sent their question
+      for (let sent = 0; sent < 2;) {
+        const p = yield* Queue.take(seen)
+        if (p instanceof Collaboration.Stamped && p.event._tag === "MessageSent") sent++
+      }
+      const status = yield* Session.status("s-cancel")
+      expect(status.state).toBe("running")
+      expect(status.clock).toBeGreaterThanOrEqual(3)
+      const busy = yield* Session.run("s-cancel", pattern, "again").pipe(Stream.runCollect, Effect.flip)
+      expect(busy._tag).toBe("SessionBusy")
+      expect(status.pattern).toBe("Peer")
+      expect(yield* Session.cancel("s-cancel")).toBe(true)
+      const error = yield* Fiber.join(run).pipe(Effect.flip)
+      expect(error._tag).toBe("SessionCancelled")
+      const after = yield* Session.status("s-cancel")
+      expect(after.state).toBe("cancelled")
+      expect(yield* Session.cancel("s-cancel")).toBe(false)
+      expect(after.result).toBeUndefined()
+    }).pipe(Effect.provide(sessions)))
+
+  it.live("Session.result gives the same result a direct run gives", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.Peer.make({ peers: [ref("red/sr1"), ref("blue/sr2"), ref("red/sr3")], options: ["red", "blue"] })
+      const result = yield* Session.result("s-result", pattern, "Which colour?")
+      expect(result.answer).toBe("red")
+      expect(result.pattern).toBe("Peer")
+    }).pipe(Effect.provide(sessions)))
+})
