@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Agent, Colony } from "@colony/runtime"
+import { type Agent, Colony, type ColonyError } from "@colony/runtime"
 import { Console, Effect, Layer, Schedule, Schema } from "effect"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -58,7 +58,7 @@ const describe = (status: Colony.Status) => {
  */
 export const run = (
   options: { readonly agents: string | undefined; readonly json: boolean }
-): Effect.Effect<never, AgentsModuleInvalid | Colony.StartFailed | Colony.RunnerRefused> =>
+): Effect.Effect<never, AgentsModuleInvalid | ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Effect.gen(function*() {
     const agents = yield* loadAgents(options.agents)
     const report = (status: Colony.Status, kind: "started" | "status") =>

@@ -37,6 +37,7 @@ import {
 } from "./AgentError.js"
 import * as AgentMemory from "./AgentMemory.js"
 import * as Events from "./Events.js"
+import { RunnerRefused, StartFailed } from "./ColonyError.js"
 import * as Registry from "./internal/registry.js"
 import * as Runner from "./internal/runner.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -169,35 +170,6 @@ export const embedded: Layer.Layer<Services | Sharding.Sharding, StartFailed> = 
  * @category config
  */
 export type ClusterSettings = Runner.ClusterSettings
-
-/**
- * A process was refused by the colony it tried to join (wrong secret).
- *
- * @since 0.1.0
- * @category errors
- */
-export const RunnerRefused = Runner.RunnerRefused
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type RunnerRefused = Runner.RunnerRefused
-
-/**
- * A colony process could not start: its configuration is missing or invalid, or the database is
- * out of reach.
- *
- * @since 0.1.0
- * @category errors
- */
-export class StartFailed extends Schema.TaggedError<StartFailed>()("StartFailed", {
-  reason: Schema.String
-}) {
-  override get message() {
-    return `the colony process could not start: ${this.reason}`
-  }
-}
 
 const clusterFields = Config.all({
   listenHost: Config.string("COLONY_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),

@@ -9,8 +9,9 @@ import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
+import { RunnerRefused } from "../ColonyError.js"
 import * as SignedSerialization from "./signedSerialization.js"
 
 /**
@@ -29,17 +30,6 @@ export interface ClusterSettings {
   readonly refreshAssignmentsInterval: Duration.Duration
   readonly runnerHealthCheckInterval: Duration.Duration
   readonly entityMessagePollInterval: Duration.Duration
-}
-
-/**
- * A process was refused by the colony it tried to join.
- */
-export class RunnerRefused extends Schema.TaggedError<RunnerRefused>()("RunnerRefused", {
-  reason: Schema.String
-}) {
-  override get message() {
-    return `this process was refused by the colony: ${this.reason}`
-  }
 }
 
 /**

@@ -1,0 +1,177 @@
+/**
+ * A Postgres-backed colony across real processes: runners started with `colony runner`, killed
+ * with SIGKILL and SIGTERM, joined by newcomers, and a Postgres restarted under them.
+ */
+import { Colony } from "@colony/runtime"
+import { Effect, Schedule } from "effect"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import type * as DevPostgres from "@colony/apps/DevPostgres"
+import { Clerk, Keeper } from "./support/agents.js"
+import {
+  client,
+  freshDatabase,
+  heldShards,
+  killAll,
+  type RunnerProcess,
+  spawnRunner,
+  startPostgres
+} from "./support/cluster.js"
+
+let pg: DevPostgres.Server
+
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+
+afterAll(async () => {
+  killAll()
+  await pg?.stop()
+})
+
+afterEach(() => killAll())
+
+/** Start runners and wait until they hold all 300 shards between them. */
+const startRunners = async (databaseUrl: string, count: number, first = 1) => {
+  const runners: Array<RunnerProcess> = []
+  for (let i = 0; i < count; i++) {
+    runners.push(await spawnRunner({ name: `runner-${first + i}`, databaseUrl }))
+  }
+  await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
+  return runners
+}
+
+const describeOn = (id: string) =>
+  Effect.flatMap(Colony.client(Clerk), (clerk) => clerk(id).Describe())
+
+describe("runners on Postgres", () => {
+  it("3 runners, 30 agents: every runner hosts some of them", async () => {
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 3)
+    const colony = client(url)
+    try {
+      const placements = await colony.runPromise(
+        Effect.forEach(Array.from({ length: 30 }, (_, i) => `customer-${i}`), describeOn, {
+          concurrency: 10
+        })
+      )
+      const byRunner = new Map<string, number>()
+      for (const p of placements) byRunner.set(p.runner, (byRunner.get(p.runner) ?? 0) + 1)
+      expect([...byRunner.keys()].sort()).toEqual(runners.map((r) => r.address).sort())
+      for (const count of byRunner.values()) expect(count).toBeGreaterThan(0)
+    } finally {
+      await colony.dispose()
+    }
+  }, 120_000)
+
+  it("a runner started with the wrong secret is refused and never joins", async () => {
+    const url = await freshDatabase(pg)
+    const [good] = await startRunners(url, 1)
+    const intruder = await spawnRunner({ name: "intruder", databaseUrl: url, secret: "not-the-secret" })
+    const exit = await intruder.exited
+    expect(exit.code).not.toBe(0)
+    expect(intruder.output.join("\n")).toContain("COLONY_RUNNER_SECRET does not match")
+    const colony = client(url)
+    try {
+      // the colony still serves, from the good runner only
+      const placements = await colony.runPromise(
+        Effect.forEach(["a", "b", "c", "d", "e", "f"], describeOn, { concurrency: 6 })
+      )
+      expect(new Set(placements.map((p) => p.runner))).toEqual(new Set([good!.address]))
+    } finally {
+      await colony.dispose()
+    }
+  }, 120_000)
+
+  it("a killed runner's agents answer from another runner, with their memory", async () => {
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 3)
+    const colony = client(url)
+    try {
+      const keeper = (id: string) => Effect.map(Colony.client(Keeper), (make) => make(id))
+      const first = await colony.runPromise(
+        Effect.flatMap(keeper("ledger-7"), (k) => k.Ask({ prompt: "remember the number 42" }))
+      )
+      const victim = runners.find((r) => r.address === first.runner)!
+      victim.kill("SIGKILL")
+      const killedAt = Date.now()
+      const second = await colony.runPromise(
+        Effect.flatMap(keeper("ledger-7"), (k) => k.Ask({ prompt: "which number did I give you?" }))
+      )
+      const recoveryMs = Date.now() - killedAt
+      console.log(`time to recovery after kill -9: ${recoveryMs} ms`)
+      expect(second.runner).not.toBe(first.runner)
+      const description = await colony.runPromise(Effect.flatMap(keeper("ledger-7"), (k) => k.Describe()))
+      expect(description.memoryMessages).toBe(4)
+      expect(description.runner).toBe(second.runner)
+    } finally {
+      await colony.dispose()
+    }
+  }, 120_000)
+
+  it("a fourth runner takes over shards, and SIGTERM hands a runner's shards over without a failed request", async () => {
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 3)
+    const fourth = await spawnRunner({ name: "runner-4", databaseUrl: url })
+    // the newcomer gets its share: 300 shards over 4 runners
+    await fourth.waitForStatus((s) => heldShards(s) >= 60)
+    const colony = client(url)
+    try {
+      const ids = Array.from({ length: 20 }, (_, i) => `customer-${i}`)
+      const ask = (id: string, n: number) =>
+        Effect.flatMap(Colony.client(Clerk), (clerk) => clerk(id).Ask({ prompt: `question ${n}` }))
+      const before = await colony.runPromise(Effect.forEach(ids, (id) => ask(id, 0), { concurrency: 20 }))
+      expect(new Set(before.map((a) => a.runner)).has(fourth.address)).toBe(true)
+
+      // requests keep flowing while runner-1 shuts down gracefully
+      let stop = false
+      const traffic = colony.runPromise(
+        Effect.gen(function*() {
+          let n = 1
+          const answered: Array<string> = []
+          while (!stop) {
+            const round = yield* Effect.forEach(ids, (id) => ask(id, n), { concurrency: 20 })
+            answered.push(...round.map((a) => a.runner))
+            n++
+          }
+          return { rounds: n - 1, answered }
+        })
+      )
+      const leaving = runners[0]!
+      leaving.kill("SIGTERM")
+      const exit = await leaving.exited
+      expect(exit.signal === "SIGTERM" || exit.code === 143 || exit.code === 0).toBe(true)
+      // keep asking until the leaving runner's shards have been taken over
+      await Promise.all([runners[1]!, runners[2]!, fourth].map((r) => r.waitForStatus((s) => heldShards(s) >= 90)))
+      stop = true
+      const { answered, rounds } = await traffic
+      expect(rounds).toBeGreaterThan(1)
+      expect(answered.length).toBe(rounds * ids.length)
+      const after = await colony.runPromise(Effect.forEach(ids, (id) => ask(id, 999), { concurrency: 20 }))
+      expect(after.some((a) => a.runner === leaving.address)).toBe(false)
+    } finally {
+      await colony.dispose()
+    }
+  }, 180_000)
+
+  it("runners reconnect and go on after Postgres restarts under them", async () => {
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 2)
+    const colony = client(url)
+    try {
+      const keeper = Effect.map(Colony.client(Keeper), (make) => make("journal-1"))
+      await colony.runPromise(Effect.flatMap(keeper, (k) => k.Ask({ prompt: "first entry" })))
+      await pg.restart()
+      const after = await colony.runPromise(
+        Effect.flatMap(keeper, (k) => k.Ask({ prompt: "second entry" })).pipe(
+          Effect.retry({ times: 20, schedule: Schedule.spaced("500 millis") })
+        )
+      )
+      expect(after.text.length).toBeGreaterThan(0)
+      const description = await colony.runPromise(Effect.flatMap(keeper, (k) => k.Describe()))
+      expect(description.memoryMessages).toBe(4)
+      for (const runner of runners) expect(runner.child.exitCode).toBeNull()
+    } finally {
+      await colony.dispose()
+    }
+  }, 120_000)
+})
