@@ -334,6 +334,12 @@ export interface RunOptions {
   readonly session?: string | undefined
   /** called with every event as it is recorded, in logical-time order */
   readonly onEvent?: ((event: Stamped) => Effect.Effect<void>) | undefined
+  /**
+   * Wraps every agent call, given its step key (`plan`, `subtask-2/attempt-1`,
+   * `team-a/round-2/red/p1`, `synthesis`; unique within a run). The default runs the call; a
+   * durable runner can make each step a workflow activity so a resumed run does not call again.
+   */
+  readonly step?: (<A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
 }
 
 /**

@@ -346,6 +346,37 @@ describe("Collaboration", () => {
       }
     }).pipe(Effect.provide(colony)))
 
+  it.live("every agent call is a step with a key that is unique within the run, for durable execution", () =>
+    Effect.gen(function*() {
+      const keys: Array<string> = []
+      const step = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.zipRight(Effect.sync(() => keys.push(key)), effect)
+      const hybrid = Collaboration.Hybrid.make({
+        coordinator: ref("lead/keys"),
+        teams: [
+          new Collaboration.Team({ name: "a", peers: [ref("red/k1"), ref("blue/k2")], rounds: 2, stop: "fixed-rounds" }),
+          new Collaboration.Team({ name: "b", peers: [ref("crashy/k3"), ref("red/k4")], rounds: 1 })
+        ]
+      })
+      yield* Collaboration.run(hybrid, "Which colour?", { step })
+      expect([...keys].sort()).toEqual([
+        "synthesis",
+        "team-a/round-1/blue/k2",
+        "team-a/round-1/red/k1",
+        "team-a/round-2/blue/k2",
+        "team-a/round-2/red/k1",
+        "team-b/round-1/crashy/k3",
+        "team-b/round-1/red/k4"
+      ])
+      keys.length = 0
+      yield* Collaboration.run(
+        Collaboration.MasterSlave.make({ coordinator: ref("lead/keys"), workers: [ref("crashy/k5"), ref("helper/k6")], decompose: "planned" }),
+        "Trip: book flights, and book a hotel",
+        { step }
+      )
+      expect(new Set(keys).size).toBe(keys.length)
+      expect(keys).toEqual(expect.arrayContaining(["plan", "subtask-1/attempt-1", "subtask-1/attempt-2", "synthesis"]))
+    }).pipe(Effect.provide(colony)))
+
   it.live("a collaboration naming an agent type nobody hosts fails at once with UnknownAgent", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(

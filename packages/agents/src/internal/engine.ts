@@ -37,9 +37,7 @@ export const SESSION_TYPE = "colony-session"
  */
 export type StepRunner = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
-export interface ExecuteOptions extends RunOptions {
-  readonly step?: StepRunner | undefined
-}
+export type ExecuteOptions = RunOptions
 
 interface Records {
   readonly contributions: Array<Contribution>
