@@ -1,7 +1,7 @@
 import { Collaboration, LoadTracker } from "@colony/agents"
 import { Colony, Events } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, Ref } from "effect"
+import { Effect, Fiber, Option, Queue, Ref, TestClock } from "effect"
 import { colony, Prompts, ref } from "./fixtures.js"
 
 /** Run a collaboration and keep every stamped event it recorded. */
@@ -15,6 +15,17 @@ const runRecorded = (collaboration: Collaboration.Collaboration, task: string) =
     const of = <T extends Events.Event["_tag"]>(tag: T) =>
       events.map((e) => e.event).filter((e): e is Extract<Events.Event, { _tag: T }> => e._tag === tag)
     return { result, events, of }
+  })
+
+/** Advance the test clock until the fiber is done; the cluster needs a few turns per step. */
+const settle = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+      yield* TestClock.adjust("500 millis")
+      yield* Effect.yieldNow()
+    }
+    if (Option.isNone(yield* Fiber.poll(fiber))) return yield* Effect.dieMessage("the run did not finish within 200 s of test clock")
+    return yield* Fiber.join(fiber)
   })
 
 const by = (result: Collaboration.Result) => result.contributions.map((c) => `${c.by}:${c.role}`)
@@ -66,6 +77,22 @@ describe("MasterSlave", () => {
       expect(of("SubtaskAssigned").map((e) => e.worker)).toEqual(["researcher/v1", "writer/v1"])
       expect(of("MessageSent").filter((e) => e.rpc === "Describe").map((e) => e.to).sort()).toEqual(["researcher/v1", "writer/v1"])
       expect(result.contributions.map((c) => `${c.by}`)).toEqual(["researcher/v1", "writer/v1"])
+    }).pipe(Effect.provide(colony)))
+
+  it.live("horizontal decomposition gives each worker the same instruction over its own block of the data", () =>
+    Effect.gen(function*() {
+      const { result, of } = yield* runRecorded(
+        Collaboration.MasterSlave.make({
+          coordinator: ref("lead/hz"),
+          workers: [ref("helper/hz1"), ref("helper/hz2")],
+          decompose: { _tag: "Horizontal", items: ["r1", "r2", "r3"] },
+          aggregate: "concatenation"
+        }),
+        "Classify these reviews"
+      )
+      expect(of("TaskDecomposed")[0]!.strategy).toBe("horizontal by data")
+      const tasks = result.contributions.map((c) => [`${c.by}`, c.task.split("\n").filter((l) => l.startsWith("- ")).join(",")])
+      expect(tasks).toEqual([["helper/hz1", "- r1,- r2"], ["helper/hz2", "- r3"]])
     }).pipe(Effect.provide(colony)))
 
   it.live("least-loaded assignment steers work away from an agent with requests in flight", () =>
@@ -139,6 +166,27 @@ describe("MasterSlave", () => {
         ["Trip: book a hotel", "helper/r1", "subtask-2/attempt-1"]
       ])
       expect(result.complete).toBe(true)
+    }).pipe(Effect.provide(colony)))
+
+  it.scoped("a worker that never answers times out on the clock and its subtask is reassigned", () =>
+    Effect.gen(function*() {
+      const run = yield* Effect.fork(
+        Collaboration.run(
+          Collaboration.MasterSlave.make({
+            coordinator: ref("lead/to"),
+            workers: [ref("sleeper/to"), ref("helper/to")],
+            aggregate: "concatenation",
+            stepTimeoutMs: 30_000
+          }),
+          "Trip: book flights, and book a hotel"
+        )
+      )
+      const result = yield* settle(run)
+      expect(result.complete).toBe(true)
+      expect(result.contributions.map((c) => [`${c.by}`, c.step])).toEqual([
+        ["helper/to", "subtask-1/attempt-2"],
+        ["helper/to", "subtask-2/attempt-1"]
+      ])
     }).pipe(Effect.provide(colony)))
 
   it.live("with every worker failed, the result lists the missing parts instead of failing or hanging", () =>
