@@ -54,10 +54,17 @@ export const shardingConfig = (settings: ClusterSettings): Partial<ShardingConfi
 const SETUP_LOCK = 7_310_250_001
 
 /**
- * The cluster's storage layers create their tables on first start; runners starting together race
- * on that (`type "cluster_migrations" already exists`). Whoever loses retries and finds the tables.
+ * The cluster's storage layers create their tables on first start, and die (not fail) when a
+ * concurrent runner wins a race on a CREATE TABLE. Whoever loses retries and finds the tables.
  */
 const migrationRetry = Schedule.spaced("250 millis").pipe(Schedule.intersect(Schedule.recurs(20)))
+
+const withSetupRetry = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  layer.pipe(
+    Layer.catchAllCause((cause) => Layer.fail(cause)),
+    Layer.retry(migrationRetry),
+    Layer.catchAll((cause) => Layer.failCause(cause))
+  )
 
 const verifierOf = (secret: Redacted.Redacted<string>) =>
   createHmac("sha256", Redacted.value(secret)).update("colony-runner-secret-v1").digest("hex")
@@ -80,6 +87,14 @@ export const verifySecret = (secret: Redacted.Redacted<string>) =>
         verifier TEXT NOT NULL
       )`
       yield* sql`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, ${verifier}) ON CONFLICT (id) DO NOTHING`
+      // The cluster's migrator creates its bookkeeping table with a check-then-create that races
+      // when runners start together; made here, under the lock, it already exists for all of them.
+      // (Same definition as @effect/sql's Migrator for Postgres.)
+      yield* sql`CREATE TABLE IF NOT EXISTS cluster_migrations (
+        migration_id integer primary key,
+        created_at timestamp with time zone not null default now(),
+        name text not null
+      )`
       return yield* sql<{ verifier: string }>`SELECT verifier FROM colony_runner_secret WHERE id = 1`
     }))
     if (rows[0]?.verifier !== verifier) {
@@ -115,8 +130,8 @@ export const layer = (
     : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
   const cluster = (transport as Layer.Layer<Sharding.Sharding | Runners.Runners, never, any>).pipe(
     Layer.provide(health),
-    Layer.provideMerge(Layer.orDie(Layer.retry(SqlMessageStorage.layer, migrationRetry))),
-    Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, migrationRetry))),
+    Layer.provideMerge(Layer.orDie(withSetupRetry(SqlMessageStorage.layer))),
+    Layer.provide(Layer.orDie(withSetupRetry(SqlRunnerStorage.layer))),
     Layer.provide(ShardingConfig.layer(shardingConfig(settings))),
     Layer.provide(SignedSerialization.layer(settings.secret))
   ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>
