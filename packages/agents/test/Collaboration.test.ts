@@ -387,6 +387,9 @@ describe("Collaboration", () => {
       for (const tag of ["SessionStarted", "TaskDecomposed", "SubtaskAssigned", "MessageSent", "ReplyReceived", "ModelCalled", "AgentRestarted", "SubtaskReassigned", "SessionCompleted"]) {
         expect(tags).toContain(tag)
       }
+      const lines = events.map((e) => Events.format(e.event))
+      expect(lines[0]).toBe(`◆ colony-session/${events[0]!.event.id} @1 started MasterSlave: Trip: book flights, and book a hotel`)
+      expect(lines.find((l) => l.includes("moved from"))).toMatch(/subtask-1\/attempt-1 moved from crashy\/lc to helper\/lc: AgentFailed/)
       const sent = new Map<string, number>()
       for (const { event, stamp } of events) {
         if (event._tag === "MessageSent") sent.set(event.step, stamp.time)
