@@ -56,7 +56,6 @@ const append = (into: Records, from: Records) => {
 interface Ctx {
   readonly session: string
   readonly emit: (make: (meta: SessionMeta) => Events.Event) => Effect.Effect<void>
-  readonly forward: (event: Events.Event) => Effect.Effect<void>
   readonly drain: Effect.Effect<void>
   readonly step: StepRunner
   readonly load: LoadTracker["Type"]
@@ -655,7 +654,6 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
     const ctx: Ctx = {
       session,
       emit,
-      forward,
       drain,
       step: options.step ?? ((_key, effect) => effect),
       load: tracker,
