@@ -1,0 +1,8 @@
+/**
+ * Every suite `npm run bench` runs, in order. Adding a suite is one file in this folder and one
+ * line here.
+ */
+import type { Suite } from "../lib/Suite.js"
+import { suite as hop } from "./hop.js"
+
+export const suites: ReadonlyArray<Suite> = [hop]
