@@ -20,9 +20,11 @@ import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as ShardId from "@effect/cluster/ShardId"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import type * as Rpc from "@effect/rpc/Rpc"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Config, Context, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Agent from "./Agent.js"
@@ -93,6 +95,7 @@ export class Placement extends Context.Tag("@colony/runtime/Placement")<Placemen
  * @category models
  */
 export type Services =
+  | WorkflowEngine.WorkflowEngine
   | ColonyConfig
   | Placement
   | Registry.Registry
@@ -126,7 +129,7 @@ export const layerEmbedded = (options: {
   )
   const shardsPerGroup = options.shardingConfig?.shardsPerGroup ?? ShardingConfig.defaults.shardsPerGroup
   return Layer.mergeAll(
-    cluster,
+    ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster)),
     settings,
     Layer.succeed(Placement, {
       address: "embedded",
@@ -252,7 +255,7 @@ const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer
         )
       )
       return Layer.mergeAll(
-        Runner.layer(cluster, { clientOnly }),
+        ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(Runner.layer(cluster, { clientOnly }))),
         AgentMemory.layerSql,
         Layer.succeed(ColonyConfig, { ...settings, ...options.settings }),
         Layer.succeed(Placement, {
