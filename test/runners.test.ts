@@ -2,15 +2,18 @@
  * A Postgres-backed colony across real processes: runners started with `colony runner`, killed
  * with SIGKILL and SIGTERM, joined by newcomers, and a Postgres restarted under them.
  */
+import { Collaboration, DurableSession } from "@colony/agents"
 import { Colony } from "@colony/runtime"
+import { FakeOpenAI } from "@colony/runtime/testing"
 import { Effect, Schedule } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type * as DevPostgres from "@colony/apps/DevPostgres"
-import { Clerk, Keeper } from "./support/agents.js"
+import { Clerk, Debater, Keeper } from "./support/agents.js"
 import {
   client,
   freshDatabase,
   heldShards,
+  hostOf,
   killAll,
   type RunnerProcess,
   spawnRunner,
@@ -31,10 +34,10 @@ afterAll(async () => {
 afterEach(() => killAll())
 
 /** Start runners and wait until they hold all 300 shards between them. */
-const startRunners = async (databaseUrl: string, count: number, first = 1) => {
+const startRunners = async (databaseUrl: string, count: number, first = 1, modelUrl?: string) => {
   const runners: Array<RunnerProcess> = []
   for (let i = 0; i < count; i++) {
-    runners.push(await spawnRunner({ name: `runner-${first + i}`, databaseUrl }))
+    runners.push(await spawnRunner({ name: `runner-${first + i}`, databaseUrl, ...(modelUrl ? { modelUrl } : {}) }))
   }
   await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
   return runners
@@ -174,4 +177,99 @@ describe("runners on Postgres", () => {
       await colony.dispose()
     }
   }, 120_000)
+
+  it("kill -9 of a runner hosting peers mid-collaboration: it completes, no reply lost or duplicated", async () => {
+    const fake = await FakeOpenAI.start({ latencyMs: 300 })
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 3, 1, fake.url)
+    const colony = client(url)
+    try {
+      const peers = ["p1", "p2", "p3", "p4"].map((id) => new Collaboration.AgentRef({ agent: "debater", id })) as [
+        Collaboration.AgentRef,
+        ...Array<Collaboration.AgentRef>
+      ]
+      const placements = await colony.runPromise(
+        Effect.forEach(peers, (peer) => Effect.flatMap(Colony.client(Debater), (debater) => debater(peer.id).Describe()))
+      )
+      const victim = runners.find((r) => r.address === placements[0]!.runner)!
+      const victimPeers = peers.filter((_, i) => placements[i]!.runner === victim.address).map(String)
+      let killedAt = 0
+      let recoveredAt = 0
+      const pattern = Collaboration.Peer.make({ peers, rounds: 3, stop: "fixed-rounds" })
+      const result = await colony.runPromise(
+        Collaboration.run(pattern, "Should we ship on Friday? Answer yes or no, with one reason.", {
+          onEvent: ({ event }) =>
+            Effect.sync(() => {
+              // kill while round 2's questions are in flight
+              if (event._tag === "MessageSent" && event.step.includes("round-2") && killedAt === 0) {
+                killedAt = Date.now()
+                victim.kill("SIGKILL")
+              }
+              if (
+                killedAt > 0 && recoveredAt === 0 && event._tag === "ReplyReceived" &&
+                victimPeers.includes(event.from) && event.outcome === "success"
+              ) recoveredAt = Date.now()
+            })
+        })
+      )
+      expect(killedAt).toBeGreaterThan(0)
+      console.log(`peer collaboration: time to recovery after kill -9: ${recoveredAt - killedAt} ms`)
+      expect(result.complete).toBe(true)
+      expect(result.missing).toEqual([])
+      // every peer answered every round exactly once
+      const steps = result.contributions.filter((c) => c.role === "peer").map((c) => c.step)
+      expect(steps).toHaveLength(12)
+      expect(new Set(steps).size).toBe(12)
+    } finally {
+      await colony.dispose()
+      await fake.close()
+    }
+  }, 180_000)
+
+  it("a durable session whose runner is killed resumes on another runner without re-running completed steps", async () => {
+    const fake = await FakeOpenAI.start({ latencyMs: 500 })
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 3, 1, fake.url)
+    const colony = client(url)
+    try {
+      const peers = ["d1", "d2", "d3"].map((id) => new Collaboration.AgentRef({ agent: "debater", id })) as [
+        Collaboration.AgentRef,
+        ...Array<Collaboration.AgentRef>
+      ]
+      const pattern = Collaboration.Peer.make({ peers, rounds: 4, stop: "fixed-rounds" })
+      const task = "Which database should we use? Answer in one line."
+      const executionId = await colony.runPromise(DurableSession.start("durable-1", pattern, task))
+      // round 1 answered and round 2 under way
+      await fake.waitForRequests(4)
+      const victim = await colony.runPromise(hostOf(runners, "Workflow/colony-durable-session", executionId))
+      expect(victim).toBeDefined()
+      const killedAt = Date.now()
+      victim!.kill("SIGKILL")
+      const result = await colony.runPromise(DurableSession.result("durable-1", pattern, task))
+      console.log(`durable session: resumed and finished ${Date.now() - killedAt} ms after kill -9`)
+      expect(result.complete).toBe(true)
+      expect(result.contributions.filter((c) => c.role === "peer")).toHaveLength(12)
+
+      // the workflow now lives elsewhere
+      await Promise.all(runners.filter((r) => r !== victim).map((r) => r.waitForStatus((s) => heldShards(s) >= 150)))
+      const newHost = await colony.runPromise(hostOf(runners, "Workflow/colony-durable-session", executionId))
+      expect(newHost).toBeDefined()
+      expect(newHost).not.toBe(victim)
+
+      // steps whose model call had finished before the kill were not asked again
+      const requests = fake.requests()
+      const promptOf = (r: (typeof requests)[number]) => JSON.stringify(r.body.messages?.at(-1))
+      const finishedBeforeKill = requests.filter((r) => r.receivedAt + 500 < killedAt - 100)
+      expect(finishedBeforeKill.length).toBeGreaterThanOrEqual(3)
+      // (in round 1 every debater gets the same prompt, so compare counts, not presence)
+      for (const done of finishedBeforeKill) {
+        const sameBefore = finishedBeforeKill.filter((r) => promptOf(r) === promptOf(done)).length
+        expect(requests.filter((r) => promptOf(r) === promptOf(done))).toHaveLength(sameBefore)
+      }
+      expect(requests.length).toBeLessThan(12 + 3 + 1)
+    } finally {
+      await colony.dispose()
+      await fake.close()
+    }
+  }, 180_000)
 })

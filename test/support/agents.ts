@@ -11,4 +11,11 @@ export const Clerk = Agent.make({ name: "clerk", instructions: "You answer quest
 /** A durable agent: persisted messages, deduplicated by message id, replayed after a crash. */
 export const Keeper = Agent.make({ name: "keeper", instructions: "You keep records.", durable: true })
 
-export default Layer.mergeAll(Agent.toLayer(Clerk), Agent.toLayer(Keeper))
+/** Durable peers for collaborations that must survive a runner's death. */
+export const Debater = Agent.make({
+  name: "debater",
+  instructions: "You debate briefly and end with your position.",
+  durable: true
+})
+
+export default Layer.mergeAll(Agent.toLayer(Clerk), Agent.toLayer(Keeper), Agent.toLayer(Debater))

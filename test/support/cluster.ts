@@ -4,14 +4,14 @@
  */
 import * as DevPostgres from "@colony/apps/DevPostgres"
 import { Colony } from "@colony/runtime"
-import { Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { Clerk, Keeper } from "./agents.js"
+import { Clerk, Debater, Keeper } from "./agents.js"
 
 const bin = fileURLToPath(new URL("../../packages/apps/bin/colony.js", import.meta.url))
 const agentsModule = fileURLToPath(new URL("./agents.ts", import.meta.url))
@@ -33,6 +33,7 @@ export interface StatusLine {
   readonly event: "started" | "status"
   readonly address: string
   readonly shards: Record<string, number>
+  readonly shardIds: Record<string, ReadonlyArray<number>>
   readonly activeAgents: number
 }
 
@@ -52,6 +53,7 @@ export interface RunnerProcess {
 const running = new Set<ChildProcess>()
 
 export const spawnRunner = async (options: {
+  readonly modelUrl?: string
   readonly name: string
   readonly databaseUrl: string
   readonly secret?: string
@@ -67,6 +69,7 @@ export const spawnRunner = async (options: {
       COLONY_LISTEN_PORT: String(port),
       COLONY_ADVERTISED_HOST: "127.0.0.1",
       NO_COLOR: "1",
+      ...(options.modelUrl ? { COLONY_MODEL_URL: options.modelUrl, COLONY_MODEL_KEY: "test-key" } : {}),
       ...options.env
     },
     stdio: ["ignore", "pipe", "pipe"]
@@ -139,7 +142,7 @@ export const killAll = () => {
 /** A client-only colony in the test process, knowing the test agents. */
 export const client = (databaseUrl: string) =>
   ManagedRuntime.make(
-    Colony.declare(Clerk, Keeper).pipe(
+    Colony.declare(Clerk, Keeper, Debater).pipe(
       Layer.provideMerge(
         Colony.layerClientOnly({
           databaseUrl: Redacted.make(databaseUrl),
@@ -148,3 +151,15 @@ export const client = (databaseUrl: string) =>
       )
     )
   )
+
+/**
+ * The runner holding an entity's shard now, from the runners' own status reports (each reports
+ * the shards it holds whenever that changes).
+ */
+export const hostOf = (runners: ReadonlyArray<RunnerProcess>, entityType: string, entityId: string) =>
+  Effect.map(Colony.shardOf(entityType, entityId), (shard) =>
+    runners.find((runner) => {
+      if (runner.child.exitCode !== null || runner.child.signalCode !== null) return false
+      const last = runner.statuses.at(-1)
+      return last?.shardIds[shard.group]?.includes(shard.id) ?? false
+    }))

@@ -340,6 +340,13 @@ export interface RunOptions {
    * durable runner can make each step a workflow activity so a resumed run does not call again.
    */
   readonly step?: (<A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+  /**
+   * Give every `Ask` of the run a message id derived from the session and the step key, so a
+   * step asked again (a run resumed after a crash) reaches a durable agent as the same message
+   * and is answered from its stored reply instead of calling the model again. Only for runs whose
+   * session id is used once (a durable session); default false.
+   */
+  readonly stableMessageIds?: boolean | undefined
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * `colony runner`: one runner process. It hosts a set of agent types (a module whose default
- * export is a layer of `Agent.toLayer`s, or the demo team), joins the colony through Postgres, and
+ * export is a layer of `Agent.toLayer`s, or the demo team) and the collaboration infrastructure
+ * (sessions, durable sessions, topics, locks), joins the colony through Postgres, and
  * reports where it listens and which shards it holds whenever that changes.
  *
  * @since 0.1.0
  */
+import { Infrastructure } from "@colony/agents"
 import { type Agent, Colony, type ColonyError } from "@colony/runtime"
 import { Console, Effect, Layer, Schedule, Schema } from "effect"
 import { resolve } from "node:path"
@@ -46,9 +48,22 @@ export const loadAgents = (path: string | undefined) =>
       )
     )
 
+/** 1,2,3,7,8 → "1-3,7-8" */
+const ranges = (ids: ReadonlyArray<number>): string => {
+  const out: Array<string> = []
+  for (let i = 0; i < ids.length; i++) {
+    const start = ids[i]!
+    while (i + 1 < ids.length && ids[i + 1] === ids[i]! + 1) i++
+    out.push(start === ids[i] ? `${start}` : `${start}-${ids[i]}`)
+  }
+  return out.join(",")
+}
+
 const describe = (status: Colony.Status) => {
-  const shards = Object.entries(status.shards).map(([group, n]) => `${n} ${group}`).join(", ")
-  return `runner ${status.address}: holds ${shards} shard(s), ${status.activeAgents} active agent(s)`
+  const shards = Object.entries(status.shardIds)
+    .map(([group, ids]) => `${ids.length} ${group} shard(s)${ids.length > 0 ? ` [${ranges(ids)}]` : ""}`)
+    .join(", ")
+  return `runner ${status.address}: holds ${shards}; ${status.activeAgents} active agent(s)`
 }
 
 /**
@@ -81,5 +96,5 @@ export const run = (
         }
       }).pipe(Effect.repeat(Schedule.spaced("1 second")))
       return yield* Effect.never
-    }).pipe(Effect.provide(agents.pipe(Layer.provideMerge(Colony.runner))))
+    }).pipe(Effect.provide(Layer.merge(agents, Infrastructure.layer).pipe(Layer.provideMerge(Colony.runner))))
   })

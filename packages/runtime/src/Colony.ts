@@ -21,6 +21,7 @@ import * as Runners from "@effect/cluster/Runners"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as EntityId from "@effect/cluster/EntityId"
 import * as ShardId from "@effect/cluster/ShardId"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import type * as Rpc from "@effect/rpc/Rpc"
@@ -342,13 +343,32 @@ export interface Status {
   readonly address: string
   readonly listen: string | undefined
   readonly clientOnly: boolean
-  /** shards this process holds, per shard group */
+  /** how many shards this process holds, per shard group */
   readonly shards: Readonly<Record<string, number>>
+  /** which shards this process holds, per shard group */
+  readonly shardIds: Readonly<Record<string, ReadonlyArray<number>>>
   /** agent instances active (not passivated) in this process */
   readonly activeAgents: number
   /** agent types this process knows */
   readonly agents: ReadonlyArray<string>
 }
+
+/**
+ * Which shard an agent instance (or any entity of the colony) belongs to. Shards, not agents,
+ * are what runners hold; with `status` it tells where an instance lives.
+ *
+ * @since 0.1.0
+ */
+export const shardOf = (
+  entityType: string,
+  id: string,
+  group = "default"
+): Effect.Effect<{ readonly group: string; readonly id: number }, never, Sharding.Sharding> =>
+  Effect.map(Sharding.Sharding, (sharding) => {
+    void entityType
+    const shard = sharding.getShardId(EntityId.make(id), group)
+    return { group: shard.group, id: shard.id }
+  })
 
 /**
  * This process's place in the colony: address, shards held, active agents.
@@ -361,18 +381,21 @@ export const status: Effect.Effect<Status, never, Placement | Registry.Registry 
     const sharding = yield* Sharding.Sharding
     const registry = yield* Registry.Registry
     const shards: Record<string, number> = {}
+    const shardIds: Record<string, Array<number>> = {}
     for (const group of placement.shardGroups) {
-      let held = 0
+      const held: Array<number> = []
       for (let id = 1; id <= placement.shardsPerGroup; id++) {
-        if (sharding.hasShardId(ShardId.make(group, id))) held++
+        if (sharding.hasShardId(ShardId.make(group, id))) held.push(id)
       }
-      shards[group] = held
+      shards[group] = held.length
+      shardIds[group] = held
     }
     return {
       address: placement.address,
       listen: placement.listen,
       clientOnly: placement.clientOnly,
       shards,
+      shardIds,
       activeAgents: yield* sharding.activeEntityCount,
       agents: registry.names()
     }
@@ -554,12 +577,20 @@ export const ask = (
   agent: string,
   id: string,
   prompt: string,
-  options?: { readonly from?: string | undefined }
+  options?: {
+    readonly from?: string | undefined
+    /** for durable agents: the same id twice is handled once (see `Agent.AskPayload`) */
+    readonly messageId?: string | undefined
+  }
 ): Effect.Effect<Agent.Answer, AgentError | LanguageModel.ModelError, Services | Sharding.Sharding> =>
   Effect.flatMap(
     lookup(agent),
     (entity) =>
-      deliver(entity, id, "Ask", { prompt, ...(options?.from === undefined ? {} : { from: options.from }) }, false) as Effect.Effect<
+      deliver(entity, id, "Ask", {
+        prompt,
+        ...(options?.from === undefined ? {} : { from: options.from }),
+        ...(options?.messageId === undefined ? {} : { messageId: options.messageId })
+      }, false) as Effect.Effect<
         Agent.Answer,
         AgentError | LanguageModel.ModelError
       >

@@ -58,6 +58,7 @@ interface Ctx {
   readonly emit: (make: (meta: SessionMeta) => Events.Event) => Effect.Effect<void>
   readonly drain: Effect.Effect<void>
   readonly step: StepRunner
+  readonly stableMessageIds: boolean
   readonly load: LoadTracker["Type"]
   readonly timeout: Duration.Duration
 }
@@ -100,7 +101,8 @@ const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: strin
   Effect.gen(function*() {
     const to = ref.toString()
     yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }))
-    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from })).pipe(
+    const messageId = ctx.stableMessageIds ? `${ctx.session}/${step}` : undefined
+    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId })).pipe(
       Effect.timeoutFail({
         duration: ctx.timeout,
         onTimeout: () => new Error(`no answer within ${Duration.format(ctx.timeout)}`)
@@ -656,6 +658,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
       emit,
       drain,
       step: options.step ?? ((_key, effect) => effect),
+      stableMessageIds: options.stableMessageIds ?? false,
       load: tracker,
       timeout
     }
