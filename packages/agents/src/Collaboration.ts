@@ -37,6 +37,20 @@ export class AgentRef extends Schema.Class<AgentRef>("@colony/agents/AgentRef")(
   }
 }
 
+/**
+ * An agent instance from its address, `"type/id"`: `ref("analyst/a")`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const ref = (address: string): AgentRef => {
+  const slash = address.indexOf("/")
+  if (slash <= 0 || slash === address.length - 1) {
+    throw new Error(`Collaboration.ref: "${address}" is not an agent address; write "type/id", e.g. "analyst/a"`)
+  }
+  return new AgentRef({ agent: address.slice(0, slash), id: address.slice(slash + 1) })
+}
+
 // --- master-slave ---
 
 /**

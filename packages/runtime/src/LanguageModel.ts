@@ -1423,7 +1423,7 @@ export const layerOpenAI = (
 ): Layer.Layer<LanguageModel> => layerRegistry(ModelRegistry.openAI(options))
 
 /**
- * The default layer: the registry from `Config` (see MODELS.md). With no `COLONY_MODEL_URL` and no
+ * The default layer: the registry from `Config` (see the Models section of packages/runtime/README.md). With no `COLONY_MODEL_URL` and no
  * `COLONY_MODELS`, every name is simulated, so everything runs offline.
  *
  * @since 0.1.0

@@ -4,7 +4,7 @@
  * endpoint expects, a key, limits and prices. Different agents can therefore use different models,
  * and a deployment changes models without touching agent code.
  *
- * A registry is plain data. `fromConfig` builds it from Effect `Config` (see MODELS.md for the
+ * A registry is plain data. `fromConfig` builds it from Effect `Config` (see the Models section of packages/runtime/README.md for the
  * table of keys); `make`, `openAI` and `simulated` build it in code, which is what tests and
  * benchmarks do.
  *
@@ -225,14 +225,14 @@ const Entry = Schema.Struct({
   requestsPerMinute: Schema.optional(PositiveInt),
   prices: Schema.optional(Schema.Struct({ input: Schema.NonNegative, output: Schema.NonNegative })),
   structuredOutput: Schema.optional(StructuredOutputMode)
-}).annotations({ identifier: "an entry object (see MODELS.md)" })
+}).annotations({ identifier: "an entry object (see the Models section of packages/runtime/README.md)" })
 
 const Entries = Schema.Record({ key: Schema.String, value: Entry })
 
 const invalidModels = (detail: string) =>
   ConfigError.InvalidData(
     ["COLONY_MODELS"],
-    `COLONY_MODELS must be a JSON object of model name → entry (see MODELS.md): ${detail}`
+    `COLONY_MODELS must be a JSON object of model name → entry (see the Models section of packages/runtime/README.md): ${detail}`
   )
 
 /**
@@ -261,7 +261,7 @@ const decodeEntries = (raw: string) =>
 const optional = <A>(config: Config.Config<A>) => Config.option(config).pipe(Config.map(Option.getOrUndefined))
 
 /**
- * The registry described by configuration (the table is in MODELS.md). With no `COLONY_MODEL_URL`
+ * The registry described by configuration (the table is in the Models section of packages/runtime/README.md). With no `COLONY_MODEL_URL`
  * every unlisted name is simulated, so a fresh checkout runs offline; with one, unlisted names go
  * to that endpoint.
  *
@@ -325,7 +325,7 @@ export const fromConfig: Effect.Effect<ModelRegistry, ConfigError.ConfigError> =
     catch: (error) =>
       ConfigError.InvalidData(
         ["COLONY_MODEL"],
-        `invalid model settings (check COLONY_MODEL_* and COLONY_MODELS against MODELS.md): ${
+        `invalid model settings (check COLONY_MODEL_* and COLONY_MODELS against the Models section of packages/runtime/README.md): ${
           error instanceof Error ? error.message : String(error)
         }`
       )
