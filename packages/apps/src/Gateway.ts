@@ -1,0 +1,239 @@
+/**
+ * `colony gateway`: a stateless HTTP front for a colony. It joins the colony as a client (or
+ * hosts an embedded one) and serves, on one port:
+ *
+ * - the typed RPC protocol (`GatewayRpcs`) over HTTP (`POST /rpc`) and WebSocket (`/rpc/ws`),
+ *   which `GatewayClient` and the `colony` CLI call;
+ * - OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`;
+ * - `/healthz`, `/readyz` and Prometheus `/metrics`;
+ *
+ * behind API keys, a per-key rate limit, a body size limit and CORS, with OTLP traces when
+ * configured. Configuration: `GatewayConfig`.
+ *
+ * @since 0.1.0
+ */
+import { Session } from "@colony/agents"
+import { type Agent, Colony, ColonyError, LanguageModel } from "@colony/runtime"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+import * as RpcServer from "@effect/rpc/RpcServer"
+import { Config, Effect, Layer, Option } from "effect"
+import { readFileSync } from "node:fs"
+import { createServer as createHttpServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
+import * as Demo from "./Demo.js"
+import { config, GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
+import * as GatewayHandlers from "./gateway/GatewayHandlers.js"
+import * as GatewayMetrics from "./gateway/GatewayMetrics.js"
+import * as GatewayMiddleware from "./gateway/GatewayMiddleware.js"
+import { GatewayRpcs } from "./gateway/GatewayRpcs.js"
+import * as GatewayTracing from "./gateway/GatewayTracing.js"
+import * as OpenAICompat from "./gateway/OpenAICompat.js"
+import * as Prometheus from "./gateway/Prometheus.js"
+import * as SessionLog from "./gateway/SessionLog.js"
+
+export { GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
+
+/**
+ * The demo team: what `colony gateway` serves unless told otherwise.
+ *
+ * @since 0.1.0
+ */
+export const demoAgents: ReadonlyArray<AnyAgent> = [Demo.Coordinator, Demo.Researcher, Demo.Writer, Demo.Analyst]
+
+/**
+ * Any agent type, whatever its protocol.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AnyAgent = Agent.Any | Agent.Agent<any, any>
+
+const asAny = (agents: ReadonlyArray<AnyAgent>) => agents as unknown as ReadonlyArray<Agent.Any>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** the agent types the gateway serves (default: the demo team) */
+  readonly agents?: ReadonlyArray<AnyAgent> | undefined
+  /** settings that override the environment's */
+  readonly settings?: Partial<Settings> | undefined
+}
+
+const loopback = new Set(["127.0.0.1", "::1", "localhost"])
+
+/**
+ * The gateway's settings: the environment's, then `overrides`. An open gateway (no keys) may
+ * only listen on a loopback interface.
+ *
+ * @since 0.1.0
+ */
+export const settings = (overrides: Partial<Settings> = {}): Effect.Effect<Settings, ColonyError.StartFailed> =>
+  Effect.gen(function*() {
+    const fromEnv = yield* Effect.mapError(
+      config,
+      (error) => new ColonyError.StartFailed({ reason: `invalid gateway configuration: ${String(error)}` })
+    )
+    const merged = { ...fromEnv, ...overrides }
+    if (merged.keys.length === 0 && !loopback.has(merged.host)) {
+      return yield* new ColonyError.StartFailed({
+        reason: `no API keys are configured and the gateway would listen on ${merged.host}, open to the network. ` +
+          `Set COLONY_GATEWAY_KEYS (comma-separated keys), or listen on 127.0.0.1`
+      })
+    }
+    if (Option.isSome(merged.tlsCert) !== Option.isSome(merged.tlsKey)) {
+      return yield* new ColonyError.StartFailed({
+        reason: "TLS needs both COLONY_GATEWAY_TLS_CERT and COLONY_GATEWAY_TLS_KEY (PEM files); set both or neither"
+      })
+    }
+    return merged
+  })
+
+const readiness = Effect.gen(function*() {
+  const status = yield* Colony.status.pipe(Effect.timeout("2 seconds"), Effect.option)
+  const { agents } = yield* GatewayHandlers.ServedAgents
+  if (Option.isNone(status)) {
+    return HttpServerResponse.unsafeJson({ ready: false, reason: "the colony did not answer a status request within 2 s" }, { status: 503 })
+  }
+  const missing = agents.map((agent) => agent.type as string).filter((name) => !status.value.agents.includes(name))
+  return HttpServerResponse.unsafeJson(
+    {
+      ready: missing.length === 0,
+      mode: status.value.clientOnly ? "client" : "embedded",
+      address: status.value.address,
+      agents: status.value.agents,
+      ...(missing.length === 0 ? {} : { reason: `agent types not registered: ${missing.join(", ")}` })
+    },
+    { status: missing.length === 0 ? 200 : 503 }
+  )
+})
+
+/**
+ * The gateway's routes.
+ *
+ * @since 0.1.0
+ */
+export const router = Effect.gen(function*() {
+  const rpcHttp = yield* RpcServer.toHttpApp(GatewayRpcs)
+  const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
+  return HttpRouter.empty.pipe(
+    HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))),
+    HttpRouter.get("/readyz", readiness),
+    HttpRouter.get(
+      "/metrics",
+      Effect.map(Prometheus.text, (body) => HttpServerResponse.text(body, { contentType: Prometheus.contentType }))
+    ),
+    HttpRouter.post("/rpc", rpcHttp),
+    HttpRouter.get("/rpc/ws", rpcWebSocket),
+    HttpRouter.post("/v1/chat/completions", OpenAICompat.chatCompletions),
+    HttpRouter.get("/v1/models", OpenAICompat.models),
+    Effect.catchTag("RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))
+  )
+})
+
+/**
+ * Serve the gateway on the current colony (which must host or reach `Session.layer` and the
+ * served agents). Its output is the HTTP server, for its address.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServe = (
+  settings: Settings,
+  agents: ReadonlyArray<AnyAgent>
+): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed, Colony.Services | Sharding> => {
+  const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
+  const server = Layer.unwrapEffect(Effect.gen(function*() {
+    const credentials = yield* Option.match(tls, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: ({ cert, key }) =>
+        Effect.try({
+          try: () => ({ cert: readFileSync(cert), key: readFileSync(key) }),
+          catch: (error) => new ColonyError.StartFailed({ reason: `cannot read the TLS certificate or key: ${String(error)}` })
+        })
+    })
+    return NodeHttpServer.layer(
+      () => credentials === undefined ? createHttpServer() : createHttpsServer(credentials),
+      { host: settings.host, port: settings.port }
+    ).pipe(
+      Layer.mapError((error) =>
+        new ColonyError.StartFailed({ reason: `cannot listen on ${settings.host}:${settings.port}: ${String(error.cause ?? error)}` })
+      )
+    )
+  }))
+  const app = Layer.unwrapScoped(Effect.map(router, (routes) => HttpServer.serve(routes, GatewayMiddleware.make(settings))))
+  const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
+  return Layer.mergeAll(app, metrics).pipe(
+    Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
+    Layer.provide(Layer.mergeAll(
+      SessionLog.layer,
+      GatewayHandlers.layerServedAgents(asAny(agents)),
+      Layer.succeed(GatewayConfig, settings)
+    )),
+    Layer.provideMerge(server)
+  )
+}
+
+/**
+ * A gateway hosting its own colony: the agents, sessions and the models in this process
+ * (`colony gateway --embedded`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEmbedded = (options: Options & {
+  readonly hosted?: Layer.Layer<never, never, Agent.Requirements> | undefined
+  readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
+} = {}): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const resolved = yield* settings(options.settings)
+    const models = GatewayTracing.tracedModels(
+      options.languageModel ??
+        LanguageModel.layer.pipe(
+          Layer.mapError((error) => new ColonyError.StartFailed({ reason: `invalid model configuration: ${String(error)}` })),
+          Layer.orDie
+        )
+    )
+    return layerServe(resolved, options.agents ?? demoAgents).pipe(
+      Layer.provide(Layer.mergeAll(options.hosted ?? Demo.TeamLive, Session.layer)),
+      Layer.provide(Colony.layerEmbedded({ languageModel: models })),
+      Layer.provide(GatewayTracing.layer(resolved))
+    )
+  }))
+
+/**
+ * A gateway in front of a Postgres colony of runners: joins it as a client (`DATABASE_URL`,
+ * `COLONY_RUNNER_SECRET`, ...) and declares the agent types it serves. The runners must host
+ * those agents and `Session.layer`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (
+  options: Options = {}
+): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const resolved = yield* settings(options.settings)
+    const agents = options.agents ?? demoAgents
+    return layerServe(resolved, agents).pipe(
+      Layer.provide(Colony.declare(...agents)),
+      Layer.provideMerge(Colony.clientOnly),
+      Layer.provide(GatewayTracing.layer(resolved))
+    )
+  }))
+
+/**
+ * `--embedded` unless `DATABASE_URL` is set.
+ *
+ * @since 0.1.0
+ */
+export const embeddedByDefault: Effect.Effect<boolean> = Config.option(Config.string("DATABASE_URL")).pipe(
+  Effect.map(Option.isNone),
+  Effect.orElseSucceed(() => true)
+)

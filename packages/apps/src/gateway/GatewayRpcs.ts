@@ -1,0 +1,203 @@
+/**
+ * The gateway's typed protocol: what a program outside the cluster can ask of a colony. Payloads,
+ * replies and errors are `Schema`s (the runtime's own typed errors), so the client gets the same
+ * values a process inside the cluster would. `GatewayClient` calls it over HTTP or WebSocket.
+ *
+ * @since 0.1.0
+ */
+import { Collaboration, Session } from "@colony/agents"
+import { Agent, AgentError, LanguageModel } from "@colony/runtime"
+import * as Rpc from "@effect/rpc/Rpc"
+import * as RpcGroup from "@effect/rpc/RpcGroup"
+import { Schema } from "effect"
+
+/**
+ * An agent type the gateway serves, as a caller sees it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class AgentInfo extends Schema.Class<AgentInfo>("@colony/apps/AgentInfo")({
+  name: Schema.String,
+  instructions: Schema.String,
+  model: Schema.String,
+  capabilities: Schema.Array(Schema.String),
+  rpcs: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * A named collaboration the gateway offers (`team:<name>` as an OpenAI model name).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class PresetInfo extends Schema.Class<PresetInfo>("@colony/apps/PresetInfo")({
+  name: Schema.String,
+  pattern: Schema.String,
+  participants: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * A session this gateway started, and where it was when last seen.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SessionSummary extends Schema.Class<SessionSummary>("@colony/apps/SessionSummary")({
+  session: Schema.String,
+  pattern: Schema.String,
+  task: Schema.String,
+  state: Schema.Literal("running", "completed", "failed", "cancelled"),
+  events: Schema.Number,
+  startedAt: Schema.Number,
+  reason: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * A collaboration name that is neither a preset of this gateway nor a pattern value.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownPreset extends Schema.TaggedError<UnknownPreset>()("UnknownPreset", {
+  preset: Schema.String,
+  presets: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    const known = this.presets.length === 0 ? "none" : this.presets.join(", ")
+    return `no collaboration preset "${this.preset}" on this gateway; presets: ${known}. ` +
+      `Use one of them, pass a Collaboration value, or add the preset to COLONY_GATEWAY_PRESETS.`
+  }
+}
+
+/**
+ * List the agent types the gateway serves.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ListAgents = Rpc.make("ListAgents", { success: Schema.Array(AgentInfo) })
+
+/**
+ * List the collaboration presets the gateway offers.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ListPresets = Rpc.make("ListPresets", { success: Schema.Array(PresetInfo) })
+
+/**
+ * Ask agent instance `agent/id`; `id` is the conversation (the agent remembers it).
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Ask = Rpc.make("Ask", {
+  payload: { agent: Schema.String, id: Schema.String, prompt: Schema.String },
+  success: Agent.Answer,
+  error: Schema.Union(AgentError.AgentError, LanguageModel.ModelError)
+})
+
+/**
+ * Run a collaboration in session `session`: a `Collaboration` value, or the name of a preset.
+ * Streams the session's stamped events, then `Finished` with the result. The run belongs to the
+ * session: a caller that goes away does not stop it (`CancelSession` does), and `WatchSession`
+ * follows it from anywhere.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const RunCollaboration = Rpc.make("RunCollaboration", {
+  payload: {
+    session: Schema.String,
+    collaboration: Schema.Union(Collaboration.Collaboration, Schema.String),
+    task: Schema.String
+  },
+  success: Session.Progress,
+  error: Schema.Union(
+    Session.SessionBusy,
+    Session.SessionCancelled,
+    AgentError.UnknownAgent,
+    AgentError.AgentUnavailable,
+    UnknownPreset
+  ),
+  stream: true
+})
+
+/**
+ * What watching a session streams: its events and result when this gateway ran it, otherwise its
+ * status each time it changes, until it ends.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Watched = Schema.Union(Collaboration.Stamped, Session.Finished, Session.SessionStatus)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Watched = typeof Watched.Type
+
+/**
+ * Follow a session live: events so far, then new ones as they happen, then the result.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const WatchSession = Rpc.make("WatchSession", {
+  payload: { session: Schema.String },
+  success: Watched,
+  error: Schema.Union(Session.SessionCancelled, AgentError.UnknownAgent, AgentError.AgentUnavailable, Session.SessionBusy),
+  stream: true
+})
+
+/**
+ * Where a session is.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const SessionStatus = Rpc.make("SessionStatus", {
+  payload: { session: Schema.String },
+  success: Session.SessionStatus,
+  error: AgentError.AgentUnavailable
+})
+
+/**
+ * Cancel a session's run; `true` if one was running.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const CancelSession = Rpc.make("CancelSession", {
+  payload: { session: Schema.String },
+  success: Schema.Boolean,
+  error: AgentError.AgentUnavailable
+})
+
+/**
+ * The sessions this gateway started (most recent first). Gateways are stateless, so each lists
+ * its own.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ListSessions = Rpc.make("ListSessions", { success: Schema.Array(SessionSummary) })
+
+/**
+ * The gateway's protocol.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class GatewayRpcs extends RpcGroup.make(
+  ListAgents,
+  ListPresets,
+  Ask,
+  RunCollaboration,
+  WatchSession,
+  SessionStatus,
+  CancelSession,
+  ListSessions
+) {}

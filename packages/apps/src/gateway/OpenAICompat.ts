@@ -1,0 +1,325 @@
+/**
+ * The OpenAI-compatible surface: `POST /v1/chat/completions` (plain and SSE streaming) and
+ * `GET /v1/models`. The model name picks an agent (`agent:support`, or plain `support`) or a
+ * collaboration preset (`team:master-slave`), so any OpenAI client or tool can talk to a colony.
+ * Errors have OpenAI's shape: `{ error: { message, type, code } }`.
+ *
+ * @since 0.1.0
+ */
+import { type Collaboration, Session } from "@colony/agents"
+import { Colony, Events, LanguageModel } from "@colony/runtime"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Clock, Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
+import { randomUUID } from "node:crypto"
+import { GatewayConfig } from "./GatewayConfig.js"
+import * as GatewayMetrics from "./GatewayMetrics.js"
+import { ServedAgents } from "./GatewayHandlers.js"
+import * as Presets from "./Presets.js"
+
+// --- errors ---
+
+/**
+ * An error response in OpenAI's format.
+ *
+ * @since 0.1.0
+ */
+export const error = (
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+  headers: Record<string, string> = {}
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson({ error: { message, type, code, param: null } }, { status, headers })
+
+const errorType = (status: number) =>
+  status === 401
+    ? "authentication_error"
+    : status === 404
+    ? "not_found_error"
+    : status === 429
+    ? "rate_limit_error"
+    : status >= 500
+    ? "server_error"
+    : "invalid_request_error"
+
+/**
+ * The status and OpenAI error of a failure from the colony.
+ *
+ * @since 0.1.0
+ */
+export const fromColonyError = (failure: { readonly _tag: string; readonly message: string }) => {
+  const status = (() => {
+    switch (failure._tag) {
+      case "UnknownAgent":
+      case "UnknownPreset":
+        return 404
+      case "InvalidMessage":
+        return 400
+      case "PayloadTooLarge":
+        return 413
+      case "MailboxFull":
+      case "SessionBusy":
+        return 429
+      case "AgentUnavailable":
+        return 503
+      case "TimeoutException":
+        return 504
+      case "AgentFailed":
+        return 500
+      default:
+        return 502 // a model error: the upstream failed
+    }
+  })()
+  return { status, body: { error: { message: failure.message, type: errorType(status), code: failure._tag, param: null } } }
+}
+
+// --- request ---
+
+const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })
+
+const Message = Schema.Struct({
+  role: Schema.Literal("system", "developer", "user", "assistant", "tool", "function"),
+  content: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Array(ContentPart)))),
+  name: Schema.optional(Schema.String)
+})
+
+/**
+ * The fields of a chat completion request the gateway reads; others are accepted and ignored.
+ *
+ * @since 0.1.0
+ */
+export const ChatCompletionRequest = Schema.Struct({
+  model: Schema.String,
+  messages: Schema.NonEmptyArray(Message),
+  stream: Schema.optional(Schema.NullOr(Schema.Boolean)),
+  stream_options: Schema.optional(Schema.NullOr(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) }))),
+  user: Schema.optional(Schema.String)
+})
+
+type ChatCompletionRequest = typeof ChatCompletionRequest.Type
+
+const textOf = (content: typeof Message.Type["content"]): string =>
+  content === undefined || content === null
+    ? ""
+    : typeof content === "string"
+    ? content
+    : content.flatMap((part) => (part.type === "text" && part.text !== undefined ? [part.text] : [])).join("\n")
+
+/**
+ * The prompt for an agent. A known conversation (the agent remembers it) gets the last user
+ * message; a new one gets the whole exchange the client sent, so stateless clients that resend
+ * the history are answered in context.
+ *
+ * @since 0.1.0
+ */
+export const promptOf = (request: ChatCompletionRequest, continuing: boolean): string => {
+  const messages = request.messages.filter((m) => m.role !== "system" && m.role !== "developer")
+  const last = [...messages].reverse().find((m) => m.role === "user") ?? messages[messages.length - 1]
+  if (continuing || request.messages.length === 1) return textOf(last?.content)
+  return request.messages.map((m) => `${m.role}: ${textOf(m.content)}`).join("\n\n")
+}
+
+/**
+ * The header that names the conversation (agent instance id) a request continues.
+ *
+ * @since 0.1.0
+ */
+export const conversationHeader = "x-colony-conversation"
+
+// --- answers ---
+
+interface Reply {
+  readonly text: string
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number }
+  readonly conversation: string
+}
+
+const chunksOf = (text: string): ReadonlyArray<string> => text.match(/\S+\s*|\s+/g) ?? [text]
+
+const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`
+
+// --- handlers ---
+
+/**
+ * `GET /v1/models`.
+ *
+ * @since 0.1.0
+ */
+export const models = Effect.gen(function*() {
+  const names = yield* modelNames
+  const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+  return HttpServerResponse.unsafeJson({
+    object: "list",
+    data: names.map((id) => ({ id, object: "model", created, owned_by: "colony" }))
+  })
+})
+
+const modelNames = Effect.gen(function*() {
+  const { agents } = yield* ServedAgents
+  const { presets } = yield* GatewayConfig
+  const known = yield* Colony.agents
+  const served = agents.map((agent) => agent.type as string).filter((name) => known.includes(name))
+  return Presets.modelNames(served, Object.keys(Presets.presets(agents, presets, "")))
+})
+
+/**
+ * `POST /v1/chat/completions`.
+ *
+ * @since 0.1.0
+ */
+export const chatCompletions = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const settings = yield* GatewayConfig
+  const { agents } = yield* ServedAgents
+  const context = yield* Effect.context<Colony.Services | Sharding>()
+
+  const raw = yield* Effect.either(request.text)
+  if (raw._tag === "Left") return error(400, `could not read the request body: ${raw.left.message}`, "invalid_request_error", "unreadable_body")
+  let json: unknown
+  try {
+    json = JSON.parse(raw.right)
+  } catch (cause) {
+    return error(
+      400,
+      `the request body is not valid JSON (${(cause as Error).message}). Send a JSON object such as {"model": "agent:writer", "messages": [{"role": "user", "content": "Hello"}]}`,
+      "invalid_request_error",
+      "invalid_json"
+    )
+  }
+  const decoded = Schema.decodeUnknownEither(ChatCompletionRequest)(json)
+  if (decoded._tag === "Left") {
+    return error(
+      400,
+      `invalid chat completion request: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).replace(/\s*\n\s*/g, " ")}`,
+      "invalid_request_error",
+      "invalid_request"
+    )
+  }
+  const body = decoded.right
+  const headerConversation = Option.getOrUndefined(Option.fromNullable(request.headers[conversationHeader]))
+  const given = headerConversation ?? body.user
+  const conversation = given ?? `openai-${randomUUID()}`
+  const known = yield* Colony.agents
+  const served = agents.map((agent) => agent.type as string).filter((name) => known.includes(name))
+  const target = Presets.resolve(body.model, served, (session) => Presets.presets(agents, settings.presets, session), conversation)
+  if (target === undefined) {
+    const names = yield* modelNames
+    return error(
+      404,
+      `the model "${body.model}" does not exist on this gateway; models: ${names.join(", ")}. Use one of them (GET /v1/models lists them).`,
+      "invalid_request_error",
+      "model_not_found"
+    )
+  }
+
+  const session = `openai-${randomUUID()}`
+  const task = promptOf(body, target._tag === "Preset" || given !== undefined)
+  const label = target._tag === "Agent" ? target.agent : `team:${target.name}`
+  const span = Effect.withSpan("Gateway.chatCompletion", {
+    attributes: target._tag === "Agent"
+      ? { "colony.agent": target.agent, "colony.id": conversation }
+      : { "colony.preset": target.name, "colony.session": session }
+  })
+  const fromResult = (r: Collaboration.Result): Reply => ({
+    text: r.answer,
+    conversation,
+    usage: { prompt_tokens: 0, completion_tokens: r.totalTokens, total_tokens: r.totalTokens }
+  })
+  const answer: Effect.Effect<Reply, Failure> = target._tag === "Agent"
+    ? Colony.ask(target.agent, conversation, task, { from: "openai" }).pipe(
+      Effect.map((a): Reply => ({
+        text: a.text,
+        conversation,
+        usage: { prompt_tokens: a.usage.promptTokens, completion_tokens: a.usage.completionTokens, total_tokens: a.usage.totalTokens }
+      })),
+      GatewayMetrics.trackInFlight(target.agent),
+      span,
+      Effect.provide(context)
+    )
+    : Session.result(session, target.collaboration, task).pipe(Effect.map(fromResult), span, Effect.provide(context))
+  const timeout = {
+    duration: settings.requestTimeout,
+    onTimeout: (): Failure => ({
+      _tag: "TimeoutException",
+      message: `no answer within ${Duration.format(settings.requestTimeout)}; ask something smaller or raise COLONY_GATEWAY_REQUEST_TIMEOUT`
+    })
+  }
+  const count = (reply: Reply) =>
+    GatewayMetrics.countTokens(
+      label,
+      new LanguageModel.Usage({
+        promptTokens: reply.usage.prompt_tokens,
+        completionTokens: reply.usage.completion_tokens,
+        totalTokens: reply.usage.total_tokens
+      })
+    )
+  const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`
+  const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+  const headers = { [conversationHeader]: conversation }
+
+  if (body.stream !== true) {
+    const result = yield* Effect.either(answer.pipe(Effect.timeoutFail(timeout), Effect.tap(count)))
+    if (result._tag === "Left") {
+      const { body: failure, status } = fromColonyError(result.left)
+      return HttpServerResponse.unsafeJson(failure, { status })
+    }
+    return HttpServerResponse.unsafeJson({
+      id,
+      object: "chat.completion",
+      created,
+      model: body.model,
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: result.right.text, refusal: null },
+        finish_reason: "stop",
+        logprobs: null
+      }],
+      usage: result.right.usage
+    }, { headers })
+  }
+
+  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model: body.model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }]
+  })
+  const includeUsage = body.stream_options?.include_usage === true
+  const answerFrames = (reply: Reply) =>
+    Stream.fromIterable([
+      ...chunksOf(reply.text).map((piece) => sse(chunk({ content: piece }, null))),
+      sse(chunk({}, "stop")),
+      ...(includeUsage ? [sse({ ...chunk({}, null), choices: [], usage: reply.usage })] : [])
+    ]).pipe(Stream.onStart(count(reply)))
+  // A collaboration reports its progress as SSE comments, which OpenAI clients skip: a person
+  // with curl sees the work happen, a client sees only the answer.
+  const work: Stream.Stream<string, Failure> = target._tag === "Agent"
+    ? Stream.flatMap(Stream.fromEffect(answer), answerFrames)
+    : Session.run(session, target.collaboration, task).pipe(
+      Stream.flatMap((p) => p instanceof Session.Finished ? answerFrames(fromResult(p.result)) : Stream.make(progressComment(p.event))),
+      Stream.provideContext(context)
+    )
+  const frames = Stream.make(sse(chunk({ role: "assistant", content: "" }, null))).pipe(
+    Stream.concat(work.pipe(Stream.timeoutFail(timeout.onTimeout, timeout.duration))),
+    Stream.catchAll((failure) => Stream.make(sse(fromColonyError(failure).body))),
+    Stream.concat(Stream.make("data: [DONE]\n\n")),
+    Stream.encodeText
+  )
+  return HttpServerResponse.stream(frames, {
+    contentType: "text/event-stream",
+    headers: { ...headers, "cache-control": "no-cache" }
+  })
+})
+
+type Failure = { readonly _tag: string; readonly message: string }
+
+/**
+ * A session event as an SSE comment line.
+ *
+ * @since 0.1.0
+ */
+export const progressComment = (event: Events.Event) => `: ${Events.format(event).replace(/\n/g, " ")}\n\n`
