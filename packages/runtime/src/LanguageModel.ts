@@ -12,35 +12,37 @@
  * @since 0.1.0
  */
 import {
-  Arbitrary,
   Clock,
   Context,
-  Data,
-  Duration,
   Effect,
   Either,
-  FastCheck,
   FiberRef,
-  JSONSchema,
   Layer,
   Option,
   ParseResult,
   PubSub,
-  Queue,
-  Random,
-  RateLimiter,
-  Redacted,
+  type Queue,
   Ref,
-  Schedule,
   Schema,
   SchemaAST,
-  Scope,
+  type Scope,
   Stream
 } from "effect"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import type { ConfigError } from "effect/ConfigError"
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai"
+import { holdForStream, type Limits, limited, makeLimits } from "./internal/limits.js"
+import * as OpenAIProvider from "./internal/openai.js"
+import {
+  type AttemptFailure,
+  Cut,
+  type Provider,
+  type StreamFailure,
+  toModelError,
+  type WireEvent
+} from "./internal/provider.js"
+import * as Retry from "./internal/retry.js"
+import * as Simulated from "./internal/simulated.js"
 import * as ModelRegistry from "./ModelRegistry.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -502,7 +504,7 @@ export class LanguageModel extends Context.Tag("@colony/runtime/LanguageModel")<
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
-// Simulated provider
+// Simulated answers and retries
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -512,38 +514,7 @@ export class LanguageModel extends Context.Tag("@colony/runtime/LanguageModel")<
  *
  * @since 0.1.0
  */
-export const SIMULATED_LABEL = "[simulated]"
-
-const fnv1a = (text: string): number => {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return hash >>> 0
-}
-
-const openings = [
-  "Here is a considered answer",
-  "Taking this step by step",
-  "In short",
-  "Based on what was asked",
-  "The key points are these"
-] as const
-
-/**
- * Rough token count used by the simulated provider: about four characters per token, as for
- * English text with common tokenizers.
- */
-const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
-
-type JsonSchemaNode = { readonly [key: string]: unknown }
-
-const asNode = (value: unknown): JsonSchemaNode | undefined =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? value as JsonSchemaNode : undefined
-
-const numberField = (node: JsonSchemaNode, key: string): number | undefined =>
-  typeof node[key] === "number" ? node[key] as number : undefined
+export const SIMULATED_LABEL = Simulated.SIMULATED_LABEL
 
 /**
  * A deterministic, readable example of a JSON Schema: strings are `"<label> <field>"`, numbers
@@ -553,127 +524,10 @@ const numberField = (node: JsonSchemaNode, key: string): number | undefined =>
  *
  * @since 0.1.0
  */
-export const sampleJson = (
+export const sampleJson: (
   schema: unknown,
-  options: { readonly label?: string | undefined; readonly seed?: number | undefined } = {}
-): unknown => {
-  const label = options.label ?? SIMULATED_LABEL
-  const seed = options.seed ?? 0
-  const root = asNode(schema) ?? {}
-  const definitions = asNode(root["$defs"]) ?? asNode(root["definitions"]) ?? {}
-  const go = (value: unknown, key: string, depth: number): unknown => {
-    const node = asNode(value)
-    if (node === undefined) return `${label} ${key}`
-    const ref = node["$ref"]
-    if (typeof ref === "string") {
-      const target = definitions[ref.replace(/^#\/(\$defs|definitions)\//, "")]
-      return depth > 8 ? null : go(target, key, depth + 1)
-    }
-    if ("const" in node) return node["const"]
-    if (Array.isArray(node["enum"]) && node["enum"].length > 0) return node["enum"][seed % node["enum"].length]
-    for (const union of ["anyOf", "oneOf"] as const) {
-      const members = node[union]
-      if (Array.isArray(members) && members.length > 0) {
-        const preferred = members.find((m) => asNode(m)?.["type"] !== "null") ?? members[0]
-        return go(preferred, key, depth + 1)
-      }
-    }
-    if (Array.isArray(node["allOf"]) && node["allOf"].length > 0) return go(node["allOf"][0], key, depth + 1)
-    const declared = node["type"]
-    const type = Array.isArray(declared) ? declared.find((t) => t !== "null") ?? declared[0] : declared
-    switch (type) {
-      case "string": {
-        const base = `${label} ${key}`
-        const max = numberField(node, "maxLength") ?? Number.POSITIVE_INFINITY
-        const min = numberField(node, "minLength") ?? 0
-        const fitted = base.length > max ? base.slice(0, max) : base
-        return fitted.length < min ? fitted.padEnd(min, ".") : fitted
-      }
-      case "integer":
-      case "number": {
-        const low = numberField(node, "minimum") ??
-          (numberField(node, "exclusiveMinimum") === undefined ? undefined : numberField(node, "exclusiveMinimum")! + 1)
-        const high = numberField(node, "maximum") ??
-          (numberField(node, "exclusiveMaximum") === undefined ? undefined : numberField(node, "exclusiveMaximum")! - 1)
-        const wanted = (seed % 9) + 1
-        const clamped = Math.min(high ?? wanted, Math.max(low ?? wanted, wanted))
-        return type === "integer" ? Math.ceil(clamped) : clamped
-      }
-      case "boolean":
-        return seed % 2 === 0
-      case "null":
-        return null
-      case "array": {
-        if (depth > 8) return []
-        const items = node["items"]
-        if (Array.isArray(items)) return items.map((item, i) => go(item, `${key}[${i}]`, depth + 1))
-        const count = Math.min(numberField(node, "maxItems") ?? 1, Math.max(numberField(node, "minItems") ?? 0, 1))
-        return Array.from({ length: count }, (_, i) => go(items, `${key} ${i + 1}`, depth + 1))
-      }
-      case "object": {
-        if (depth > 8) return {}
-        const properties = asNode(node["properties"]) ?? {}
-        return Object.fromEntries(
-          Object.entries(properties).map(([name, property]) => [name, go(property, name, depth + 1)])
-        )
-      }
-      default:
-        return `${label} ${key}`
-    }
-  }
-  return go(root, "value", 0)
-}
-
-/**
- * The JSON Schema sent for tool parameters and structured output. The root is inlined even when
- * the schema has an identifier, because endpoints want an object schema at the root, not a `$ref`.
- */
-const jsonSchemaOf = (schema: Schema.Schema.AnyNoContext): Record<string, unknown> => {
-  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
-  const root = JSONSchema.fromAST(schema.ast, { definitions, topLevelReferenceStrategy: "skip" })
-  return Object.keys(definitions).length === 0 ? { ...root } : { ...root, $defs: definitions }
-}
-
-/**
- * A value (in its JSON form) that `schema` decodes: the readable `sampleJson` example when it
- * fits, otherwise a seeded arbitrary value, which satisfies refinements the sampler ignores.
- */
-const exampleFor = (schema: Schema.Schema.AnyNoContext, seed: number): unknown => {
-  const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
-  try {
-    const readable = sampleJson(jsonSchemaOf(schema), { seed })
-    if (fits(readable)) return readable
-  } catch {
-    // Schemas without a JSON Schema form still have an Arbitrary; fall through.
-  }
-  try {
-    const [value] = FastCheck.sample(Arbitrary.make(schema), { seed, numRuns: 1 })
-    return Schema.encodeSync(schema)(value)
-  } catch {
-    return {}
-  }
-}
-
-const words = (text: string): ReadonlyArray<string> =>
-  text
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 2)
-
-const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDefinition => {
-  const asked = new Set(words(prompt))
-  let best = tools[0]!
-  let bestScore = -1
-  for (const tool of tools) {
-    const score = words(`${tool.name} ${tool.description}`).filter((w) => asked.has(w)).length
-    if (score > bestScore) {
-      best = tool
-      bestScore = score
-    }
-  }
-  return best
-}
+  options?: { readonly label?: string | undefined; readonly seed?: number | undefined }
+) => unknown = Simulated.sampleJson
 
 /**
  * A deterministic answer derived from the prompt: the same request always gives the same reply,
@@ -684,52 +538,7 @@ const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDef
  *
  * @since 0.1.0
  */
-export const simulate = (request: ChatRequest): ChatResponse => {
-  const lastUserIndex = request.messages.map((m) => m.role).lastIndexOf("user")
-  const lastUser = lastUserIndex === -1 ? "" : request.messages[lastUserIndex]!.content
-  const toolResults = request.messages.slice(lastUserIndex + 1).filter((m) => m.role === "tool")
-  const transcript = request.messages.map((m) => `${m.role}:${m.content}`).join("\n")
-  const hash = fnv1a(transcript)
-  const respond = (text: string, extra: { toolCalls?: ReadonlyArray<ToolCall>; finishReason?: string } = {}) => {
-    const promptTokens = estimateTokens(transcript)
-    const completionTokens = estimateTokens(text + (extra.toolCalls ?? []).map((c) => c.arguments).join(""))
-    return new ChatResponse({
-      text,
-      model: request.model,
-      modelId: "simulated",
-      simulated: true,
-      usage: new Usage({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }),
-      ...extra
-    })
-  }
-
-  const tools = request.tools ?? []
-  if (tools.length > 0 && request.toolChoice !== "none" && toolResults.length === 0) {
-    const tool = pickTool(tools, lastUser)
-    const call = new ToolCall({
-      id: `call_sim_${hash.toString(16)}`,
-      name: tool.name,
-      arguments: JSON.stringify(exampleFor(tool.parameters, hash))
-    })
-    return respond("", { toolCalls: [call], finishReason: "tool_calls" })
-  }
-  if (request.responseFormat !== undefined) {
-    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash)))
-  }
-  if (toolResults.length > 0) {
-    const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
-    return respond(`${SIMULATED_LABEL} From the tool results (${used}): that answers "${lastUser.slice(0, 80)}".`)
-  }
-  const topic = lastUser.replace(/\s+/g, " ").trim()
-  const excerpt = topic.length > 120 ? `${topic.slice(0, 117)}...` : topic
-  const text = `${SIMULATED_LABEL} ${openings[hash % openings.length]}: on "${excerpt}" ` +
-    `(reply ${(hash % 9000) + 1000}, ${request.messages.length} message(s) of context).`
-  return respond(text)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Retries
-// ---------------------------------------------------------------------------------------------
+export const simulate: (request: ChatRequest) => ChatResponse = Simulated.simulate
 
 /**
  * The wait before retry number `retry` (0 for the first retry): exponential from
@@ -739,387 +548,16 @@ export const simulate = (request: ChatRequest): ChatResponse => {
  *
  * @since 0.1.0
  */
-export const backoffDelay = (
+export const backoffDelay: (
   policy: { readonly retryBaseDelayMs: number; readonly retryMaxDelayMs: number },
   retry: number,
   retryAfterMs: number | undefined,
   random: number
-): number => {
-  const exponential = Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** retry)
-  const jittered = exponential / 2 + random * (exponential / 2)
-  return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs)
-}
-
-/** One failed attempt, before retries decide what the caller sees. */
-class Transient extends Data.TaggedError("Transient")<{
-  readonly status: number | undefined
-  readonly retryAfterMs: number | undefined
-  readonly reason: string
-}> {}
-class TimedOut extends Data.TaggedError("TimedOut")<{}> {}
-class Rejected extends Data.TaggedError("Rejected")<{ readonly status: number; readonly reason: string }> {}
-class Malformed extends Data.TaggedError("Malformed")<{ readonly reason: string }> {}
-class Cut extends Data.TaggedError("Cut")<{ readonly reason: string }> {}
-
-type AttemptFailure = Transient | TimedOut | Rejected | Malformed
-type StreamFailure = TimedOut | Malformed | Cut
-
-const retryAfterMillis = (headers: Headers | undefined): number | undefined => {
-  const millis = headers?.get("retry-after-ms")
-  if (millis != null && Number.isFinite(Number.parseFloat(millis))) return Number.parseFloat(millis)
-  const after = headers?.get("retry-after")
-  if (after == null) return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(after)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-const transientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
-
-const retrySchedule = (settings: ModelRegistry.ModelSettings) =>
-  Schedule.identity<AttemptFailure>().pipe(
-    Schedule.zipWith(Schedule.count, (failure, retry) => ({ failure, retry })),
-    Schedule.whileOutput(({ failure, retry }) =>
-      retry < settings.maxRetries &&
-      (failure._tag === "TimedOut" ||
-        (failure._tag === "Transient" && (failure.retryAfterMs ?? 0) <= settings.maxRetryAfterMs))
-    ),
-    Schedule.addDelayEffect(({ failure, retry }) =>
-      Effect.map(Random.next, (random) =>
-        Duration.millis(
-          backoffDelay(settings, retry, failure._tag === "Transient" ? failure.retryAfterMs : undefined, random)
-        ))
-    )
-  )
-
-// ---------------------------------------------------------------------------------------------
-// OpenAI-compatible provider
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Keys must never leave this module as text. The client holds the key; anything we put into an
- * error, a log or an event is scrubbed of it and of anything shaped like a bearer key, because an
- * endpoint may echo the key back in its error message (OpenAI does, partly masked).
- */
-const scrub = (text: string, settings: ModelRegistry.ModelSettings): string => {
-  const key = settings.apiKey === undefined ? "" : Redacted.value(settings.apiKey)
-  const withoutKey = key.length >= 4 ? text.split(key).join("<redacted>") : text
-  return withoutKey
-    .replace(/Bearer\s+[^\s"',]+/gi, "Bearer <redacted>")
-    .replace(/\bsk-[A-Za-z0-9_*\-]{6,}/g, "sk-<redacted>")
-}
-
-const describe = (error: unknown): string => {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause
-    return cause instanceof Error && cause.message !== error.message
-      ? `${error.message} (${cause.message})`
-      : error.message
-  }
-  return String(error)
-}
-
-const classify = (settings: ModelRegistry.ModelSettings) => (error: unknown): AttemptFailure => {
-  if (error instanceof APIConnectionTimeoutError) return new TimedOut()
-  if (error instanceof APIError && error.status !== undefined) {
-    const reason = scrub(error.message, settings)
-    return transientStatus(error.status)
-      ? new Transient({ status: error.status, retryAfterMs: retryAfterMillis(error.headers), reason })
-      : new Rejected({ status: error.status, reason })
-  }
-  if (error instanceof APIConnectionError) {
-    return new Transient({ status: undefined, retryAfterMs: undefined, reason: scrub(describe(error), settings) })
-  }
-  if (error instanceof SyntaxError) return new Malformed({ reason: `the body is not valid JSON (${error.message})` })
-  // A body cut off mid-way ("terminated") and other socket errors: worth another attempt.
-  return new Transient({ status: undefined, retryAfterMs: undefined, reason: scrub(describe(error), settings) })
-}
-
-const classifyStream = (settings: ModelRegistry.ModelSettings) => (error: unknown): StreamFailure =>
-  error instanceof SyntaxError
-    ? new Malformed({ reason: `a stream event is not valid JSON (${error.message})` })
-    : new Cut({ reason: scrub(describe(error), settings) })
-
-const WireUsage = Schema.Struct({
-  prompt_tokens: Schema.Number,
-  completion_tokens: Schema.Number,
-  total_tokens: Schema.optional(Schema.Number)
-})
-
-const WireCompletion = Schema.Struct({
-  model: Schema.optional(Schema.String),
-  choices: Schema.NonEmptyArray(Schema.Struct({
-    message: Schema.Struct({
-      content: Schema.optional(Schema.NullOr(Schema.String)),
-      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(Schema.Struct({
-        id: Schema.String,
-        function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-      }))))
-    }),
-    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
-  })),
-  usage: Schema.optional(Schema.NullOr(WireUsage))
-})
-
-const WireChunk = Schema.Struct({
-  model: Schema.optional(Schema.String),
-  choices: Schema.Array(Schema.Struct({
-    delta: Schema.optional(Schema.NullOr(Schema.Struct({
-      content: Schema.optional(Schema.NullOr(Schema.String)),
-      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(Schema.Struct({
-        index: Schema.Number,
-        id: Schema.optional(Schema.NullOr(Schema.String)),
-        function: Schema.optional(Schema.NullOr(Schema.Struct({
-          name: Schema.optional(Schema.NullOr(Schema.String)),
-          arguments: Schema.optional(Schema.NullOr(Schema.String))
-        })))
-      }))))
-    }))),
-    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
-  })),
-  usage: Schema.optional(Schema.NullOr(WireUsage))
-})
-
-const toUsage = (usage: typeof WireUsage.Type | null | undefined): Usage => {
-  if (usage == null) return Usage.zero
-  const count = (n: number) => Math.max(0, Math.round(n))
-  const promptTokens = count(usage.prompt_tokens)
-  const completionTokens = count(usage.completion_tokens)
-  return new Usage({
-    promptTokens,
-    completionTokens,
-    totalTokens: usage.total_tokens === undefined ? promptTokens + completionTokens : count(usage.total_tokens)
-  })
-}
-
-const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
-
-type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam
-
-const toWire = (message: ChatMessage): WireMessage => {
-  switch (message.role) {
-    case "tool":
-      return { role: "tool", tool_call_id: message.toolCallId ?? "", content: message.content }
-    case "assistant":
-      return message.toolCalls === undefined || message.toolCalls.length === 0
-        ? { role: "assistant", content: message.content, ...(message.name === undefined ? {} : { name: message.name }) }
-        : {
-          role: "assistant",
-          content: message.content === "" ? null : message.content,
-          tool_calls: message.toolCalls.map((call) => ({
-            id: call.id,
-            type: "function" as const,
-            function: { name: call.name, arguments: call.arguments }
-          }))
-        }
-    case "system":
-    case "user":
-      return { role: message.role, content: message.content, ...(message.name === undefined ? {} : { name: message.name }) }
-  }
-}
-
-const schemaInstruction = (format: ResponseFormat, schema: Record<string, unknown>) =>
-  `Reply with only a JSON value, without prose or code fences, that matches this JSON Schema` +
-  `${format.description === undefined ? "" : ` (${format.description})`}:\n${JSON.stringify(schema)}`
-
-const requestBody = (resolved: ModelRegistry.ResolvedModel, request: ChatRequest) => {
-  const format = request.responseFormat
-  const mode = resolved.settings.structuredOutput
-  const schema = format === undefined ? undefined : jsonSchemaOf(format.schema)
-  const instruction = format !== undefined && schema !== undefined && mode !== "json_schema"
-    ? [ChatMessage.system(schemaInstruction(format, schema))]
-    : []
-  const tools = request.tools ?? []
-  return {
-    model: resolved.modelId,
-    messages: [...instruction, ...request.messages].map(toWire),
-    ...(tools.length === 0 ? {} : {
-      tools: tools.map((tool) => ({
-        type: "function" as const,
-        function: { name: tool.name, description: tool.description, parameters: jsonSchemaOf(tool.parameters) }
-      }))
-    }),
-    ...(request.toolChoice === undefined || tools.length === 0 ? {} : { tool_choice: request.toolChoice }),
-    ...(format === undefined || schema === undefined
-      ? {}
-      : mode === "json_schema"
-      ? {
-        response_format: {
-          type: "json_schema" as const,
-          json_schema: {
-            name: format.name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "output",
-            schema,
-            strict: false,
-            ...(format.description === undefined ? {} : { description: format.description })
-          }
-        }
-      }
-      : mode === "json_object"
-      ? { response_format: { type: "json_object" as const } }
-      : {}),
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens })
-  }
-}
-
-const contentTypeOf = (response: Response) => response.headers.get("content-type") ?? "(none)"
-
-/** What one stream event contributes; the simulated provider produces the same shape. */
-interface WireEvent {
-  readonly text?: string | undefined
-  readonly toolCalls?: ReadonlyArray<{
-    readonly index: number
-    readonly id?: string | undefined
-    readonly name?: string | undefined
-    readonly arguments?: string | undefined
-  }> | undefined
-  readonly finishReason?: string | undefined
-  readonly usage?: Usage | undefined
-  readonly modelId?: string | undefined
-}
-
-interface Provider {
-  readonly complete: (
-    resolved: ModelRegistry.ResolvedModel,
-    request: ChatRequest,
-    timeoutMs: number
-  ) => Effect.Effect<ChatResponse, AttemptFailure>
-  readonly open: (
-    resolved: ModelRegistry.ResolvedModel,
-    request: ChatRequest,
-    timeoutMs: number
-  ) => Effect.Effect<Stream.Stream<WireEvent, StreamFailure>, AttemptFailure, Scope.Scope>
-}
-
-const simulatedProvider: Provider = {
-  complete: (_resolved, request) => Effect.sync(() => simulate(request)),
-  open: (_resolved, request) =>
-    Effect.sync(() => {
-      const response = simulate(request)
-      const pieces = response.text.match(/\S+\s*|\s+/g) ?? []
-      const events: Array<WireEvent> = pieces.map((text) => ({ text }))
-      events.push({
-        toolCalls: response.toolCalls.map((call, index) => ({ index, id: call.id, name: call.name, arguments: call.arguments })),
-        finishReason: response.finishReason,
-        usage: response.usage,
-        modelId: response.modelId
-      })
-      return Stream.fromIterable(events)
-    })
-}
-
-const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider => {
-  const client = new OpenAI({
-    baseURL: settings.baseUrl ?? null,
-    // Local endpoints often need no key, but the client insists on one; never let it fall back to
-    // OPENAI_API_KEY from the environment, since configuration comes from Config only.
-    apiKey: settings.apiKey === undefined ? "no-key" : Redacted.value(settings.apiKey),
-    organization: null,
-    project: null,
-    // Retries, timeouts and logging are ours, so that Retry-After, jitter and events are too.
-    maxRetries: 0,
-    logLevel: "off"
-  })
-  const toFailure = classify(settings)
-  const toStreamFailure = classifyStream(settings)
-
-  const complete: Provider["complete"] = (resolved, request, timeoutMs) =>
-    Effect.gen(function*() {
-      const body = requestBody(resolved, request)
-      const { data, response } = yield* Effect.tryPromise({
-        try: (signal) =>
-          client.chat.completions.create({ ...body, stream: false }, { signal, timeout: timeoutMs + 1_000 })
-            .withResponse(),
-        catch: toFailure
-      })
-      const contentType = contentTypeOf(response)
-      if (!contentType.includes("json")) {
-        return yield* new Malformed({ reason: `expected application/json, got content type "${contentType}"` })
-      }
-      const completion = yield* Schema.decodeUnknown(WireCompletion)(data).pipe(
-        Effect.mapError((error) => new Malformed({ reason: `unexpected JSON shape: ${formatError(error)}` }))
-      )
-      const choice = completion.choices[0]
-      const toolCalls = (choice.message.tool_calls ?? []).map((call) =>
-        new ToolCall({ id: call.id, name: call.function.name, arguments: call.function.arguments })
-      )
-      return new ChatResponse({
-        text: choice.message.content ?? "",
-        model: resolved.name,
-        modelId: completion.model || resolved.modelId,
-        simulated: false,
-        usage: toUsage(completion.usage),
-        toolCalls,
-        finishReason: choice.finish_reason ?? (toolCalls.length > 0 ? "tool_calls" : "stop")
-      })
-    }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
-
-  const open: Provider["open"] = (resolved, request, timeoutMs) =>
-    Effect.gen(function*() {
-      const body = requestBody(resolved, request)
-      const { data, response } = yield* Effect.tryPromise({
-        try: (signal) =>
-          client.chat.completions.create(
-            { ...body, stream: true, stream_options: { include_usage: true } },
-            { signal, timeout: timeoutMs + 1_000 }
-          ).withResponse(),
-        catch: toFailure
-      }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
-      // Closing the scope (the consumer is done, failed or was interrupted) aborts the request,
-      // so an abandoned stream never keeps a connection or a concurrency permit.
-      yield* Effect.addFinalizer(() => Effect.sync(() => data.controller.abort()))
-      const contentType = contentTypeOf(response)
-      if (!contentType.includes("text/event-stream")) {
-        return yield* new Malformed({ reason: `expected text/event-stream, got content type "${contentType}"` })
-      }
-      const iterator = data[Symbol.asyncIterator]()
-      const pull: Effect.Effect<WireEvent, Option.Option<StreamFailure>> = Effect.tryPromise({
-        try: () => iterator.next(),
-        catch: toStreamFailure
-      }).pipe(
-        // An idle stream is a hang like any other: bound the wait for each event, not the whole.
-        Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }),
-        Effect.mapError(Option.some),
-        Effect.flatMap((next) =>
-          next.done
-            ? Effect.fail(Option.none())
-            : Schema.decodeUnknown(WireChunk)(next.value).pipe(
-              Effect.mapError((error) =>
-                Option.some(new Malformed({ reason: `unexpected stream event: ${formatError(error)}` }))
-              ),
-              Effect.map((chunk): WireEvent => {
-                const choice = chunk.choices[0]
-                return {
-                  text: choice?.delta?.content ?? undefined,
-                  toolCalls: choice?.delta?.tool_calls?.map((call) => ({
-                    index: call.index,
-                    id: call.id ?? undefined,
-                    name: call.function?.name ?? undefined,
-                    arguments: call.function?.arguments ?? undefined
-                  })),
-                  finishReason: choice?.finish_reason ?? undefined,
-                  usage: chunk.usage == null ? undefined : toUsage(chunk.usage),
-                  modelId: chunk.model || undefined
-                }
-              })
-            )
-        )
-      )
-      return Stream.repeatEffectOption(pull)
-    })
-
-  return { complete, open }
-}
+) => number = Retry.backoffDelay
 
 // ---------------------------------------------------------------------------------------------
 // The service
 // ---------------------------------------------------------------------------------------------
-
-interface Limits {
-  readonly semaphore: Effect.Semaphore
-  readonly rate: RateLimiter.RateLimiter | undefined
-}
 
 /**
  * A `LanguageModel` over a registry. Limits (concurrency, requests per minute) are per registry
@@ -1141,11 +579,11 @@ export const make = (
       .map(([name, settings]) => [`model:${name}`, settings])
     if (registry.fallback !== undefined) entries.push(["fallback", registry.fallback])
     for (const [key, settings] of entries) {
-      const rate = settings.requestsPerMinute === undefined
-        ? undefined
-        : yield* RateLimiter.make({ limit: settings.requestsPerMinute, interval: "1 minute" })
-      limits.set(key, { semaphore: yield* Effect.makeSemaphore(settings.maxConcurrency), rate })
-      providers.set(settings, settings.provider === "simulated" ? simulatedProvider : openAIProvider(settings))
+      limits.set(key, yield* makeLimits(settings))
+      providers.set(
+        settings,
+        settings.provider === "simulated" ? Simulated.simulatedProvider : OpenAIProvider.openAIProvider(settings)
+      )
     }
 
     const resolve = (name: string) =>
@@ -1209,58 +647,6 @@ export const make = (
         return call
       })
 
-    const toModelError = (
-      resolved: ModelRegistry.ResolvedModel,
-      attempts: number,
-      timeoutMs: number
-    ) =>
-    (failure: AttemptFailure | StreamFailure, receivedChars = 0): ModelError => {
-      switch (failure._tag) {
-        case "Transient":
-          return new ModelRetriesExhausted({
-            model: resolved.name,
-            attempts,
-            ...(failure.status === undefined ? {} : { status: failure.status }),
-            ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: Math.round(failure.retryAfterMs) }),
-            reason: failure.reason
-          })
-        case "TimedOut":
-          return new ModelTimeout({ model: resolved.name, timeoutMs, attempts })
-        case "Rejected":
-          return new ModelRequestRejected({
-            model: resolved.name,
-            modelId: resolved.modelId,
-            status: failure.status,
-            reason: failure.reason
-          })
-        case "Malformed":
-          return new MalformedModelResponse({
-            model: resolved.name,
-            baseUrl: resolved.settings.baseUrl ?? "(simulated)",
-            reason: failure.reason
-          })
-        case "Cut":
-          return new ModelStreamInterrupted({ model: resolved.name, receivedChars, reason: failure.reason })
-      }
-    }
-
-    /** Each attempt waits for the rate limit, then for a permit; the timeout starts after both. */
-    const limited = <A, E, R>(limits: Limits, attempt: Effect.Effect<A, E, R>) => {
-      const permitted = limits.semaphore.withPermits(1)(attempt)
-      return limits.rate === undefined ? permitted : limits.rate(permitted)
-    }
-
-    const logRetry = (resolved: ModelRegistry.ResolvedModel, attempt: number) => (failure: AttemptFailure) =>
-      Effect.logWarning("model attempt failed").pipe(
-        Effect.annotateLogs({
-          model: resolved.name,
-          attempt,
-          failure: failure._tag,
-          ...("status" in failure && failure.status !== undefined ? { status: failure.status } : {}),
-          ...("reason" in failure ? { reason: failure.reason } : {})
-        })
-      )
-
     const chat = (request: ChatRequest): Effect.Effect<ChatResponse, ModelError> =>
       Effect.gen(function*() {
         const { limits, provider, resolved } = yield* resolve(request.model)
@@ -1271,11 +657,11 @@ export const make = (
         const attempt = Effect.suspend(() => {
           attempts++
           return limited(limits, provider.complete(resolved, request, timeoutMs)).pipe(
-            Effect.tapError(logRetry(resolved, attempts))
+            Effect.tapError(Retry.logRetry(resolved, attempts))
           )
         })
         const result = yield* attempt.pipe(
-          Effect.retry(retrySchedule(resolved.settings)),
+          Effect.retry(Retry.retrySchedule(resolved.settings)),
           Effect.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure)),
           Effect.either
         )
@@ -1302,21 +688,14 @@ export const make = (
         const attribution = yield* FiberRef.get(currentAttribution)
         const startedAt = yield* Clock.currentTimeMillis
         const timeoutMs = request.timeoutMs ?? resolved.settings.timeoutMs
-        // A stream keeps its permit (and the rate-limit token it spent) from the first attempt
-        // to its last event: it occupies the endpoint for all of that time.
-        // Waiting for the permit stays interruptible (acquireRelease would make it uninterruptible).
-        yield* Effect.uninterruptibleMask((restore) =>
-          restore(limits.semaphore.take(1)).pipe(
-            Effect.zipRight(Effect.addFinalizer(() => limits.semaphore.release(1)))
-          )
-        )
-        if (limits.rate !== undefined) yield* limits.rate(Effect.void)
+        // The stream holds its permit until its last event: it occupies the endpoint all that time.
+        yield* holdForStream(limits)
         let attempts = 0
         const opened = yield* Effect.suspend(() => {
           attempts++
-          return provider.open(resolved, request, timeoutMs).pipe(Effect.tapError(logRetry(resolved, attempts)))
+          return provider.open(resolved, request, timeoutMs).pipe(Effect.tapError(Retry.logRetry(resolved, attempts)))
         }).pipe(
-          Effect.retry(retrySchedule(resolved.settings)),
+          Effect.retry(Retry.retrySchedule(resolved.settings)),
           Effect.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure)),
           Effect.tapError((error) =>
             recordCall({ resolved, attribution, startedAt, streamed: true, attempts, outcome: { error } })
@@ -1497,6 +876,8 @@ export interface ObjectResponse<A> {
   readonly cost: number
   readonly repaired: boolean
 }
+
+const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
 
 // Models often wrap JSON in a Markdown fence even when told not to; that is not worth a repair.
 const unfence = (text: string) => {

@@ -1,0 +1,218 @@
+/**
+ * The simulated provider: deterministic answers derived from the request, so that demos and tests
+ * run without a model. It answers chat, tool calls and structured output; every text it makes is
+ * labelled `SIMULATED_LABEL`.
+ */
+import { Arbitrary, Effect, Either, FastCheck, Schema, Stream } from "effect"
+import type { ChatRequest, ToolDefinition } from "../LanguageModel.js"
+import { ChatResponse, ToolCall, Usage } from "../LanguageModel.js"
+import { jsonSchemaOf, type Provider, type WireEvent } from "./provider.js"
+
+/** See `LanguageModel.SIMULATED_LABEL`. */
+export const SIMULATED_LABEL = "[simulated]"
+
+const fnv1a = (text: string): number => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash >>> 0
+}
+
+const openings = [
+  "Here is a considered answer",
+  "Taking this step by step",
+  "In short",
+  "Based on what was asked",
+  "The key points are these"
+] as const
+
+/**
+ * Rough token count used by the simulated provider: about four characters per token, as for
+ * English text with common tokenizers.
+ */
+const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+
+type JsonSchemaNode = { readonly [key: string]: unknown }
+
+const asNode = (value: unknown): JsonSchemaNode | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? value as JsonSchemaNode : undefined
+
+const numberField = (node: JsonSchemaNode, key: string): number | undefined =>
+  typeof node[key] === "number" ? node[key] as number : undefined
+
+/** See `LanguageModel.sampleJson`. */
+export const sampleJson = (
+  schema: unknown,
+  options: { readonly label?: string | undefined; readonly seed?: number | undefined } = {}
+): unknown => {
+  const label = options.label ?? SIMULATED_LABEL
+  const seed = options.seed ?? 0
+  const root = asNode(schema) ?? {}
+  const definitions = asNode(root["$defs"]) ?? asNode(root["definitions"]) ?? {}
+  const go = (value: unknown, key: string, depth: number): unknown => {
+    const node = asNode(value)
+    if (node === undefined) return `${label} ${key}`
+    const ref = node["$ref"]
+    if (typeof ref === "string") {
+      const target = definitions[ref.replace(/^#\/(\$defs|definitions)\//, "")]
+      return depth > 8 ? null : go(target, key, depth + 1)
+    }
+    if ("const" in node) return node["const"]
+    if (Array.isArray(node["enum"]) && node["enum"].length > 0) return node["enum"][seed % node["enum"].length]
+    for (const union of ["anyOf", "oneOf"] as const) {
+      const members = node[union]
+      if (Array.isArray(members) && members.length > 0) {
+        const preferred = members.find((m) => asNode(m)?.["type"] !== "null") ?? members[0]
+        return go(preferred, key, depth + 1)
+      }
+    }
+    if (Array.isArray(node["allOf"]) && node["allOf"].length > 0) return go(node["allOf"][0], key, depth + 1)
+    const declared = node["type"]
+    const type = Array.isArray(declared) ? declared.find((t) => t !== "null") ?? declared[0] : declared
+    switch (type) {
+      case "string": {
+        const base = `${label} ${key}`
+        const max = numberField(node, "maxLength") ?? Number.POSITIVE_INFINITY
+        const min = numberField(node, "minLength") ?? 0
+        const fitted = base.length > max ? base.slice(0, max) : base
+        return fitted.length < min ? fitted.padEnd(min, ".") : fitted
+      }
+      case "integer":
+      case "number": {
+        const low = numberField(node, "minimum") ??
+          (numberField(node, "exclusiveMinimum") === undefined ? undefined : numberField(node, "exclusiveMinimum")! + 1)
+        const high = numberField(node, "maximum") ??
+          (numberField(node, "exclusiveMaximum") === undefined ? undefined : numberField(node, "exclusiveMaximum")! - 1)
+        const wanted = (seed % 9) + 1
+        const clamped = Math.min(high ?? wanted, Math.max(low ?? wanted, wanted))
+        return type === "integer" ? Math.ceil(clamped) : clamped
+      }
+      case "boolean":
+        return seed % 2 === 0
+      case "null":
+        return null
+      case "array": {
+        if (depth > 8) return []
+        const items = node["items"]
+        if (Array.isArray(items)) return items.map((item, i) => go(item, `${key}[${i}]`, depth + 1))
+        const count = Math.min(numberField(node, "maxItems") ?? 1, Math.max(numberField(node, "minItems") ?? 0, 1))
+        return Array.from({ length: count }, (_, i) => go(items, `${key} ${i + 1}`, depth + 1))
+      }
+      case "object": {
+        if (depth > 8) return {}
+        const properties = asNode(node["properties"]) ?? {}
+        return Object.fromEntries(
+          Object.entries(properties).map(([name, property]) => [name, go(property, name, depth + 1)])
+        )
+      }
+      default:
+        return `${label} ${key}`
+    }
+  }
+  return go(root, "value", 0)
+}
+
+/**
+ * A value (in its JSON form) that `schema` decodes: the readable `sampleJson` example when it
+ * fits, otherwise a seeded arbitrary value, which satisfies refinements the sampler ignores.
+ */
+const exampleFor = (schema: Schema.Schema.AnyNoContext, seed: number): unknown => {
+  const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
+  try {
+    const readable = sampleJson(jsonSchemaOf(schema), { seed })
+    if (fits(readable)) return readable
+  } catch {
+    // Schemas without a JSON Schema form still have an Arbitrary; fall through.
+  }
+  try {
+    const [value] = FastCheck.sample(Arbitrary.make(schema), { seed, numRuns: 1 })
+    return Schema.encodeSync(schema)(value)
+  } catch {
+    return {}
+  }
+}
+
+const words = (text: string): ReadonlyArray<string> =>
+  text
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 2)
+
+const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDefinition => {
+  const asked = new Set(words(prompt))
+  let best = tools[0]!
+  let bestScore = -1
+  for (const tool of tools) {
+    const score = words(`${tool.name} ${tool.description}`).filter((w) => asked.has(w)).length
+    if (score > bestScore) {
+      best = tool
+      bestScore = score
+    }
+  }
+  return best
+}
+
+/** See `LanguageModel.simulate`. */
+export const simulate = (request: ChatRequest): ChatResponse => {
+  const lastUserIndex = request.messages.map((m) => m.role).lastIndexOf("user")
+  const lastUser = lastUserIndex === -1 ? "" : request.messages[lastUserIndex]!.content
+  const toolResults = request.messages.slice(lastUserIndex + 1).filter((m) => m.role === "tool")
+  const transcript = request.messages.map((m) => `${m.role}:${m.content}`).join("\n")
+  const hash = fnv1a(transcript)
+  const respond = (text: string, extra: { toolCalls?: ReadonlyArray<ToolCall>; finishReason?: string } = {}) => {
+    const promptTokens = estimateTokens(transcript)
+    const completionTokens = estimateTokens(text + (extra.toolCalls ?? []).map((c) => c.arguments).join(""))
+    return new ChatResponse({
+      text,
+      model: request.model,
+      modelId: "simulated",
+      simulated: true,
+      usage: new Usage({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }),
+      ...extra
+    })
+  }
+
+  const tools = request.tools ?? []
+  if (tools.length > 0 && request.toolChoice !== "none" && toolResults.length === 0) {
+    const tool = pickTool(tools, lastUser)
+    const call = new ToolCall({
+      id: `call_sim_${hash.toString(16)}`,
+      name: tool.name,
+      arguments: JSON.stringify(exampleFor(tool.parameters, hash))
+    })
+    return respond("", { toolCalls: [call], finishReason: "tool_calls" })
+  }
+  if (request.responseFormat !== undefined) {
+    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash)))
+  }
+  if (toolResults.length > 0) {
+    const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
+    return respond(`${SIMULATED_LABEL} From the tool results (${used}): that answers "${lastUser.slice(0, 80)}".`)
+  }
+  const topic = lastUser.replace(/\s+/g, " ").trim()
+  const excerpt = topic.length > 120 ? `${topic.slice(0, 117)}...` : topic
+  const text = `${SIMULATED_LABEL} ${openings[hash % openings.length]}: on "${excerpt}" ` +
+    `(reply ${(hash % 9000) + 1000}, ${request.messages.length} message(s) of context).`
+  return respond(text)
+}
+
+/** The simulated provider: `simulate`, and for streams its text in word-sized pieces. */
+export const simulatedProvider: Provider = {
+  complete: (_resolved, request) => Effect.sync(() => simulate(request)),
+  open: (_resolved, request) =>
+    Effect.sync(() => {
+      const response = simulate(request)
+      const pieces = response.text.match(/\S+\s*|\s+/g) ?? []
+      const events: Array<WireEvent> = pieces.map((text) => ({ text }))
+      events.push({
+        toolCalls: response.toolCalls.map((call, index) => ({ index, id: call.id, name: call.name, arguments: call.arguments })),
+        finishReason: response.finishReason,
+        usage: response.usage,
+        modelId: response.modelId
+      })
+      return Stream.fromIterable(events)
+    })
+}
