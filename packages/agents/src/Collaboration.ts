@@ -273,6 +273,8 @@ export class Contribution extends Schema.Class<Contribution>("@colony/agents/Con
   model: Schema.String,
   simulated: Schema.Boolean,
   totalTokens: Schema.Number,
+  /** what its model call cost, from the model's price table */
+  cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   step: Schema.optionalWith(Schema.String, { default: () => "" })
 }) {}
 
@@ -317,6 +319,8 @@ export class Result extends Schema.Class<Result>("@colony/agents/Result")({
   simulated: Schema.Boolean,
   contributions: Schema.Array(Contribution),
   totalTokens: Schema.Number,
+  /** the summed cost of every model call of the collaboration */
+  totalCost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   missing: Schema.optionalWith(Schema.Array(Missing), { default: () => [] }),
   complete: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   votes: Schema.optionalWith(Schema.Array(CastVote), { default: () => [] }),

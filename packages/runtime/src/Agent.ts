@@ -58,6 +58,8 @@ export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
   modelId: Schema.String,
   simulated: Schema.Boolean,
   usage: Usage,
+  /** what the model call cost, from the model's price table (0 when it has none) */
+  cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   /** the runner that hosted the agent when it answered ("host:port") */
   runner: Schema.String
 }) {}
@@ -463,6 +465,8 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
             modelId: response.modelId,
             simulated: response.simulated,
             usage: response.usage,
+            cost: response.cost,
+            retries: response.retries,
             durationMs: at - started
           })
         )
@@ -475,6 +479,7 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
           modelId: response.modelId,
           simulated: response.simulated,
           usage: response.usage,
+          cost: response.cost,
           runner
         })
       })

@@ -79,6 +79,10 @@ export class ModelCalled extends Schema.TaggedClass<ModelCalled>()("ModelCalled"
   modelId: Schema.String,
   simulated: Schema.Boolean,
   usage: Usage,
+  /** from the model's price table; 0 when it has none */
+  cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  /** attempts after the first (transient faults, timeouts) */
+  retries: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   durationMs: Schema.Number
 }) {}
 
@@ -363,7 +367,8 @@ export const format = (event: Event): string => {
       return `← ${who} ${event.rpc} ${event.outcome} in ${event.durationMs} ms: ${event.summary}`
     case "ModelCalled":
       return `  ${who} called ${event.model} (${event.simulated ? "simulated" : event.modelId}), ` +
-        `${event.usage.totalTokens} tokens, ${event.durationMs} ms`
+        `${event.usage.totalTokens} tokens${event.cost > 0 ? `, $${event.cost.toFixed(6)}` : ""}, ` +
+        `${event.durationMs} ms${event.retries > 0 ? `, ${event.retries} retries` : ""}`
     case "AgentRestarted":
       return `! ${who} restart #${event.restart} in ${event.delayMs} ms after: ${event.defect}`
     case "AgentGaveUp":

@@ -92,7 +92,8 @@ const answerOf = (role: Contribution["role"], by: AgentRef, task: string, step: 
     text: answer.text,
     model: answer.model,
     simulated: answer.simulated,
-    totalTokens: answer.usage.totalTokens
+    totalTokens: answer.usage.totalTokens,
+    cost: answer.cost
   })
 
 // --- calls ---
@@ -693,6 +694,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
       simulated: contributions.some((c) => c.simulated),
       contributions,
       totalTokens,
+      totalCost: contributions.reduce((sum, c) => sum + c.cost, 0),
       missing,
       complete: missing.length === 0,
       votes,
