@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import { Hash } from "effect"
 
 /**
  * One worker's part of a result.
@@ -174,15 +175,6 @@ export type Reading = "explicit" | "mention" | "fallback"
 export const choiceInstruction = (options: ReadonlyArray<string>): string =>
   `Options: ${options.join(" | ")}. End your answer with a line "CHOICE: " followed by exactly one option.`
 
-const fnv1a = (text: string): number => {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return hash >>> 0
-}
-
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 const normalize = (text: string) => text.trim().replace(/\s+/g, " ").toLowerCase()
 
@@ -208,7 +200,7 @@ export const readChoice = (
     new RegExp(`(^|[^\\p{L}\\p{N}])${escape(option)}($|[^\\p{L}\\p{N}])`, "iu").test(answer)
   )
   if (mentioned.length === 1) return { choice: mentioned[0]!, how: "mention" }
-  return { choice: options[fnv1a(answer) % options.length]!, how: "fallback" }
+  return { choice: options[(Hash.string(answer) >>> 0) % options.length]!, how: "fallback" }
 }
 
 /**
