@@ -9,6 +9,8 @@ import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Colony } from "@colony/runtime"
 import { Console, Effect, Layer, Option } from "effect"
+import * as ClientCommands from "./cli/ClientCommands.js"
+import * as GatewayCommand from "./cli/GatewayCommand.js"
 import * as Demo from "./Demo.js"
 import * as Dev from "./Dev.js"
 import * as Runner from "./Runner.js"
@@ -89,7 +91,18 @@ const dev = Command.make(
 
 const colony = Command.make("colony").pipe(
   Command.withDescription("Colony: a runtime for teams of LLM agents"),
-  Command.withSubcommands([demo, runner, dev, fakeLlm])
+  Command.withSubcommands([
+    demo,
+    runner,
+    dev,
+    fakeLlm,
+    GatewayCommand.command,
+    ClientCommands.ask,
+    ClientCommands.run,
+    ClientCommands.agents,
+    ClientCommands.sessions,
+    ClientCommands.watch
+  ])
 )
 
 const cli = Command.run(colony, { name: "colony", version: "0.1.0" })

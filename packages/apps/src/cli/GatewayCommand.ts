@@ -1,0 +1,55 @@
+/**
+ * `colony gateway`: serve a colony over HTTP (typed RPC, OpenAI-compatible, health, metrics).
+ * Embedded (the demo team in this process) unless `DATABASE_URL` is set, then a client of the
+ * colony's runners.
+ *
+ * @since 0.1.0
+ */
+import { Command, Options } from "@effect/cli"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { Console, Effect, Layer, Option } from "effect"
+import * as Gateway from "../Gateway.js"
+
+const embedded = Options.boolean("embedded").pipe(
+  Options.withDescription("host the demo team in this process (the default when DATABASE_URL is not set)")
+)
+const port = Options.integer("port").pipe(
+  Options.withDescription("port to listen on, 0 for a free one (default COLONY_GATEWAY_PORT or 8420)"),
+  Options.optional
+)
+const host = Options.text("host").pipe(
+  Options.withDescription("interface to listen on (default COLONY_GATEWAY_HOST or 127.0.0.1)"),
+  Options.optional
+)
+
+/**
+ * @since 0.1.0
+ */
+export const command = Command.make("gateway", { embedded, port, host }, (options) =>
+  Effect.gen(function*() {
+    const overrides = {
+      ...Option.match(options.port, { onNone: () => ({}), onSome: (port) => ({ port }) }),
+      ...Option.match(options.host, { onNone: () => ({}), onSome: (host) => ({ host }) })
+    }
+    const local = options.embedded || (yield* Gateway.embeddedByDefault)
+    const layer = local ? Gateway.layerEmbedded({ settings: overrides }) : Gateway.layerClient({ settings: overrides })
+    return yield* Effect.gen(function*() {
+      const server = yield* HttpServer.HttpServer
+      const settings = yield* Gateway.settings(overrides)
+      const scheme = Option.isSome(settings.tlsCert) ? "https" : "http"
+      const address = server.address._tag === "TcpAddress"
+        ? `${scheme}://${server.address.hostname === "0.0.0.0" ? "127.0.0.1" : server.address.hostname}:${server.address.port}`
+        : String(server.address.path)
+      yield* Console.log(
+        `colony gateway (${local ? "embedded colony" : "client of the colony's runners"}) listening on ${address}` +
+          `${settings.keys.length === 0 ? " — no API keys configured: open to anyone who can reach it" : ""}`
+      )
+      yield* Console.log(`  OpenAI-compatible: ${address}/v1   typed RPC: ${address}/rpc and ${address.replace(/^http/, "ws")}/rpc/ws`)
+      yield* Console.log(`  health: ${address}/healthz ${address}/readyz   metrics: ${address}/metrics   (Ctrl-C to stop)`)
+      return yield* Effect.never
+    }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer, unknown>))
+  })).pipe(
+    Command.withDescription(
+      "Serve the colony over HTTP: typed RPC (HTTP and WebSocket), OpenAI-compatible /v1, /healthz, /readyz, /metrics"
+    )
+  )

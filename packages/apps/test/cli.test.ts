@@ -1,0 +1,91 @@
+import { Redacted } from "effect"
+import { execFile, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Gateway from "../src/Gateway.js"
+import { start } from "./gatewaySupport.js"
+
+const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
+const key = "cli-key"
+let gateway: Awaited<ReturnType<typeof start>>
+
+beforeAll(async () => {
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+})
+afterAll(() => gateway.close())
+
+const colony = async (...args: Array<string>) => {
+  try {
+    const { stderr, stdout } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env: { ...process.env, NO_COLOR: "1", COLONY_GATEWAY_URL: gateway.url, COLONY_API_KEY: key },
+      timeout: 30_000
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+const jsonLines = (stdout: string) => stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, any>)
+
+describe("colony CLI through the gateway", () => {
+  it("agents, ask and run --pattern print JSON with --json", async () => {
+    const [agents, ask, run] = await Promise.all([
+      colony("agents", "--json"),
+      colony("ask", "writer", "A tagline for espresso", "--id", "cli-1", "--json"),
+      colony("run", "Research the market, and draft the post", "--pattern", "master-slave", "--session", "cli-run", "--json")
+    ])
+    expect(jsonLines(agents.stdout).filter((l) => l.kind === "agent").map((l) => l.name)).toEqual(["analyst", "coordinator", "researcher", "writer"])
+    expect(jsonLines(agents.stdout).filter((l) => l.kind === "preset").map((l) => l.name)).toContain("master-slave")
+    expect(jsonLines(ask.stdout)[0]).toMatchObject({ agent: "writer", id: "cli-1", simulated: true })
+    const progress = jsonLines(run.stdout)
+    expect(progress[0]).toMatchObject({ event: { _tag: "SessionStarted" } })
+    expect(progress[progress.length - 1]).toMatchObject({ _tag: "Finished", result: { session: "cli-run" } })
+
+    const sessions = jsonLines((await colony("sessions", "--json")).stdout)
+    expect(sessions.find((s) => s.session === "cli-run")).toMatchObject({ state: "completed", pattern: "MasterSlave" })
+    const watched = jsonLines((await colony("watch", "cli-run", "--json")).stdout)
+    expect(watched.length).toBe(progress.length)
+  })
+
+  it("run prints a progress line per event, then the answer", async () => {
+    const { stdout } = await colony("run", "Research the market, and draft the post", "--session", "cli-text")
+    expect(stdout).toMatch(/\[\s*\d+ ms\] .*started MasterSlave/)
+    expect(stdout).toMatch(/answer \(simulated model\):\n\[simulated\]/)
+  })
+
+  it("a refused key or an unreachable gateway is an error message and exit code 1", async () => {
+    const [refused, unreachable] = await Promise.all([
+      colony("agents", "--api-key", "wrong"),
+      colony("agents", "--url", "http://127.0.0.1:1", "--json")
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/refused the API key \(401\)/)
+    expect(unreachable.code).toBe(1)
+    expect(JSON.parse(unreachable.stderr)).toMatchObject({ error: { message: expect.stringMatching(/cannot reach the gateway/) } })
+  })
+
+  it("colony gateway --embedded serves on the port it prints", async () => {
+    const child = spawn(process.execPath, [bin, "gateway", "--embedded", "--port", "0"], {
+      env: { ...process.env, NO_COLOR: "1", COLONY_GATEWAY_KEYS: "k" }
+    })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ""
+        child.stdout.on("data", (chunk) => {
+          out += chunk
+          const match = /listening on (http:\/\/[\d.:]+)/.exec(out)
+          if (match) resolve(match[1]!)
+        })
+        child.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${out}`)))
+      })
+      expect((await fetch(`${url}/healthz`)).status).toBe(200)
+      const models = await fetch(`${url}/v1/models`, { headers: { authorization: "Bearer k" } })
+      expect(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toContain("agent:writer")
+    } finally {
+      child.kill("SIGTERM")
+    }
+  })
+})
