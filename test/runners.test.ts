@@ -272,4 +272,26 @@ describe("runners on Postgres", () => {
       await fake.close()
     }
   }, 180_000)
+
+  it("a plain (volatile) message in flight when its runner is killed is answered by the runner that takes over", async () => {
+    const fake = await FakeOpenAI.start({ latencyMs: 1500 })
+    const url = await freshDatabase(pg)
+    const runners = await startRunners(url, 2, 1, fake.url)
+    const colony = client(url)
+    try {
+      const clerk = Effect.map(Colony.client(Clerk), (make) => make("walk-in-1"))
+      const before = await colony.runPromise(Effect.flatMap(clerk, (c) => c.Describe()))
+      const victim = runners.find((r) => r.address === before.runner)!
+      const answer = colony.runPromise(Effect.flatMap(clerk, (c) => c.Ask({ prompt: "are you open today?" })))
+      await fake.waitForRequests(1)
+      victim.kill("SIGKILL")
+      const reply = await answer
+      expect(reply.runner).not.toBe(victim.address)
+      // the model was asked again by the new owner: volatile messages are re-sent, not deduplicated
+      expect(fake.stats().chatRequests).toBe(2)
+    } finally {
+      await colony.dispose()
+      await fake.close()
+    }
+  }, 120_000)
 })

@@ -491,8 +491,29 @@ const deliver = Effect.fnUntraced(function*(
   }
   const makeClient = yield* agent.client
   const method = (makeClient(id) as any)[tag] as (payload: unknown) => Effect.Effect<unknown, unknown>
-  return yield* Effect.mapError(method(decoded), mapClusterError(def, id))
+  return yield* method(decoded).pipe(
+    Effect.mapError(mapClusterError(def, id)),
+    Effect.catchSomeDefect((defect) =>
+      isTransportDefect(defect)
+        ? Option.some(Effect.fail(new AgentUnavailable({ agent: def.name, id, reason: transportReason(defect) })))
+        : Option.none()
+    )
+  )
 })
+
+/**
+ * The cluster reports a connection to a runner that broke mid-call as a defect of the caller's
+ * fiber; to a caller it is a delivery failure like any other.
+ */
+const transportTags = new Set(["SocketError", "SocketGenericError", "SocketCloseError", "RpcClientError", "RunnerUnavailable"])
+
+const isTransportDefect = (defect: unknown): boolean =>
+  typeof defect === "object" && defect !== null && "_tag" in defect &&
+  transportTags.has(String((defect as { _tag: unknown })._tag))
+
+const transportReason = (defect: unknown): string =>
+  `the connection to its runner failed (${String((defect as { _tag: unknown })._tag)}); the message may or ` +
+  `may not have been handled`
 
 /**
  * A typed client for an agent type: give it an instance id, get a method per RPC. Calls fail
