@@ -1,6 +1,6 @@
 /**
  * The gateway's configuration: one `Config` read from the environment (see the table in
- * packages/apps/GATEWAY.md). Keys are read redacted and never logged.
+ * the root README, "Gateway configuration"). Keys are read redacted and never logged.
  *
  * @since 0.1.0
  */
