@@ -193,16 +193,9 @@ export const layerEmbedded = (options: Options & {
 } = {}): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
-    const models = GatewayTracing.tracedModels(
-      options.languageModel ??
-        LanguageModel.layer.pipe(
-          Layer.mapError((error) => new ColonyError.StartFailed({ reason: `invalid model configuration: ${String(error)}` })),
-          Layer.orDie
-        )
-    )
     return layerServe(resolved, options.agents ?? demoAgents).pipe(
       Layer.provide(Layer.mergeAll(options.hosted ?? Demo.TeamLive, Session.layer)),
-      Layer.provide(Colony.layerEmbedded({ languageModel: models })),
+      Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
     )
   }))

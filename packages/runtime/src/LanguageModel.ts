@@ -764,8 +764,27 @@ export const make = (
       }))
 
     return {
-      chat,
-      stream,
+      // Spans here, in the one door to models, so a trace reaches the model call on whichever
+      // runner the agent lives (the cluster carries the span context across hops).
+      chat: (request) =>
+        chat(request).pipe(
+          Effect.tap((response) =>
+            Effect.annotateCurrentSpan({
+              "gen_ai.response.model": response.modelId,
+              "gen_ai.usage.input_tokens": response.usage.promptTokens,
+              "gen_ai.usage.output_tokens": response.usage.completionTokens,
+              "colony.simulated": response.simulated
+            })
+          ),
+          Effect.withSpan("LanguageModel.chat", {
+            kind: "client",
+            attributes: { "gen_ai.request.model": request.model }
+          })
+        ),
+      stream: (request) =>
+        stream(request).pipe(
+          Stream.withSpan("LanguageModel.stream", { kind: "client", attributes: { "gen_ai.request.model": request.model } })
+        ),
       calls: Stream.fromPubSub(pubsub),
       subscribe: PubSub.subscribe(pubsub),
       usage: Ref.get(ledger)
