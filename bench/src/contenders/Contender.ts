@@ -29,7 +29,8 @@ export interface Contender {
   readonly label: string
   /** the package and version measured, for the tables */
   readonly version: string
-  readonly singleAgent: (options: Options) => Promise<SingleAgent>
+  /** one agent answering one prompt; absent for a contender that only takes part in the team suite */
+  readonly singleAgent?: ((options: Options) => Promise<SingleAgent>) | undefined
   /** coordinator + workers, when the suite compares collaborations */
   readonly team?: ((options: Options & { readonly workers: number }) => Promise<Team>) | undefined
   /** why this contender cannot run here (e.g. it needs a newer Node); undefined when it can */

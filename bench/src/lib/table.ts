@@ -6,7 +6,7 @@ import type { Cell, Table } from "./Suite.js"
 const text = (cell: Cell): string => (cell === null ? "–" : typeof cell === "number" ? String(cell) : cell)
 
 const numeric = (cell: Cell): boolean =>
-  typeof cell === "number" || (typeof cell === "string" && /^[-+]?[\d,.]+\s*(?:[%×a-zA-Zµ/]+(?:\/s)?)?$/.test(cell.trim()))
+  typeof cell === "number" || (typeof cell === "string" && (cell.trim() === "–" || cell.trim() === "") || typeof cell === "string" && /^[-+]?[\d,.]+\s*(?:[%×a-zA-Zµ/]+(?:\/s)?)?$/.test(cell.trim()))
 
 export const render = (table: Table): string => {
   const header = table.columns.map(String)

@@ -12,7 +12,8 @@ import { type Contender, type SingleAgent } from "../contenders/Contender.js"
 import { contenders } from "../contenders/index.js"
 import * as FakeServer from "../lib/fakeServer.js"
 import * as SameWork from "../lib/sameWork.js"
-import { microsSince, num, ratio, seeded, shuffled, summarize, type Summary } from "../lib/stats.js"
+import * as SideBySide from "../lib/sideBySide.js"
+import { num, ratio, summarize, type Summary } from "../lib/stats.js"
 import type { Suite } from "../lib/Suite.js"
 import { PROMPT } from "../lib/workload.js"
 
@@ -33,14 +34,14 @@ export const suite: Suite = {
     const server = await FakeServer.start({ latencyMs: 0 })
     try {
       const measured: Array<Measured> = []
-      for (const contender of contenders) {
+      for (const contender of contenders.filter((c) => c.singleAgent !== undefined)) {
         const reason = contender.unavailable?.()
         if (reason !== undefined) {
           measured.push({ contender, agent: undefined, problem: reason, samples: [], cpuMicros: 0 })
           continue
         }
         try {
-          const agent = await contender.singleAgent({ baseUrl: server.url, maxConcurrency: 64 })
+          const agent = await contender.singleAgent!({ baseUrl: server.url, maxConcurrency: 64 })
           measured.push({ contender, agent, problem: undefined, samples: [], cpuMicros: 0 })
         } catch (error) {
           measured.push({ contender, agent: undefined, problem: `failed to start: ${String(error)}`, samples: [], cpuMicros: 0 })
@@ -53,22 +54,15 @@ export const suite: Suite = {
         m.work = await SameWork.observe(server, () => m.agent!.call(PROMPT, "hop"))
         for (let i = 0; i < plan.warmup; i++) await m.agent!.call(PROMPT, "hop")
       }
-      await server.reset()
-
-      const random = seeded(42)
-      for (let round = 0; round < plan.rounds; round++) {
-        for (const m of shuffled(live, random)) {
-          const cpu = process.cpuUsage()
-          for (let i = 0; i < plan.batch; i++) {
-            const start = process.hrtime.bigint()
-            await m.agent!.call(PROMPT, "hop")
-            m.samples.push(microsSince(start))
-          }
-          const used = process.cpuUsage(cpu)
-          m.cpuMicros += used.user + used.system
-        }
-        log(`hop: round ${round + 1}/${plan.rounds}`)
-        await server.reset()
+      const results = await SideBySide.measure(
+        live.map((m) => ({ id: m.contender.id, operation: () => m.agent!.call(PROMPT, "hop") })),
+        { warmup: 0, rounds: plan.rounds, batch: plan.batch },
+        { log: (line) => log(`hop: ${line}`), between: () => server.reset() }
+      )
+      for (const m of live) {
+        const r = results.get(m.contender.id)!
+        m.samples.push(...r.samples)
+        m.cpuMicros = r.cpuMicrosPerOp * r.samples.length
       }
       for (const m of live) await m.agent!.close()
 

@@ -3,6 +3,9 @@
  * line here.
  */
 import type { Suite } from "../lib/Suite.js"
+import { suite as collaboration } from "./collaboration.js"
 import { suite as hop } from "./hop.js"
+import { suite as memory } from "./memory.js"
+import { suite as throughput } from "./throughput.js"
 
-export const suites: ReadonlyArray<Suite> = [hop]
+export const suites: ReadonlyArray<Suite> = [hop, collaboration, throughput, memory]
