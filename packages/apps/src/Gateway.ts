@@ -64,6 +64,8 @@ export interface Options {
   readonly agents?: ReadonlyArray<AnyAgent> | undefined
   /** settings that override the environment's */
   readonly settings?: Partial<Settings> | undefined
+  /** for `layerClient`: how to reach the colony, overriding the environment's `DATABASE_URL`, ... */
+  readonly colony?: Parameters<typeof Colony.layerClientOnly>[0] | undefined
 }
 
 const loopback = new Set(["127.0.0.1", "::1", "localhost"])
@@ -216,7 +218,7 @@ export const layerClient = (
     const agents = options.agents ?? demoAgents
     return layerServe(resolved, agents).pipe(
       Layer.provide(Colony.declare(...agents)),
-      Layer.provideMerge(Colony.clientOnly),
+      Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))
     )
   }))

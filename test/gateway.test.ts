@@ -1,0 +1,92 @@
+/**
+ * The gateway as deployed: a client-only process in front of runner processes on Postgres, called
+ * with the official `openai` client and the gateway's typed client.
+ */
+import { Collaboration, Session } from "@colony/agents"
+import * as Gateway from "@colony/apps/Gateway"
+import * as GatewayClient from "@colony/apps/GatewayClient"
+import type * as DevPostgres from "@colony/apps/DevPostgres"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { Effect, ManagedRuntime, Redacted, Stream } from "effect"
+import OpenAI from "openai"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Clerk, Debater, Keeper } from "./support/agents.js"
+import { freshDatabase, heldShards, killAll, SECRET, spawnRunner, startPostgres } from "./support/cluster.js"
+
+let pg: DevPostgres.Server
+
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+
+afterAll(async () => {
+  killAll()
+  await pg?.stop()
+})
+
+describe("gateway in front of runners", () => {
+  it("serves agents and collaborations hosted by runner processes to the openai client and the typed client", async () => {
+    const url = await freshDatabase(pg)
+    const runners = [await spawnRunner({ name: "runner-1", databaseUrl: url }), await spawnRunner({ name: "runner-2", databaseUrl: url })]
+    await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
+    const gateway = ManagedRuntime.make(
+      Gateway.layerClient({
+        agents: [Clerk, Keeper, Debater],
+        settings: { port: 0, keys: [Redacted.make("k-1")] },
+        colony: { databaseUrl: Redacted.make(url), cluster: { secret: Redacted.make(SECRET) } }
+      })
+    )
+    try {
+      const address = await gateway.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
+      if (address._tag !== "TcpAddress") throw new Error("the gateway is not on TCP")
+      const base = `http://127.0.0.1:${address.port}`
+
+      const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "k-1" })
+      const models = (await openai.models.list()).data.map((m) => m.id)
+      expect(models).toEqual(expect.arrayContaining(["agent:clerk", "agent:keeper", "agent:debater"]))
+      const first = await openai.chat.completions.create({
+        model: "agent:keeper",
+        user: "ledger-9",
+        messages: [{ role: "user", content: "note: the safe code is 1234" }]
+      })
+      expect(first.choices[0]?.message.content).toContain("[simulated]")
+      // the conversation lives on a runner, in that agent's memory: the second answer is given with
+      // the first exchange as context (system prompt + 2 remembered messages + the question)
+      const second = await openai.chat.completions.create({
+        model: "agent:keeper",
+        user: "ledger-9",
+        messages: [{ role: "user", content: "what was the code?" }]
+      })
+      expect(second.choices[0]?.message.content).toContain("4 message(s) of context")
+
+      const client = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function*() {
+            const colony = yield* GatewayClient.make({ url: base, apiKey: "k-1", transport: "websocket" })
+            const agents = yield* colony.ListAgents()
+            const progress = yield* colony.RunCollaboration({
+              session: "gw-debate-1",
+              collaboration: Collaboration.Peer.make({
+                peers: [Collaboration.ref("debater/g1"), Collaboration.ref("debater/g2")],
+                rounds: 2,
+                stop: "fixed-rounds"
+              }),
+              task: "Tabs or spaces?"
+            }).pipe(Stream.runCollect)
+            return { agents, progress: [...progress] }
+          })
+        )
+      )
+      expect(client.agents.map((a) => a.name ?? a)).toEqual(expect.arrayContaining(["clerk", "keeper", "debater"]))
+      const finished = client.progress.at(-1)
+      expect(finished).toBeInstanceOf(Session.Finished)
+      const result = (finished as Session.Finished).result
+      expect(result.complete).toBe(true)
+      expect(result.contributions.filter((c) => c.role === "peer")).toHaveLength(4)
+      // the session's events streamed before the result
+      expect(client.progress.filter((p) => !(p instanceof Session.Finished)).length).toBeGreaterThan(4)
+    } finally {
+      await gateway.dispose()
+    }
+  }, 120_000)
+})
