@@ -85,6 +85,13 @@ const progressLine = (event: Events.Event, start: number): string | undefined =>
     case "ModelCalled":
     case "AgentRestarted":
     case "AgentGaveUp":
+    // the session's own steps; its sends and receipts duplicate the agents' lines above
+    case "SessionStarted":
+    case "TaskDecomposed":
+    case "SubtaskAssigned":
+    case "SubtaskReassigned":
+    case "SessionCompleted":
+    case "SessionFailed":
       return `${t} ${Events.format(event)}`
     default:
       return undefined
@@ -117,7 +124,7 @@ export const run = (
       Effect.forever,
       Effect.fork
     )
-    const result = yield* Collaboration.run(pattern, task)
+    const result = yield* Collaboration.run(pattern, task, { session: "demo" })
     yield* Fiber.interrupt(printer)
     for (const event of yield* Queue.takeAll(queue)) {
       const line = progressLine(event, start)
