@@ -81,7 +81,9 @@ for (const suite of selected) {
   const result = await runOne(suite.id, suite.title)
   results.push(result)
   console.log(`\n== ${suite.title}${result.status === "ok" ? "" : ` — ${result.status.toUpperCase()}`} (${(result.durationMs / 1000).toFixed(1)} s)\n`)
-  if (result.status === "skipped") console.log(`not available yet: ${result.skipped}\n`)
+  if (result.status === "skipped") {
+    console.log(`${render({ title: suite.title, columns: ["suite", "status", "why"], rows: [[suite.id, "not available yet", result.skipped ?? ""]] })}\n`)
+  }
   if (result.status === "failed") console.log(`${result.error}\n`)
   for (const table of result.tables) console.log(`${render(table)}\n`)
   writeFileSync(join(outDir, `${suite.id}-${stamp}.json`), JSON.stringify({ machine, result }, null, 2))
