@@ -57,7 +57,7 @@ export const suite: Suite = {
   title: "4. Memory per idle agent, and after passivation",
   run: async ({ log, quick }) => {
     const plan: ReadonlyArray<readonly [number, Probe["message"], Probe["mode"]]> = quick
-      ? [[10_000, "bare", "idle"], [10_000, "describe", "idle"], [1_000, "ask", "passivate"]]
+      ? [[5_000, "bare", "idle"], [5_000, "describe", "idle"], [1_000, "ask", "passivate"]]
       : [
         [10_000, "bare", "idle"],
         [10_000, "describe", "idle"],
@@ -65,11 +65,10 @@ export const suite: Suite = {
         [100_000, "bare", "idle"],
         [100_000, "describe", "idle"],
         [100_000, "ask", "idle"],
-        [10_000, "bare", "passivate"],
         [10_000, "describe", "passivate"],
         [10_000, "ask", "passivate"]
       ]
-    const budgetMs = quick ? 60_000 : 180_000
+    const budgetMs = quick ? 60_000 : 120_000
     const data: Array<Probe> = []
     for (const [count, message, mode] of plan) {
       log(`memory: ${num(count)} agents, activated with ${message}, ${mode}`)
