@@ -58,10 +58,12 @@ const decode = Schema.decodeSync(Schema.parseJson(Transcript))
  * @category layers
  */
 export const layerMemory: Layer.Layer<AgentMemory> = Layer.sync(AgentMemory, () => {
-  const store = new Map<string, string>()
+  // Transcripts are immutable arrays of immutable messages, so the store can keep them as they are:
+  // encoding them on every save would cost time proportional to the history on every message.
+  const store = new Map<string, Transcript>()
   return {
-    load: (key) => Effect.sync(() => Option.map(Option.fromNullable(store.get(key)), decode)),
-    save: (key, transcript) => Effect.sync(() => void store.set(key, encode(transcript))),
+    load: (key) => Effect.sync(() => Option.fromNullable(store.get(key))),
+    save: (key, transcript) => Effect.sync(() => void store.set(key, transcript)),
     forget: (key) => Effect.sync(() => void store.delete(key))
   }
 })

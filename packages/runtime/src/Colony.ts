@@ -122,7 +122,10 @@ export const layerEmbedded = (options: {
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
     Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
-    Layer.provide(ShardingConfig.layer(options.shardingConfig))
+    // Messages between agents in one process need not be encoded and decoded: the client checks
+    // every payload against its schema before sending (and payloads cross processes encoded on
+    // runners), so the cluster's simulated round-trip would only cost time on every message.
+    Layer.provide(ShardingConfig.layer({ simulateRemoteSerialization: false, ...options.shardingConfig }))
   )
   const settings = Layer.effect(
     ColonyConfig,

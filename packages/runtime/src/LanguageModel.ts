@@ -22,7 +22,6 @@ import {
   ParseResult,
   PubSub,
   type Queue,
-  Ref,
   Schema,
   SchemaAST,
   type Scope,
@@ -439,13 +438,14 @@ export class UsageTotals extends Schema.Class<UsageTotals>("@colony/runtime/Usag
 }) {
   static readonly zero = new UsageTotals({ calls: 0, failures: 0, retries: 0, usage: Usage.zero, cost: 0 })
   static readonly add = (totals: UsageTotals, call: ModelCall): UsageTotals =>
+    // sums of validated values: no need to validate them again on every call
     new UsageTotals({
       calls: totals.calls + 1,
       failures: totals.failures + (call.outcome === "failure" ? 1 : 0),
       retries: totals.retries + call.retries,
       usage: Usage.add(totals.usage, call.usage),
       cost: totals.cost + call.cost
-    })
+    }, true)
 }
 
 /**
@@ -470,6 +470,36 @@ export class UsageReport extends Schema.Class<UsageReport>("@colony/runtime/Usag
       byAgent: bump(report.byAgent, call.agent),
       byCollaboration: bump(report.byCollaboration, call.collaboration)
     })
+  }
+}
+
+/**
+ * Running totals, updated in place: a colony makes a model call per agent message, and rebuilding
+ * an immutable report keyed by every agent on each call would cost time in the number of agents.
+ * The report is built only when someone asks for it.
+ */
+const makeLedger = () => {
+  let total = UsageTotals.zero
+  const byModel = new Map<string, UsageTotals>()
+  const byAgent = new Map<string, UsageTotals>()
+  const byCollaboration = new Map<string, UsageTotals>()
+  const bump = (group: Map<string, UsageTotals>, key: string | undefined, call: ModelCall) => {
+    if (key !== undefined) group.set(key, UsageTotals.add(group.get(key) ?? UsageTotals.zero, call))
+  }
+  return {
+    add: (call: ModelCall) => {
+      total = UsageTotals.add(total, call)
+      bump(byModel, call.model, call)
+      bump(byAgent, call.agent, call)
+      bump(byCollaboration, call.collaboration, call)
+    },
+    report: () =>
+      new UsageReport({
+        total,
+        byModel: Object.fromEntries(byModel),
+        byAgent: Object.fromEntries(byAgent),
+        byCollaboration: Object.fromEntries(byCollaboration)
+      }, true)
   }
 }
 
@@ -571,7 +601,7 @@ export const make = (
 ): Effect.Effect<LanguageModel["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
     const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<ModelCall>(), PubSub.shutdown)
-    const ledger = yield* Ref.make(UsageReport.empty)
+    const ledger = makeLedger()
 
     const limits = new Map<string, Limits>()
     const providers = new Map<ModelRegistry.ModelSettings, Provider>()
@@ -598,7 +628,7 @@ export const make = (
       })
 
     const publish = (call: ModelCall) =>
-      Ref.update(ledger, (report) => UsageReport.add(report, call)).pipe(
+      Effect.sync(() => ledger.add(call)).pipe(
         Effect.zipRight(PubSub.publish(pubsub, call)),
         Effect.zipRight(Effect.logDebug("model call").pipe(
           Effect.annotateLogs({
@@ -787,7 +817,7 @@ export const make = (
         ),
       calls: Stream.fromPubSub(pubsub),
       subscribe: PubSub.subscribe(pubsub),
-      usage: Ref.get(ledger)
+      usage: Effect.sync(() => ledger.report())
     }
   })
 
