@@ -242,7 +242,7 @@ describe("runners on Postgres", () => {
       const executionId = await colony.runPromise(DurableSession.start("durable-1", pattern, task))
       // round 1 answered and round 2 under way
       await fake.waitForRequests(4)
-      const victim = await colony.runPromise(hostOf(runners, "Workflow/colony-durable-session", executionId))
+      const victim = await colony.runPromise(hostOf(runners, executionId))
       expect(victim).toBeDefined()
       const killedAt = Date.now()
       victim!.kill("SIGKILL")
@@ -253,7 +253,7 @@ describe("runners on Postgres", () => {
 
       // the workflow now lives elsewhere
       await Promise.all(runners.filter((r) => r !== victim).map((r) => r.waitForStatus((s) => heldShards(s) >= 150)))
-      const newHost = await colony.runPromise(hostOf(runners, "Workflow/colony-durable-session", executionId))
+      const newHost = await colony.runPromise(hostOf(runners, executionId))
       expect(newHost).toBeDefined()
       expect(newHost).not.toBe(victim)
 

@@ -156,8 +156,8 @@ export const client = (databaseUrl: string) =>
  * The runner holding an entity's shard now, from the runners' own status reports (each reports
  * the shards it holds whenever that changes).
  */
-export const hostOf = (runners: ReadonlyArray<RunnerProcess>, entityType: string, entityId: string) =>
-  Effect.map(Colony.shardOf(entityType, entityId), (shard) =>
+export const hostOf = (runners: ReadonlyArray<RunnerProcess>, entityId: string) =>
+  Effect.map(Colony.shardOf(entityId), (shard) =>
     runners.find((runner) => {
       if (runner.child.exitCode !== null || runner.child.signalCode !== null) return false
       const last = runner.statuses.at(-1)

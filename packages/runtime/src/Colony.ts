@@ -357,18 +357,17 @@ export interface Status {
 }
 
 /**
- * Which shard an agent instance (or any entity of the colony) belongs to. Shards, not agents,
- * are what runners hold; with `status` it tells where an instance lives.
+ * Which shard an entity id belongs to (in a shard group, "default" unless the entity's protocol
+ * names another). Shards, not agents, are what runners hold; with `status` it tells where an
+ * instance lives.
  *
  * @since 0.1.0
  */
 export const shardOf = (
-  entityType: string,
   id: string,
   group = "default"
 ): Effect.Effect<{ readonly group: string; readonly id: number }, never, Sharding.Sharding> =>
   Effect.map(Sharding.Sharding, (sharding) => {
-    void entityType
     const shard = sharding.getShardId(EntityId.make(id), group)
     return { group: shard.group, id: shard.id }
   })
