@@ -5,28 +5,18 @@
 import { Collaboration, Session } from "@colony/agents"
 import * as Gateway from "@colony/apps/Gateway"
 import * as GatewayClient from "@colony/apps/GatewayClient"
-import type * as DevPostgres from "@colony/apps/DevPostgres"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { Effect, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
-import { freshDatabase, heldShards, killAll, SECRET, spawnRunner, startPostgres } from "./support/cluster.js"
+import { freshDatabase, heldShards, postgresPerFile, SECRET, spawnRunner } from "./support/cluster.js"
 
-let pg: DevPostgres.Server
-
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-
-afterAll(async () => {
-  killAll()
-  await pg?.stop()
-})
+const postgres = postgresPerFile()
 
 describe("gateway in front of runners", () => {
   it("serves agents and collaborations hosted by runner processes to the openai client and the typed client", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = [await spawnRunner({ name: "runner-1", databaseUrl: url }), await spawnRunner({ name: "runner-2", databaseUrl: url })]
     await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
     const gateway = ManagedRuntime.make(

@@ -6,8 +6,7 @@ import { Collaboration, DurableSession } from "@colony/agents"
 import { Colony } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { Effect, Schedule } from "effect"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import type * as DevPostgres from "@colony/apps/DevPostgres"
+import { afterEach, describe, expect, it } from "vitest"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
 import {
   client,
@@ -17,19 +16,10 @@ import {
   killAll,
   type RunnerProcess,
   spawnRunner,
-  startPostgres
+  postgresPerFile
 } from "./support/cluster.js"
 
-let pg: DevPostgres.Server
-
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-
-afterAll(async () => {
-  killAll()
-  await pg?.stop()
-})
+const postgres = postgresPerFile()
 
 afterEach(() => killAll())
 
@@ -48,7 +38,7 @@ const describeOn = (id: string) =>
 
 describe("runners on Postgres", () => {
   it("3 runners, 30 agents: every runner hosts some of them", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3)
     const colony = client(url)
     try {
@@ -67,7 +57,7 @@ describe("runners on Postgres", () => {
   }, 120_000)
 
   it("a runner started with the wrong secret is refused and never joins", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const [good] = await startRunners(url, 1)
     const intruder = await spawnRunner({ name: "intruder", databaseUrl: url, secret: "not-the-secret" })
     const exit = await intruder.exited
@@ -86,7 +76,7 @@ describe("runners on Postgres", () => {
   }, 120_000)
 
   it("a killed runner's agents answer from another runner, with their memory", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3)
     const colony = client(url)
     try {
@@ -112,7 +102,7 @@ describe("runners on Postgres", () => {
   }, 120_000)
 
   it("a fourth runner takes over shards, and SIGTERM hands a runner's shards over without a failed request", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3)
     const fourth = await spawnRunner({ name: "runner-4", databaseUrl: url })
     // the newcomer gets its share: 300 shards over 4 runners
@@ -158,13 +148,13 @@ describe("runners on Postgres", () => {
   }, 180_000)
 
   it("runners reconnect and go on after Postgres restarts under them", async () => {
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 2)
     const colony = client(url)
     try {
       const keeper = Effect.map(Colony.client(Keeper), (make) => make("journal-1"))
       await colony.runPromise(Effect.flatMap(keeper, (k) => k.Ask({ prompt: "first entry" })))
-      await pg.restart()
+      await postgres().restart()
       const after = await colony.runPromise(
         Effect.flatMap(keeper, (k) => k.Ask({ prompt: "second entry" })).pipe(
           Effect.retry({ times: 20, schedule: Schedule.spaced("500 millis") })
@@ -181,7 +171,7 @@ describe("runners on Postgres", () => {
 
   it("kill -9 of a runner hosting peers mid-collaboration: it completes, no reply lost or duplicated", async () => {
     const fake = await FakeOpenAI.start({ latencyMs: 300 })
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3, 1, fake.url)
     const colony = client(url)
     try {
@@ -229,7 +219,7 @@ describe("runners on Postgres", () => {
 
   it("a durable session whose runner is killed resumes on another runner without re-running completed steps", async () => {
     const fake = await FakeOpenAI.start({ latencyMs: 500 })
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3, 1, fake.url)
     const colony = client(url)
     try {
@@ -276,7 +266,7 @@ describe("runners on Postgres", () => {
 
   it("a plain (volatile) message in flight when its runner is killed is answered by the runner that takes over", async () => {
     const fake = await FakeOpenAI.start({ latencyMs: 1500 })
-    const url = await freshDatabase(pg)
+    const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 2, 1, fake.url)
     const colony = client(url)
     try {

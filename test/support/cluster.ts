@@ -5,6 +5,7 @@
 import * as DevPostgres from "@colony/apps/DevPostgres"
 import { Colony } from "@colony/runtime"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,6 +21,25 @@ export const SECRET = "test-secret-0123456789abcdef"
 
 export const startPostgres = () =>
   DevPostgres.start({ dataDir: join(mkdtempSync(join(tmpdir(), "colony-test-")), "pg"), persistent: false })
+
+/**
+ * One embedded Postgres for a test file: started before its tests, stopped after them together
+ * with any runner a failed test left behind. Returns a getter for the server.
+ */
+export const postgresPerFile = (): (() => DevPostgres.Server) => {
+  let pg: DevPostgres.Server | undefined
+  beforeAll(async () => {
+    pg = await startPostgres()
+  }, 60_000)
+  afterAll(async () => {
+    killAll()
+    await pg?.stop()
+  })
+  return () => {
+    if (pg === undefined) throw new Error("Postgres is not started yet: use it inside a test")
+    return pg
+  }
+}
 
 /** Every cluster gets its own database: the cluster's advisory lock ids are not per table prefix. */
 let databases = 0
