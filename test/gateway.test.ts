@@ -10,7 +10,7 @@ import { Effect, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
-import { freshDatabase, heldShards, postgresPerFile, SECRET, spawnRunner } from "./support/cluster.js"
+import { client, freshDatabase, heldShards, postgresPerFile, SECRET, spawnRunner } from "./support/cluster.js"
 
 const postgres = postgresPerFile()
 
@@ -49,7 +49,7 @@ describe("gateway in front of runners", () => {
       })
       expect(second.choices[0]?.message.content).toContain("4 message(s) of context")
 
-      const client = await Effect.runPromise(
+      const viaGateway = await Effect.runPromise(
         Effect.scoped(
           Effect.gen(function*() {
             const colony = yield* GatewayClient.make({ url: base, apiKey: "k-1", transport: "websocket" })
@@ -67,14 +67,38 @@ describe("gateway in front of runners", () => {
           })
         )
       )
-      expect(client.agents.map((a) => a.name ?? a)).toEqual(expect.arrayContaining(["clerk", "keeper", "debater"]))
-      const finished = client.progress.at(-1)
+      expect(viaGateway.agents.map((a) => a.name ?? a)).toEqual(expect.arrayContaining(["clerk", "keeper", "debater"]))
+      const finished = viaGateway.progress.at(-1)
       expect(finished).toBeInstanceOf(Session.Finished)
       const result = (finished as Session.Finished).result
       expect(result.complete).toBe(true)
       expect(result.contributions.filter((c) => c.role === "peer")).toHaveLength(4)
       // the session's events streamed before the result
-      expect(client.progress.filter((p) => !(p instanceof Session.Finished)).length).toBeGreaterThan(4)
+      expect(viaGateway.progress.filter((p) => !(p instanceof Session.Finished)).length).toBeGreaterThan(4)
+
+      // a session started by another process (not through this gateway) can be watched through it
+      const elsewhere = client(url)
+      try {
+        const pattern = Collaboration.Peer.make({
+          peers: [Collaboration.ref("debater/e1"), Collaboration.ref("debater/e2")],
+          rounds: 2,
+          stop: "fixed-rounds"
+        })
+        const direct = await elsewhere.runPromise(Session.result("started-elsewhere", pattern, "Cats or dogs?"))
+        const watched = await Effect.runPromise(
+          Effect.scoped(
+            Effect.flatMap(
+              GatewayClient.make({ url: base, apiKey: "k-1", transport: "http" }),
+              (colony) => Stream.runCollect(colony.WatchSession({ session: "started-elsewhere" }))
+            )
+          )
+        )
+        const last = [...watched].at(-1)
+        expect(last).toBeInstanceOf(Session.Finished)
+        expect((last as Session.Finished).result.answer).toBe(direct.answer)
+      } finally {
+        await elsewhere.dispose()
+      }
     } finally {
       await gateway.dispose()
     }

@@ -22,7 +22,7 @@ import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
 import { AgentError, type Colony } from "@colony/runtime"
-import { Cause, Effect, Exit, Fiber, Layer, Mailbox, Ref, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Mailbox, Option, PubSub, Ref, Schema, Stream } from "effect"
 import { Collaboration, Result, Stamped } from "./Collaboration.js"
 import * as engine from "./internal/engine.js"
 
@@ -129,12 +129,22 @@ export const Status = Rpc.make("Status", { success: SessionStatus })
 export const Cancel = Rpc.make("Cancel", { success: Schema.Boolean })
 
 /**
+ * Follow the session's current (or last) run from anywhere in the colony: the events recorded so
+ * far, then the rest as they happen, ending with `Finished`. A run that fails or is cancelled ends
+ * the stream early (ask `Status` why); a session that has not run streams nothing.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Watch = Rpc.make("Watch", { success: Progress, stream: true })
+
+/**
  * The session entity.
  *
  * @since 0.1.0
  * @category entities
  */
-export const Session = Entity.make(engine.SESSION_TYPE, [Run, Status, Cancel])
+export const Session = Entity.make(engine.SESSION_TYPE, [Run, Status, Cancel, Watch])
 
 type RunError = SessionBusy | SessionCancelled | AgentError.UnknownAgent
 
@@ -159,6 +169,16 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
     const state = yield* Ref.make<State>({ _tag: "idle" })
     const progress = yield* Ref.make({ clock: 0, events: 0 })
     const lock = yield* Effect.makeSemaphore(1)
+    // What watchers replay and follow: the run's progress so far, and each new item (or the end of
+    // the run) with its position, so a watcher joining mid-run neither misses nor repeats one.
+    let log: Array<Progress> = []
+    const hub = yield* PubSub.unbounded<{ readonly index: number; readonly item: Progress | undefined }>()
+    const record = (item: Progress) =>
+      Effect.suspend(() => {
+        log.push(item)
+        return PubSub.publish(hub, { index: log.length - 1, item })
+      })
+    const endOfRun = Effect.suspend(() => PubSub.publish(hub, { index: log.length, item: undefined }))
 
     const start = (collaboration: Collaboration, task: string) =>
       Effect.gen(function*() {
@@ -166,20 +186,28 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
         if (current._tag === "running") return yield* new SessionBusy({ session: id })
         const mailbox = yield* Mailbox.make<Progress, RunError>()
         yield* Ref.set(progress, { clock: 0, events: 0 })
+        log = []
         yield* Ref.set(state, { _tag: "running", pattern: collaboration._tag, fiber: undefined })
         const finish = (exit: Exit.Exit<Result, AgentError.UnknownAgent>) =>
           Exit.match(exit, {
             onSuccess: (result) =>
+              // recorded before the state says completed: a watcher that sees "completed" has it
               Effect.zipRight(
-                Ref.set(state, { _tag: "completed", pattern: collaboration._tag, result }),
-                Effect.zipRight(mailbox.offer(new Finished({ result })), mailbox.end)
+                record(new Finished({ result })),
+                Effect.zipRight(
+                  Ref.set(state, { _tag: "completed", pattern: collaboration._tag, result }),
+                  Effect.zipRight(mailbox.offer(new Finished({ result })), mailbox.end)
+                )
               ),
             onFailure: (cause) => {
               const cancelled = Cause.isInterruptedOnly(cause)
               const failure = Cause.failureOption(cause)
               const reason = cancelled ? "cancelled" : failure._tag === "Some" ? failure.value.message : Cause.pretty(cause)
               return Effect.zipRight(
-                Ref.set(state, { _tag: cancelled ? "cancelled" : "failed", pattern: collaboration._tag, reason }),
+                Effect.zipRight(
+                  Ref.set(state, { _tag: cancelled ? "cancelled" : "failed", pattern: collaboration._tag, reason }),
+                  endOfRun
+                ),
                 cancelled
                   ? mailbox.fail(new SessionCancelled({ session: id }))
                   : failure._tag === "Some"
@@ -192,7 +220,7 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
           session: id,
           onEvent: (event) =>
             Effect.zipRight(
-              Ref.update(progress, (p) => ({ clock: event.stamp.time, events: p.events + 1 })),
+              Effect.zipRight(Ref.update(progress, (p) => ({ clock: event.stamp.time, events: p.events + 1 })), record(event)),
               Effect.asVoid(mailbox.offer(event))
             )
         }).pipe(
@@ -220,6 +248,18 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
             ...(s._tag === "failed" || s._tag === "cancelled" ? { reason: s.reason } : {})
           })
         }),
+      Watch: () =>
+        Stream.unwrapScoped(Effect.gen(function*() {
+          const live = yield* PubSub.subscribe(hub)
+          const seen = log.slice()
+          const running = (yield* Ref.get(state))._tag === "running"
+          const rest = Stream.fromQueue(live).pipe(
+            Stream.filter(({ index }) => index >= seen.length),
+            Stream.takeUntil(({ item }) => item === undefined || item instanceof Finished),
+            Stream.filterMap(({ item }) => Option.fromNullable(item))
+          )
+          return Stream.concat(Stream.fromIterable(seen), running ? rest : Stream.empty)
+        })),
       Cancel: () =>
         lock.withPermits(1)(Effect.gen(function*() {
           const s = yield* Ref.get(state)
@@ -293,3 +333,14 @@ export const status = (session: string): Effect.Effect<SessionStatus, AgentError
  */
 export const cancel = (session: string): Effect.Effect<boolean, AgentError.AgentUnavailable, Sharding> =>
   Effect.flatMap(Session.client, (client) => Effect.mapError(client(session).Cancel(), unavailable(session)))
+
+/**
+ * Follow session `session` from anywhere in the colony: its progress so far, then live, ending
+ * with `Finished` (or early, if the run fails or is cancelled).
+ *
+ * @since 0.1.0
+ */
+export const watch = (session: string): Stream.Stream<Progress, AgentError.AgentUnavailable, Sharding> =>
+  Stream.unwrap(
+    Effect.map(Session.client, (client) => client(session).Watch().pipe(Stream.mapError(unavailable(session))))
+  )

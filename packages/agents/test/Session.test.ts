@@ -59,4 +59,37 @@ describe("Session", () => {
       expect(result.answer).toBe("red")
       expect(result.pattern).toBe("Peer")
     }).pipe(Effect.provide(sessions)))
+
+  it.live("a watcher joining mid-run gets the events so far, then the rest live, ending with the result", () =>
+    Effect.gen(function*() {
+      // the sleeper never answers: each round waits out the step timeout, so the run is still going
+      const pattern = Collaboration.Peer.make({
+        peers: [ref("sleeper/w1"), ref("helper/w2")],
+        rounds: 2,
+        stop: "fixed-rounds",
+        stepTimeoutMs: 300
+      })
+      const seen = yield* Queue.unbounded<Session.Progress>()
+      const run = yield* Effect.fork(
+        Stream.runForEach(Session.run("s-watch", pattern, "Anyone there?"), (p) => Queue.offer(seen, p))
+      )
+      // join once the first question is out and the run is waiting on the sleeper
+      while (true) {
+        const p = yield* Queue.take(seen)
+        if (p instanceof Collaboration.Stamped && p.event._tag === "MessageSent") break
+      }
+      expect((yield* Session.status("s-watch")).state).toBe("running")
+      const watched = Chunk.toReadonlyArray(yield* Stream.runCollect(Session.watch("s-watch")))
+      yield* Fiber.join(run)
+      expect(watched.at(-1)).toBeInstanceOf(Session.Finished)
+      // every event once, in order: the stamps run 1, 2, 3, … without a gap or a repeat
+      const stamps = watched.filter((p): p is Collaboration.Stamped => p instanceof Collaboration.Stamped).map((p) => p.stamp.time)
+      expect(stamps).toEqual(stamps.map((_, i) => i + 1))
+      // after the run, a new watcher gets the same record, replayed
+      const replay = Chunk.toReadonlyArray(yield* Stream.runCollect(Session.watch("s-watch")))
+      expect(replay.length).toBe(watched.length)
+      expect((replay.at(-1) as Session.Finished).result.answer).toBe((watched.at(-1) as Session.Finished).result.answer)
+      // a session that never ran streams nothing
+      expect(Chunk.size(yield* Stream.runCollect(Session.watch("s-never")))).toBe(0)
+    }).pipe(Effect.provide(sessions)))
 })

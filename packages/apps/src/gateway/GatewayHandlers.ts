@@ -7,7 +7,7 @@
 import { Collaboration, Session } from "@colony/agents"
 import { Agent, type AgentError, Colony, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import { Clock, Context, Effect, Exit, Layer, Metric, Option, Schedule, Stream } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { AgentInfo, GatewayRpcs, PresetInfo, UnknownPreset, type Watched } from "./GatewayRpcs.js"
 
@@ -70,20 +70,13 @@ export const agentInfos = (agents: ReadonlyArray<Agent.Any>, known: ReadonlyArra
     })
   })
 
-const sameStatus = (a: Session.SessionStatus, b: Session.SessionStatus) =>
-  a.state === b.state && a.clock === b.clock && a.events === b.events
-
 /**
- * Follow a session this gateway did not start: its status each time it changes, until it is no
- * longer running.
+ * Follow a session this gateway did not start (another gateway or process did): the session
+ * entity replays its events so far and streams the rest, wherever it runs.
  *
  * @since 0.1.0
  */
-const pollStatus = (session: string) =>
-  Stream.repeatEffectWithSchedule(Session.status(session), Schedule.spaced("250 millis")).pipe(
-    Stream.changesWith(sameStatus),
-    Stream.takeUntil((status) => status.state !== "running")
-  )
+const followElsewhere = (session: string) => Session.watch(session)
 
 /**
  * The handlers of `GatewayRpcs`.
@@ -141,7 +134,7 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
     WatchSession: ({ session }) => {
       const followed: Stream.Stream<Watched, WatchError> = Option.getOrElse(
         log.follow(session),
-        () => Stream.provideContext(pollStatus(session), sharding)
+        () => Stream.provideContext(followElsewhere(session), sharding)
       )
       return instrumentStream("WatchSession")(followed)
     },
