@@ -10,16 +10,17 @@ import { suites } from "./suites/index.js"
 
 const [id, out] = process.argv.slice(2)
 const quick = process.argv.includes("--quick")
-const suite = suites.find((s) => s.id === id)
-if (suite === undefined || out === undefined) {
+const entry = suites.find((s) => s.id === id)
+if (entry === undefined || out === undefined) {
   console.error(`usage: runSuite <${suites.map((s) => s.id).join("|")}> <result.json> [--quick]`)
   process.exit(2)
 }
 
 const startedAt = new Date()
-const base = { suite: suite.id, title: suite.title, quick, startedAt: startedAt.toISOString() }
+const base = { suite: entry.id, title: entry.title, quick, startedAt: startedAt.toISOString() }
 let result: SuiteResult
 try {
+  const suite = await entry.load()
   const body = await suite.run({ quick, log: (line) => console.error(`  ${line}`) })
   result = { ...base, status: "ok", ...body, durationMs: Date.now() - startedAt.getTime() }
 } catch (error) {

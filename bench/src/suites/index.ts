@@ -1,13 +1,21 @@
 /**
- * Every suite `npm run bench` runs, in order. Adding a suite is one file in this folder and one
+ * Every suite `npm run bench` runs, in order. A suite is loaded only in the process that runs it,
+ * so one suite's imports cannot break another. Adding a suite is one file in this folder and one
  * line here.
  */
 import type { Suite } from "../lib/Suite.js"
-import { suite as collaboration } from "./collaboration.js"
-import { suite as gateway } from "./gateway.js"
-import { suite as hop } from "./hop.js"
-import { suite as memory } from "./memory.js"
-import { suite as postgres } from "./postgres.js"
-import { suite as throughput } from "./throughput.js"
 
-export const suites: ReadonlyArray<Suite> = [hop, collaboration, throughput, memory, postgres, gateway]
+export interface Entry {
+  readonly id: string
+  readonly title: string
+  readonly load: () => Promise<Suite>
+}
+
+export const suites: ReadonlyArray<Entry> = [
+  { id: "hop", title: "1. Hop overhead: one single-agent call, fake model at 0 ms latency", load: async () => (await import("./hop.js")).suite },
+  { id: "collaboration", title: "2. Collaboration overhead: coordinator + 4 workers, master-slave", load: async () => (await import("./collaboration.js")).suite },
+  { id: "throughput", title: "3. Throughput against concurrency: sessions/s, fake model at 200 ms", load: async () => (await import("./throughput.js")).suite },
+  { id: "memory", title: "4. Memory per idle agent, and after passivation", load: async () => (await import("./memory.js")).suite },
+  { id: "postgres", title: "5. Runners on Postgres: persisted messages per second, failover after kill -9", load: async () => (await import("./postgres.js")).suite },
+  { id: "gateway", title: "6. Gateway overhead: /v1/chat/completions vs the same agent in-process", load: async () => (await import("./gateway.js")).suite }
+]

@@ -1,6 +1,6 @@
 /**
  * Suite 5 — runners on Postgres: real `colony runner` processes (the multi-process tests' set-up,
- * `test/support/cluster.ts`) on an embedded Postgres, with a client-only colony in this process.
+ * in `lib/runners.ts`) on an embedded Postgres, with a client-only colony in this process.
  *
  * - Persisted messages per second: concurrent callers each ask their own durable agent
  *   (`durable: true`, so every message is written to Postgres before it is delivered, and its reply
@@ -18,9 +18,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
-import { Clerk, Keeper } from "../../../test/support/agents.js"
-import * as Cluster from "../../../test/support/cluster.js"
 import * as FakeServer from "../lib/fakeServer.js"
+import { Clerk, Keeper } from "../lib/runnerAgents.js"
+import * as Cluster from "../lib/runners.js"
 import { median, num, percent, percentile, sleep } from "../lib/stats.js"
 import type { Suite } from "../lib/Suite.js"
 import { PROMPT } from "../lib/workload.js"
