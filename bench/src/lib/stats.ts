@@ -2,6 +2,7 @@
  * Small statistics over samples: percentiles (nearest rank), means, and formatting helpers the
  * tables share.
  */
+import { FakeOpenAI } from "@colony/runtime/testing"
 
 /** The p-th percentile (0..100) of the samples, nearest-rank; NaN when there are none. */
 export const percentile = (samples: ReadonlyArray<number>, p: number): number => {
@@ -66,16 +67,7 @@ export const shuffled = <A>(items: ReadonlyArray<A>, random: () => number): Arra
   return out
 }
 
-/** mulberry32 */
-export const seeded = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded generator: the fake server's, so both share one implementation. */
+export const seeded = FakeOpenAI.seeded
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -185,8 +185,13 @@ export class FakeOpenAI extends Context.Tag("@colony/runtime/testing/FakeOpenAI"
 
 const toFault = (fault: FaultKind | Fault): Fault => typeof fault === "string" ? { kind: fault } : fault
 
-// mulberry32: a tiny seeded generator, so a fault rate gives the same faults on every run.
-const seeded = (seed: number) => {
+/**
+ * A tiny seeded random generator (mulberry32): the same seed gives the same sequence on every run,
+ * so a fault rate injects the same faults and a benchmark interleaves contenders the same way.
+ *
+ * @since 0.1.0
+ */
+export const seeded = (seed: number): (() => number) => {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0
