@@ -27,7 +27,17 @@ import { AgentFailed } from "./AgentError.js"
 import { AgentMemory, type Transcript } from "./AgentMemory.js"
 import * as Events from "./Events.js"
 import { Registry } from "./internal/registry.js"
-import { ChatMessage, LanguageModel, ModelError, Usage, withAttribution } from "./LanguageModel.js"
+import {
+  ChatMessage,
+  type ChatResponse,
+  LanguageModel,
+  ModelError,
+  runTools,
+  type Tool,
+  type ToolLoopResult,
+  Usage,
+  withAttribution
+} from "./LanguageModel.js"
 import * as Supervision from "./Supervision.js"
 
 /**
@@ -43,6 +53,22 @@ export const TypeId: unique symbol = Symbol.for("@colony/runtime/Agent")
 export type TypeId = typeof TypeId
 
 // --- base protocol ---
+
+/**
+ * One tool call an agent made while answering.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class ToolUse extends Schema.Class<ToolUse>("@colony/runtime/ToolUse")({
+  name: Schema.String,
+  /** the arguments as the model wrote them (JSON) */
+  arguments: Schema.String,
+  /** false when the tool failed or the arguments did not fit; the model was told why */
+  ok: Schema.Boolean,
+  /** the tool's output as the model saw it, cut to 500 characters */
+  output: Schema.String
+}) {}
 
 /**
  * An agent's answer, labelled with who answered and with which model.
@@ -61,7 +87,9 @@ export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
   /** what the model call cost, from the model's price table (0 when it has none) */
   cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   /** the runner that hosted the agent when it answered ("host:port") */
-  runner: Schema.String
+  runner: Schema.String,
+  /** the tools the agent called to answer, in order */
+  tools: Schema.optionalWith(Schema.Array(ToolUse), { default: () => [] })
 }) {}
 
 /**
@@ -176,6 +204,7 @@ export interface Definition {
   readonly model: string
   readonly capabilities: ReadonlyArray<string>
   readonly tools: ReadonlyArray<string>
+  readonly maxToolSteps: number
   readonly rpcs: ReadonlyArray<string>
   readonly mailboxCapacity: number | "unbounded"
   readonly maxIdleTime: Duration.Duration | undefined
@@ -214,8 +243,13 @@ export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any
   readonly model?: string | undefined
   /** what this agent is good at; used to route and assign work */
   readonly capabilities?: ReadonlyArray<string> | undefined
-  /** names of the tools the agent may call */
+  /**
+   * names of the tools the agent calls while answering; their implementations are given to
+   * `toLayer`, where each name must have one
+   */
   readonly tools?: ReadonlyArray<string> | undefined
+  /** model calls one answer may take in a tool-call loop; default 8 */
+  readonly maxToolSteps?: number | undefined
   /** the agent's own typed RPCs, on top of the base protocol */
   readonly protocol?: Rpcs | undefined
   /** messages one agent instance may hold (in flight and queued); default 64 */
@@ -270,6 +304,7 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
     model: options.model ?? "default",
     capabilities: options.capabilities ?? [],
     tools: options.tools ?? [],
+    maxToolSteps: options.maxToolSteps ?? 8,
     rpcs: ["Ask", "Describe", "Forget", ...custom.map((rpc) => rpc._tag)],
     mailboxCapacity: options.mailboxCapacity ?? 64,
     maxIdleTime: Duration.decode(options.maxIdleTime ?? "5 minutes"),
@@ -377,6 +412,33 @@ const memoryRetry = Schedule.exponential("100 millis").pipe(
 )
 
 /**
+ * How `toLayer` hosts an agent: the implementations of its tools.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions<Tools extends ReadonlyArray<Tool.Any>> {
+  /**
+   * The tools the agent calls while answering an `Ask`: every name in the definition's `tools`,
+   * and any more. A tool's failure (or defect) reaches the model as the tool's result, never the
+   * caller, so the model can answer anyway.
+   */
+  readonly tools?: Tools | undefined
+}
+
+const toolOutputLimit = 500
+
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.squash(cause)
+  const message = typeof failure === "object" && failure !== null && "message" in failure &&
+      typeof failure.message === "string" && failure.message.length > 0
+    ? failure.message
+    : Cause.pretty(cause).split("\n")[0]!
+  const tag = typeof failure === "object" && failure !== null && "_tag" in failure ? `${String(failure._tag)}: ` : ""
+  return `${tag}${message}`
+}
+
+/**
  * Host an agent type in this process: register its entity with the cluster, with the
  * definition's mailbox, passivation and supervision settings.
  *
@@ -384,16 +446,35 @@ const memoryRetry = Schedule.exponential("100 millis").pipe(
  * @category layers
  */
 export function toLayer<Name extends string>(agent: Agent<Name, never>): Layer.Layer<never, never, Requirements>
-export function toLayer<Name extends string, Rpcs extends Rpc.Any, H extends Handlers<Rpcs>>(
+export function toLayer<
+  Name extends string,
+  Rpcs extends Rpc.Any,
+  H extends Handlers<Rpcs>,
+  const Tools extends ReadonlyArray<Tool.Any> = []
+>(
   agent: Agent<Name, Rpcs>,
-  handlers: H
-): Layer.Layer<never, never, Requirements | HandlersContext<H>>
-export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): Layer.Layer<never, never, any> {
+  handlers: H,
+  options?: LayerOptions<Tools>
+): Layer.Layer<never, never, Requirements | HandlersContext<H> | Tool.Context<Tools[number]>>
+export function toLayer(
+  agentIn: unknown,
+  handlers: Record<string, any> = {},
+  options: LayerOptions<ReadonlyArray<Tool.Any>> = {}
+): Layer.Layer<never, never, any> {
   const agent = agentIn as Any
   const def = agent[TypeId]
   const missing = def.rpcs.filter((tag) => !baseTags.has(tag) && typeof handlers[tag] !== "function")
   if (missing.length > 0) {
     return Layer.die(new Error(`Agent.toLayer: agent "${def.name}" has no handler for ${missing.join(", ")}`))
+  }
+  const tools = options.tools ?? []
+  const implemented = new Set(tools.map((t) => t.name))
+  const unimplemented = def.tools.filter((name) => !implemented.has(name))
+  if (unimplemented.length > 0) {
+    return Layer.die(
+      new Error(`Agent.toLayer: agent "${def.name}" names the tool(s) ${unimplemented.join(", ")} but toLayer got no ` +
+        `implementation; pass them in the options: Agent.toLayer(agent, handlers, { tools: [...] })`)
+    )
   }
 
   const build = Effect.gen(function*() {
@@ -446,17 +527,9 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
       Effect.flatMap(Events.now, (at) => Events.publish(new Events.AgentStopped({ agent: def.name, id, at })))
     )
 
-    const ask = (prompt: string) =>
-      Effect.gen(function*() {
-        const history = yield* Ref.get(memory)
-        const question = new ChatMessage({ role: "user", content: prompt })
-        const started = yield* Events.now
-        const response = yield* model.chat({
-          model: def.model,
-          messages: [new ChatMessage({ role: "system", content: def.instructions }), ...history, question]
-        }).pipe(withAttribution({ agent: key }))
-        const at = yield* Events.now
-        yield* Events.publish(
+    const modelCalled = (response: ChatResponse, durationMs: number) =>
+      Effect.flatMap(Events.now, (at) =>
+        Events.publish(
           new Events.ModelCalled({
             agent: def.name,
             id,
@@ -467,9 +540,75 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
             usage: response.usage,
             cost: response.cost,
             retries: response.retries,
-            durationMs: at - started
+            durationMs
           })
-        )
+        ))
+
+    // A tool runs in the agent's own context, and whatever goes wrong in it becomes its result:
+    // the model reads the error and can answer anyway, the caller never sees a tool's failure.
+    const hostedTools: ReadonlyArray<Tool.Any> = tools.map((tool) => ({
+      ...tool,
+      handler: (args: unknown) =>
+        Effect.gen(function*() {
+          const started = yield* Events.now
+          const exit = yield* Effect.exit(Effect.provide(Effect.suspend(() => tool.handler(args)), context))
+          const output = Exit.isSuccess(exit)
+            ? exit.value
+            : `error: ${describeFailure(exit.cause)}`
+          const rendered = typeof output === "string" ? output : JSON.stringify(output) ?? "null"
+          yield* Events.publish(
+            new Events.ToolCalled({
+              agent: def.name,
+              id,
+              at: yield* Events.now,
+              tool: tool.name,
+              ok: Exit.isSuccess(exit),
+              durationMs: (yield* Events.now) - started,
+              summary: Events.summarize(rendered)
+            })
+          )
+          return rendered
+        })
+    }))
+
+    const ask = (prompt: string) =>
+      Effect.gen(function*() {
+        const history = yield* Ref.get(memory)
+        const question = new ChatMessage({ role: "user", content: prompt })
+        const messages = [new ChatMessage({ role: "system", content: def.instructions }), ...history, question]
+        let response: ChatResponse
+        let usage: Usage
+        let cost: number
+        let used: ReadonlyArray<ToolUse> = []
+        if (hostedTools.length === 0) {
+          const started = yield* Events.now
+          response = yield* model.chat({ model: def.model, messages }).pipe(withAttribution({ agent: key }))
+          yield* modelCalled(response, (yield* Events.now) - started)
+          usage = response.usage
+          cost = response.cost
+        } else {
+          const loop = yield* runTools({
+            model: def.model,
+            messages,
+            tools: hostedTools,
+            maxSteps: def.maxToolSteps,
+            onResponse: modelCalled
+          }).pipe(
+            withAttribution({ agent: key }),
+            Effect.provideService(LanguageModel, model)
+          ) as Effect.Effect<ToolLoopResult, ModelError>
+          response = loop.response
+          usage = loop.usage
+          cost = loop.cost
+          used = loop.invocations.map((invocation) =>
+            new ToolUse({
+              name: invocation.call.name,
+              arguments: invocation.call.arguments,
+              ok: invocation.ok && !invocation.output.startsWith("error: "),
+              output: invocation.output.slice(0, toolOutputLimit)
+            })
+          )
+        }
         yield* remember([...history, question, new ChatMessage({ role: "assistant", content: response.text })])
         return new Answer({
           text: response.text,
@@ -478,9 +617,10 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
           model: response.model,
           modelId: response.modelId,
           simulated: response.simulated,
-          usage: response.usage,
-          cost: response.cost,
-          runner
+          usage,
+          cost,
+          runner,
+          tools: used
         })
       })
 
@@ -542,7 +682,7 @@ export function toLayer(agentIn: unknown, handlers: Record<string, any> = {}): L
               instructions: def.instructions,
               model: def.model,
               capabilities: def.capabilities,
-              tools: def.tools,
+              tools: [...new Set([...def.tools, ...tools.map((t) => t.name)])],
               rpcs: def.rpcs,
               mailboxCapacity: def.mailboxCapacity,
               maxIdleTimeMs: def.maxIdleTime === undefined ? null : Duration.toMillis(def.maxIdleTime),

@@ -87,6 +87,22 @@ export class ModelCalled extends Schema.TaggedClass<ModelCalled>()("ModelCalled"
 }) {}
 
 /**
+ * An agent ran one of its tools during a tool-call loop. `ok` is false when the tool failed or
+ * the model's arguments did not fit; the model was told so and went on.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ToolCalled extends Schema.TaggedClass<ToolCalled>()("ToolCalled", {
+  ...base,
+  tool: Schema.String,
+  ok: Schema.Boolean,
+  durationMs: Schema.Number,
+  /** the start of the tool's output (or of its error) */
+  summary: Schema.String
+}) {}
+
+/**
  * An agent's handler died and the agent is being restarted by its supervision policy.
  *
  * @since 0.1.0
@@ -277,6 +293,7 @@ export const Event = Schema.Union(
   MessageReceived,
   MessageHandled,
   ModelCalled,
+  ToolCalled,
   AgentRestarted,
   AgentGaveUp,
   SessionStarted,
@@ -369,6 +386,8 @@ export const format = (event: Event): string => {
       return `  ${who} called ${event.model} (${event.simulated ? "simulated" : event.modelId}), ` +
         `${event.usage.totalTokens} tokens${event.cost > 0 ? `, $${event.cost.toFixed(6)}` : ""}, ` +
         `${event.durationMs} ms${event.retries > 0 ? `, ${event.retries} retries` : ""}`
+    case "ToolCalled":
+      return `  ${who} used ${event.tool} (${event.ok ? "ok" : "error"}, ${event.durationMs} ms): ${event.summary}`
     case "AgentRestarted":
       return `! ${who} restart #${event.restart} in ${event.delayMs} ms after: ${event.defect}`
     case "AgentGaveUp":

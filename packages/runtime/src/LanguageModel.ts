@@ -345,8 +345,8 @@ export class ToolStepLimitExceeded extends Schema.TaggedError<ToolStepLimitExcee
 
 /**
  * Every way a model call can fail, as a `Schema` (so it can be a protocol's error type) and as a
- * type. Structured output adds `MalformedModelOutput` and the tool loop adds
- * `ToolStepLimitExceeded`.
+ * type, including a tool-call loop that does not end (`ToolStepLimitExceeded`, which an agent's
+ * `Ask` can fail with). Structured output adds `MalformedModelOutput`.
  *
  * @since 0.1.0
  */
@@ -356,7 +356,8 @@ export const ModelError = Schema.Union(
   ModelRetriesExhausted,
   ModelTimeout,
   MalformedModelResponse,
-  ModelStreamInterrupted
+  ModelStreamInterrupted,
+  ToolStepLimitExceeded
 )
 
 /**
@@ -556,7 +557,7 @@ export const SIMULATED_LABEL = Simulated.SIMULATED_LABEL
  */
 export const sampleJson: (
   schema: unknown,
-  options?: { readonly label?: string | undefined; readonly seed?: number | undefined }
+  options?: Parameters<typeof Simulated.sampleJson>[1]
 ) => unknown = Simulated.sampleJson
 
 /**
@@ -672,7 +673,7 @@ export const make = (
             ? {}
             : { collaboration: options.attribution.collaboration }),
           startedAt: options.startedAt
-        })
+        }, true)
         yield* publish(call)
         return call
       })
@@ -701,13 +702,14 @@ export const make = (
         }
         const raw = result.right
         const now = yield* Clock.currentTimeMillis
+        // built from a validated response and values computed here: not validated again
         const response = new ChatResponse({
           ...raw,
           model: resolved.name,
           cost: costOf(raw.usage, resolved.settings.prices),
           latencyMs: Math.max(0, now - startedAt),
           retries: attempts - 1
-        })
+        }, true)
         yield* recordCall({ resolved, attribution, startedAt, streamed: false, attempts, outcome: { response } })
         return response
       })
@@ -767,15 +769,15 @@ export const make = (
             simulated: resolved.settings.provider === "simulated",
             usage: total,
             toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) =>
-              new ToolCall({ id: call.id, name: call.name, arguments: call.arguments })
+              new ToolCall({ id: call.id, name: call.name, arguments: call.arguments }, true)
             ),
             finishReason,
             cost: costOf(total, resolved.settings.prices),
             latencyMs: Math.max(0, now - startedAt),
             retries: attempts - 1
-          })
+          }, true)
           yield* recordCall({ resolved, attribution, startedAt, streamed: true, attempts, outcome: { response } })
-          return new Finished({ response })
+          return new Finished({ response }, true)
         })
 
         return opened.pipe(
@@ -783,7 +785,7 @@ export const make = (
           Stream.filterMap((event) =>
             event.text === undefined || event.text === ""
               ? Option.none()
-              : Option.some<StreamPart>(new TextDelta({ text: event.text }))
+              : Option.some<StreamPart>(new TextDelta({ text: event.text }, true))
           ),
           Stream.concat(Stream.fromEffect(finish)),
           Stream.mapError((failure) => toModelError(resolved, attempts, timeoutMs)(failure, text.length)),
@@ -1042,6 +1044,8 @@ export declare namespace Tool {
 export interface ToolLoopRequest<Tools extends ReadonlyArray<Tool.Any>> extends Omit<ChatRequest, "tools"> {
   readonly tools: Tools
   readonly maxSteps?: number | undefined
+  /** called after every model call of the loop, with how long it took */
+  readonly onResponse?: ((response: ChatResponse, durationMs: number) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -1089,7 +1093,7 @@ export const runTools = <const Tools extends ReadonlyArray<Tool.Any>>(
 > =>
   Effect.gen(function*() {
     const model = yield* LanguageModel
-    const { maxSteps = 8, tools, ...rest } = request
+    const { maxSteps = 8, onResponse, tools, ...rest } = request
     const byName = new Map<string, Tool.Any>(tools.map((t) => [t.name, t]))
     const messages = [...rest.messages]
     const invocations: Array<ToolInvocation> = []
@@ -1097,7 +1101,9 @@ export const runTools = <const Tools extends ReadonlyArray<Tool.Any>>(
     let cost = 0
     let lastTools: ReadonlyArray<string> = []
     for (let step = 1; step <= maxSteps; step++) {
+      const started = yield* Clock.currentTimeMillis
       const response = yield* model.chat({ ...rest, messages, tools })
+      if (onResponse !== undefined) yield* onResponse(response, (yield* Clock.currentTimeMillis) - started)
       usage = Usage.add(usage, response.usage)
       cost += response.cost
       if (response.toolCalls.length === 0) {

@@ -59,6 +59,28 @@ const SupportLive = Agent.toLayer(Support, {
 
 const Billing = Agent.make({ name: "billing" })
 
+class Warehouse extends Context.Tag("test/Warehouse")<Warehouse, {
+  readonly stock: (sku: string) => Effect.Effect<number, OutOfCatalog>
+}>() {}
+class OutOfCatalog extends Schema.TaggedError<OutOfCatalog>()("OutOfCatalog", { sku: Schema.String }) {
+  override get message() {
+    return `no product ${this.sku} in the catalogue`
+  }
+}
+
+const checkStock = LanguageModel.tool({
+  name: "check_stock",
+  description: "Check how many units of a product are in stock",
+  parameters: Schema.Struct({ sku: Schema.String.pipe(Schema.pattern(/^SKU-\d{3}$/)) }),
+  handler: ({ sku }) => Effect.flatMap(Warehouse, (w) => w.stock(sku))
+})
+
+const Stockist = Agent.make({ name: "stockist", tools: ["check_stock"] })
+
+const WarehouseLive = Layer.succeed(Warehouse, {
+  stock: (sku) => sku === "SKU-404" ? Effect.fail(new OutOfCatalog({ sku })) : Effect.succeed(12)
+})
+
 const Ledger = Agent.make({ name: "ledger", durable: true })
 
 const ControlLive = Layer.effect(
@@ -98,6 +120,7 @@ const colony = (settings?: Partial<Colony.Settings>) =>
   warmUp.pipe(
     Layer.provideMerge(SupportLive),
     Layer.provideMerge(Agent.toLayer(Ledger)),
+    Layer.provideMerge(Agent.toLayer(Stockist, {}, { tools: [checkStock] }).pipe(Layer.provide(WarehouseLive))),
     Layer.provideMerge(Colony.layerEmbedded({ settings })),
     Layer.provideMerge(ControlLive)
   )
@@ -182,7 +205,7 @@ describe("Agent", () => {
     Effect.gen(function*() {
       const byName = yield* Effect.flip(Colony.ask("billing", "c1", "hello"))
       expect(byName).toBeInstanceOf(AgentError.UnknownAgent)
-      expect(byName.message).toContain(`no agent type "billing" is registered; registered types: ledger, support`)
+      expect(byName.message).toContain(`no agent type "billing" is registered; registered types: ledger, stockist, support`)
 
       const billing = yield* Colony.client(Billing)
       const typed = yield* Effect.flip(billing("c1").Ask({ prompt: "hello" }))
@@ -308,4 +331,55 @@ describe("Agent", () => {
         const other = yield* call(pay("m-2"))
         expect(other.text).not.toEqual(first.text)
       })).pipe(Effect.provide(colony())))
+
+  it.scoped("an agent calls its tools while answering, in its own context, and reports what it used", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const stockist = yield* Colony.client(Stockist)
+        const answer = yield* stockist("shop").Ask({ prompt: "How many SKU-123 are in stock?" })
+        // the simulated model took the product code from the prompt, because the parameter's pattern fits it
+        expect(answer.tools.map((t) => ({ name: t.name, arguments: JSON.parse(t.arguments), ok: t.ok }))).toEqual([
+          { name: "check_stock", arguments: { sku: "SKU-123" }, ok: true }
+        ])
+        expect(answer.tools[0]!.output).toBe("12")
+        expect(answer.text).toContain("From the tool results (12)")
+        expect(answer.simulated).toBe(true)
+        const seen = [...(yield* Queue.takeAll(events))].filter((e) => e.id === "shop")
+        // the model asked for the tool, the tool ran, the model answered with its result
+        expect(seen.filter((e) => e._tag === "ModelCalled" || e._tag === "ToolCalled").map((e) => e._tag)).toEqual([
+          "ModelCalled",
+          "ToolCalled",
+          "ModelCalled"
+        ])
+        expect(seen.find((e) => e._tag === "ToolCalled")).toMatchObject({
+          agent: "stockist",
+          tool: "check_stock",
+          ok: true,
+          summary: "12"
+        })
+        expect((yield* stockist("shop").Describe()).tools).toEqual(["check_stock"])
+      })).pipe(Effect.provide(colony())))
+
+  it.scoped("a tool's failure reaches the model as the tool's result and the agent answers anyway", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const stockist = yield* Colony.client(Stockist)
+        const answer = yield* stockist("shop").Ask({ prompt: "Do you stock SKU-404?" })
+        expect(answer.tools).toHaveLength(1)
+        expect(answer.tools[0]).toMatchObject({ name: "check_stock", ok: false })
+        expect(answer.tools[0]!.output).toBe("error: OutOfCatalog: no product SKU-404 in the catalogue")
+        expect(answer.text).toContain("no product SKU-404")
+        expect(yield* takeUntil(events, "ToolCalled", "shop")).toMatchObject({ ok: false })
+      })).pipe(Effect.provide(colony())))
+
+  it("a definition naming a tool that toLayer is not given fails to start, naming the tool", async () => {
+    const exit = await Effect.runPromiseExit(
+      Layer.launch(Agent.toLayer(Stockist)).pipe(
+        Effect.provide(Colony.layerEmbedded()),
+        Effect.scoped
+      )
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("check_stock")
+  })
 })

@@ -575,3 +575,42 @@ describe("LanguageModel registry", () => {
       expect(LanguageModel.backoffDelay(policy, 3, 10, 0)).toBe(400)
     }))
 })
+
+describe("LanguageModel (simulated provider)", () => {
+  const Intent = Schema.Union(
+    Schema.Literal("orders").annotations({ description: "order status, delivery, shipping, address" }),
+    Schema.Literal("billing").annotations({ description: "invoice, charge, payment, refund" }),
+    Schema.Literal("general").annotations({ description: "anything else" })
+  )
+  const Route = Schema.Struct({ intents: Schema.Array(Intent), primary: Intent, note: Schema.String })
+  const request = (content: string): LanguageModel.ChatRequest => ({
+    model: "default",
+    messages: [LanguageModel.ChatMessage.user(content)]
+  })
+
+  it.scoped("structured output picks the choices whose words the request mentions, and labels free text", () =>
+    Effect.gen(function*() {
+      const route = (text: string) =>
+        Effect.map(LanguageModel.generateObject({ ...request(text), schema: Route }), (r) => r.value)
+      const both = yield* route("Where is my delivery, and why is there a second charge on my invoice?")
+      expect(both.intents).toEqual(["orders", "billing"])
+      expect(both.primary).toBe("billing")
+      expect(both.note.startsWith(LanguageModel.SIMULATED_LABEL)).toBe(true)
+      const none = yield* route("Hello there")
+      expect(none.intents).toHaveLength(1)
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.scoped("tool arguments come from the request: pattern matches, else the request's text", () =>
+    Effect.gen(function*() {
+      const lookup = LanguageModel.tool({
+        name: "lookup_order",
+        description: "Look up an order",
+        parameters: Schema.Struct({ orderId: Schema.String.pipe(Schema.pattern(/^A-\d{5}$/)), question: Schema.String }),
+        handler: (args) => Effect.succeed(args)
+      })
+      const result = yield* LanguageModel.runTools({ ...request("Status of order A-10023 please"), tools: [lookup] })
+      expect(result.invocations.map((i) => JSON.parse(i.call.arguments))).toEqual([
+        { orderId: "A-10023", question: "Status of order A-10023 please" }
+      ])
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+})

@@ -45,12 +45,61 @@ const numberField = (node: JsonSchemaNode, key: string): number | undefined =>
 /** See `LanguageModel.sampleJson`. */
 export const sampleJson = (
   schema: unknown,
-  options: { readonly label?: string | undefined; readonly seed?: number | undefined } = {}
+  options: {
+    readonly label?: string | undefined
+    readonly seed?: number | undefined
+    /**
+     * The request's text. Given, choices (`enum`, `anyOf` of `const`s) go to the option whose
+     * value, title or description shares the most words with it (an array of choices gets every
+     * option that shares any), and a string with a `pattern` gets the first part of the text
+     * that matches it.
+     */
+    readonly prompt?: string | undefined
+    /** with `prompt`: other strings are the prompt itself (tool arguments) instead of a label */
+    readonly stringsFromPrompt?: boolean | undefined
+  } = {}
 ): unknown => {
   const label = options.label ?? SIMULATED_LABEL
   const seed = options.seed ?? 0
+  const prompt = options.prompt
+  const asked = prompt === undefined ? undefined : new Set(words(prompt))
   const root = asNode(schema) ?? {}
   const definitions = asNode(root["$defs"]) ?? asNode(root["definitions"]) ?? {}
+  const resolve = (value: unknown, depth = 0): JsonSchemaNode | undefined => {
+    const node = asNode(value)
+    const ref = node?.["$ref"]
+    if (typeof ref !== "string" || depth > 8) return node
+    return resolve(definitions[ref.replace(/^#\/(\$defs|definitions)\//, "")], depth + 1)
+  }
+  // The options of a choice node, each with how many words it shares with the prompt.
+  const scoredChoices = (node: JsonSchemaNode): Array<{ value: unknown; score: number }> | undefined => {
+    if (asked === undefined) return undefined
+    const score = (text: string) => words(text).filter((w) => asked.has(w)).length
+    if (Array.isArray(node["enum"]) && node["enum"].length > 0) {
+      return node["enum"].map((value) => ({ value, score: score(String(value)) }))
+    }
+    for (const union of ["anyOf", "oneOf"] as const) {
+      const members = node[union]
+      if (!Array.isArray(members) || members.length === 0) continue
+      // a member is one value: `{ const }`, or `{ enum: [value] }` as Effect writes a literal
+      const valueOf = (m: JsonSchemaNode | undefined): { value: unknown } | undefined =>
+        m === undefined
+          ? undefined
+          : "const" in m
+          ? { value: m["const"] }
+          : Array.isArray(m["enum"]) && m["enum"].length === 1
+          ? { value: m["enum"][0] }
+          : undefined
+      const resolved = members.map((m) => resolve(m))
+      const values = resolved.map(valueOf)
+      if (!values.every((v) => v !== undefined)) return undefined
+      return resolved.map((m, i) => ({
+        value: values[i]!.value,
+        score: score([values[i]!.value, m!["title"], m!["description"]].filter((t) => typeof t === "string").join(" "))
+      }))
+    }
+    return undefined
+  }
   const go = (value: unknown, key: string, depth: number): unknown => {
     const node = asNode(value)
     if (node === undefined) return `${label} ${key}`
@@ -60,6 +109,11 @@ export const sampleJson = (
       return depth > 8 ? null : go(target, key, depth + 1)
     }
     if ("const" in node) return node["const"]
+    const choices = scoredChoices(node)
+    if (choices !== undefined) {
+      const best = choices.reduce((a, b) => (b.score > a.score ? b : a))
+      if (best.score > 0) return best.value
+    }
     if (Array.isArray(node["enum"]) && node["enum"].length > 0) return node["enum"][seed % node["enum"].length]
     for (const union of ["anyOf", "oneOf"] as const) {
       const members = node[union]
@@ -73,9 +127,16 @@ export const sampleJson = (
     const type = Array.isArray(declared) ? declared.find((t) => t !== "null") ?? declared[0] : declared
     switch (type) {
       case "string": {
-        const base = `${label} ${key}`
         const max = numberField(node, "maxLength") ?? Number.POSITIVE_INFINITY
         const min = numberField(node, "minLength") ?? 0
+        const pattern = node["pattern"]
+        if (prompt !== undefined && typeof pattern === "string") {
+          const found = matchIn(prompt, pattern)
+          if (found !== undefined) return found
+        }
+        const base = prompt !== undefined && options.stringsFromPrompt === true && prompt.trim().length > 0
+          ? prompt.replace(/\s+/g, " ").trim()
+          : `${label} ${key}`
         const fitted = base.length > max ? base.slice(0, max) : base
         return fitted.length < min ? fitted.padEnd(min, ".") : fitted
       }
@@ -97,6 +158,10 @@ export const sampleJson = (
         if (depth > 8) return []
         const items = node["items"]
         if (Array.isArray(items)) return items.map((item, i) => go(item, `${key}[${i}]`, depth + 1))
+        const itemNode = resolve(items)
+        const itemChoices = itemNode === undefined ? undefined : scoredChoices(itemNode)
+        const mentioned = (itemChoices ?? []).filter((c) => c.score > 0).map((c) => c.value)
+        if (mentioned.length > 0) return mentioned.slice(0, numberField(node, "maxItems") ?? mentioned.length)
         const count = Math.min(numberField(node, "maxItems") ?? 1, Math.max(numberField(node, "minItems") ?? 0, 1))
         return Array.from({ length: count }, (_, i) => go(items, `${key} ${i + 1}`, depth + 1))
       }
@@ -114,14 +179,28 @@ export const sampleJson = (
   return go(root, "value", 0)
 }
 
+/** The first part of `text` that `pattern` (a JSON Schema regular expression) matches. */
+const matchIn = (text: string, pattern: string): string | undefined => {
+  try {
+    const unanchored = pattern.replace(/^\^/, "").replace(/\$$/, "")
+    return new RegExp(unanchored).exec(text)?.[0]
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * A value (in its JSON form) that `schema` decodes: the readable `sampleJson` example when it
  * fits, otherwise a seeded arbitrary value, which satisfies refinements the sampler ignores.
  */
-const exampleFor = (schema: Schema.Schema.AnyNoContext, seed: number): unknown => {
+const exampleFor = (
+  schema: Schema.Schema.AnyNoContext,
+  seed: number,
+  fromPrompt?: { readonly prompt: string; readonly stringsFromPrompt: boolean }
+): unknown => {
   const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
   try {
-    const readable = sampleJson(jsonSchemaOf(schema), { seed })
+    const readable = sampleJson(jsonSchemaOf(schema), { seed, ...fromPrompt })
     if (fits(readable)) return readable
   } catch {
     // Schemas without a JSON Schema form still have an Arbitrary; fall through.
@@ -140,6 +219,8 @@ const words = (text: string): ReadonlyArray<string> =>
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((w) => w.length > 2)
+    // a plural matches its singular ("orders" and "order")
+    .map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w)
 
 const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDefinition => {
   const asked = new Set(words(prompt))
@@ -181,12 +262,12 @@ export const simulate = (request: ChatRequest): ChatResponse => {
     const call = new ToolCall({
       id: `call_sim_${hash.toString(16)}`,
       name: tool.name,
-      arguments: JSON.stringify(exampleFor(tool.parameters, hash))
+      arguments: JSON.stringify(exampleFor(tool.parameters, hash, { prompt: lastUser, stringsFromPrompt: true }))
     })
     return respond("", { toolCalls: [call], finishReason: "tool_calls" })
   }
   if (request.responseFormat !== undefined) {
-    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash)))
+    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash, { prompt: lastUser, stringsFromPrompt: false })))
   }
   if (toolResults.length > 0) {
     const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
