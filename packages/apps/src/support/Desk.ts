@@ -1,0 +1,363 @@
+/**
+ * The support desk's public contract: what a customer-facing program (the chat page, the operator
+ * dashboard, the CLI, the demo) calls, and the shapes it gets back. Each conversation is one
+ * durable `desk` agent whose entity id is the conversation id; the desk routes every customer
+ * message to the specialist agents and answers with a `Reply`. Escalated cases become `Ticket`s a
+ * human answers with `answerEscalation`; the answer joins the conversation's transcript.
+ *
+ * Everything here needs only a colony that hosts (or reaches) the support agents:
+ * `Colony.Services | Sharding`. The agents themselves are hosted by `Support.layer`.
+ *
+ * @since 0.1.0
+ */
+import { Agent, AgentError, Colony, LanguageModel } from "@colony/runtime"
+import type { Sharding } from "@effect/cluster/Sharding"
+import { Rpc } from "@effect/rpc"
+import { Effect, PrimaryKey, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+
+// --- the contract's shapes ---
+
+/**
+ * What a customer message is about.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Intent = Schema.Literal("orders", "billing", "technical", "general")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Intent = typeof Intent.Type
+
+/**
+ * How the desk's agents worked on one message: one specialist (`single`), a coordinator over one
+ * specialist per intent (`master-slave`), a specialist's draft debated by two reviewers
+ * (`peer-review`), or teams of peers under a coordinator for hard cases (`hybrid`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Pattern = Schema.Literal("single", "master-slave", "peer-review", "hybrid")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Pattern = typeof Pattern.Type
+
+/**
+ * A case handed to a human operator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Ticket extends Schema.Class<Ticket>("@colony/apps/support/Ticket")({
+  id: Schema.String,
+  conversationId: Schema.String,
+  question: Schema.String,
+  reason: Schema.String,
+  status: Schema.Literal("open", "answered"),
+  reply: Schema.NullOr(Schema.String),
+  /** epoch ms */
+  openedAt: Schema.Number,
+  /** epoch ms */
+  answeredAt: Schema.NullOr(Schema.Number)
+}) {}
+
+/**
+ * One turn of a conversation, as the customer and the operator see it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Turn extends Schema.Class<Turn>("@colony/apps/support/Turn")({
+  role: Schema.Literal("customer", "agent", "human"),
+  text: Schema.String,
+  /** epoch ms */
+  at: Schema.Number,
+  /** "customer", an agent address like "orders/conv-1", or "operator" */
+  by: Schema.String
+}) {}
+
+/**
+ * The desk's answer to one customer message, with how it was reached.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Reply extends Schema.Class<Reply>("@colony/apps/support/Reply")({
+  conversationId: Schema.String,
+  /** what the customer sees */
+  text: Schema.String,
+  intents: Schema.Array(Intent),
+  pattern: Pattern,
+  /** agent addresses that contributed */
+  handledBy: Schema.Array(Schema.String),
+  /** every tool call made for this reply */
+  tools: Schema.Array(Agent.ToolUse),
+  /** the ticket opened, when the case went to a human */
+  escalation: Schema.NullOr(Ticket),
+  simulated: Schema.Boolean,
+  totalTokens: Schema.Number,
+  cost: Schema.Number
+}) {}
+
+/**
+ * The desk could not do what was asked; `reason` says why and what to do instead.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SupportError extends Schema.TaggedError<SupportError>()("SupportError", { reason: Schema.String }) {
+  override get message() {
+    return this.reason
+  }
+}
+
+// --- the agents behind the contract ---
+
+/**
+ * The payload of `Send`: a customer message. Its id makes a message sent twice (a retry after a
+ * crash) answered once.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class SendPayload extends Schema.Class<SendPayload>("@colony/apps/support/SendPayload")({
+  text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8000)),
+  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() })
+}) {
+  [PrimaryKey.symbol]() {
+    return this.messageId
+  }
+}
+
+/**
+ * The payload of `HumanReply`: an operator's answer to a ticket; one ticket is answered once.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class HumanReplyPayload extends Schema.Class<HumanReplyPayload>("@colony/apps/support/HumanReplyPayload")({
+  ticketId: Schema.String,
+  text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8000))
+}) {
+  [PrimaryKey.symbol]() {
+    return this.ticketId
+  }
+}
+
+/**
+ * The errors a desk message may end with.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const DeskError = Schema.Union(SupportError, AgentError.AgentError, LanguageModel.ModelError)
+
+/**
+ * A customer message: route, answer (or escalate), reply.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Send = Rpc.make("Send", { payload: SendPayload, success: Reply, error: DeskError })
+
+/**
+ * The conversation so far.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const GetTranscript = Rpc.make("GetTranscript", { success: Schema.Array(Turn) })
+
+/**
+ * An operator's answer joins the conversation.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const HumanReply = Rpc.make("HumanReply", { payload: HumanReplyPayload, success: Turn })
+
+/**
+ * One conversation with the shop's support. Durable: a customer message is stored before it is
+ * handled and survives the death of the runner handling it.
+ *
+ * @since 0.1.0
+ * @category agents
+ */
+export const DeskAgent = Agent.make({
+  name: "desk",
+  instructions: "You are the front desk of Northwind Goods' customer support. You keep the conversation " +
+    "and hand each message to the right specialists.",
+  capabilities: ["conversation"],
+  protocol: [Send, GetTranscript, HumanReply],
+  durable: true,
+  // a conversation's transcript is what the customer and the operator read back: keep it whole
+  historyLimit: 400
+})
+
+/**
+ * Open a ticket for a conversation.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const OpenTicket = Rpc.make("OpenTicket", {
+  payload: { question: Schema.String, reason: Schema.String },
+  success: Ticket,
+  error: SupportError
+})
+
+/**
+ * The open tickets, oldest first.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ListTickets = Rpc.make("ListTickets", { success: Schema.Array(Ticket), error: SupportError })
+
+/**
+ * One ticket by id.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const FindTicket = Rpc.make("FindTicket", {
+  payload: { ticketId: Schema.String },
+  success: Ticket,
+  error: SupportError
+})
+
+/**
+ * Answer a ticket: the reply joins the conversation, then the ticket is closed.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const AnswerTicket = Rpc.make("AnswerTicket", {
+  payload: { ticketId: Schema.String, text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8000)) },
+  success: Ticket,
+  error: Schema.Union(SupportError, AgentError.AgentError)
+})
+
+/**
+ * Hands cases to humans: its instance per conversation opens and answers that conversation's
+ * tickets; the `queue` instance lists and finds tickets across conversations.
+ *
+ * @since 0.1.0
+ * @category agents
+ */
+export const EscalationAgent = Agent.make({
+  name: "escalation",
+  instructions: "You hand support cases that need a person to the human operators, and pass their answers back.",
+  capabilities: ["escalation"],
+  protocol: [OpenTicket, ListTickets, FindTicket, AnswerTicket]
+})
+
+/**
+ * The escalation instance that serves the whole ticket queue.
+ *
+ * @since 0.1.0
+ * @category agents
+ */
+export const queueId = "queue"
+
+// --- the contract's operations ---
+
+/**
+ * What the operations need: a colony hosting or reaching the support agents.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = Colony.Services | Sharding
+
+const CONVERSATION_ID = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,127}$/
+
+const checkConversation = (conversationId: string): Effect.Effect<void, SupportError> =>
+  CONVERSATION_ID.test(conversationId)
+    ? Effect.void
+    : Effect.fail(
+      new SupportError({
+        reason: `invalid conversation id "${conversationId}": use 1 to 128 letters, digits, "_", ":" or "-", ` +
+          `starting with a letter or digit (a "." would be read as a collaboration session of another conversation)`
+      })
+    )
+
+const checkText = (text: string): Effect.Effect<void, SupportError> =>
+  text.trim().length === 0
+    ? Effect.fail(new SupportError({ reason: "the message is empty: write what the customer needs" }))
+    : text.length > 8000
+    ? Effect.fail(new SupportError({ reason: `the message has ${text.length} characters; the limit is 8000` }))
+    : Effect.void
+
+/**
+ * Send a customer message to a conversation and get the desk's reply. Give `messageId` to make a
+ * retried send (after a timeout or a crash) answered once.
+ *
+ * @since 0.1.0
+ */
+export const send = (
+  conversationId: string,
+  text: string,
+  options?: { readonly messageId?: string | undefined }
+): Effect.Effect<Reply, SupportError | AgentError.AgentError | LanguageModel.ModelError, Requirements> =>
+  Effect.gen(function*() {
+    yield* checkConversation(conversationId)
+    yield* checkText(text)
+    const desk = yield* Colony.client(DeskAgent)
+    return yield* desk(conversationId).Send({
+      text,
+      ...(options?.messageId === undefined ? {} : { messageId: options.messageId })
+    })
+  })
+
+/**
+ * A conversation's turns, oldest first (empty for a conversation that never started).
+ *
+ * @since 0.1.0
+ */
+export const transcript = (
+  conversationId: string
+): Effect.Effect<ReadonlyArray<Turn>, SupportError | AgentError.AgentError, Requirements> =>
+  Effect.gen(function*() {
+    yield* checkConversation(conversationId)
+    const desk = yield* Colony.client(DeskAgent)
+    return yield* desk(conversationId).GetTranscript()
+  })
+
+/**
+ * The open tickets, oldest first.
+ *
+ * @since 0.1.0
+ */
+export const escalations: Effect.Effect<
+  ReadonlyArray<Ticket>,
+  SupportError | AgentError.AgentError,
+  Requirements
+> = Effect.gen(function*() {
+  const escalation = yield* Colony.client(EscalationAgent)
+  return yield* escalation(queueId).ListTickets()
+})
+
+/**
+ * Answer a ticket as the human operator: the reply joins the conversation's transcript (role
+ * `"human"`) and the ticket is closed. A ticket is answered once; answering it again fails with a
+ * `SupportError`.
+ *
+ * @since 0.1.0
+ */
+export const answerEscalation = (
+  ticketId: string,
+  text: string
+): Effect.Effect<Ticket, SupportError | AgentError.AgentError, Requirements> =>
+  Effect.gen(function*() {
+    yield* checkText(text)
+    const escalation = yield* Colony.client(EscalationAgent)
+    const ticket = yield* escalation(queueId).FindTicket({ ticketId })
+    return yield* escalation(ticket.conversationId).AnswerTicket({ ticketId, text })
+  })
