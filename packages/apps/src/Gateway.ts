@@ -26,6 +26,7 @@ import { readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import * as Demo from "./Demo.js"
+import * as A2A from "./gateway/A2A.js"
 import { config, GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
 import * as GatewayHandlers from "./gateway/GatewayHandlers.js"
 import * as GatewayMetrics from "./gateway/GatewayMetrics.js"
@@ -124,6 +125,7 @@ const readiness = Effect.gen(function*() {
 export const router = Effect.gen(function*() {
   const rpcHttp = yield* RpcServer.toHttpApp(GatewayRpcs)
   const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
+  const a2a = yield* A2A.router
   return HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))),
     HttpRouter.get("/readyz", readiness),
@@ -135,6 +137,7 @@ export const router = Effect.gen(function*() {
     HttpRouter.get("/rpc/ws", rpcWebSocket),
     HttpRouter.post("/v1/chat/completions", OpenAICompat.chatCompletions),
     HttpRouter.get("/v1/models", OpenAICompat.models),
+    HttpRouter.concat(a2a),
     Effect.catchTag("RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))
   )
 })

@@ -1,0 +1,457 @@
+/**
+ * The Agent2Agent (A2A) surface: every agent type the gateway serves, and every collaboration
+ * preset, is an A2A agent with its own card and JSON-RPC endpoint, so agents built with other
+ * frameworks can call a colony.
+ *
+ * - `GET /a2a` lists the cards' URLs;
+ * - `GET /a2a/<name>/.well-known/agent-card.json` is the card of an agent (`writer`) or preset
+ *   (`master-slave`, or `team:master-slave` when an agent has the same name);
+ * - `POST /a2a/<name>` speaks A2A JSON-RPC: `SendMessage`, `SendStreamingMessage` (SSE),
+ *   `GetTask`, `CancelTask`, ... of A2A 1.0, and for clients that send no `A2A-Version` header
+ *   (or `0.3`) the v0.3 methods `message/send`, `message/stream`, `tasks/get`, `tasks/cancel`;
+ * - `GET /.well-known/agent-card.json` is the first served agent's card.
+ *
+ * The protocol is `@a2a-js/sdk`'s transport-agnostic request handler; this module adapts it to
+ * the gateway's router and runs each task on the colony: an agent's task is an `Ask` whose
+ * instance id is the A2A context id (a conversation keeps the agent's memory), a preset's task
+ * is a collaboration run whose progress streams as `working` status updates.
+ *
+ * @since 0.1.0
+ */
+import { Collaboration, Session } from "@colony/agents"
+import { Agent, Colony, Events } from "@colony/runtime"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import {
+  A2A_PROTOCOL_VERSION,
+  A2A_VERSION_HEADER,
+  type AgentCard,
+  type AgentSkill,
+  formatSSEErrorEvent,
+  formatSSEEvent,
+  type Message,
+  type Part,
+  Role,
+  TaskState
+} from "@a2a-js/sdk"
+import { LegacyJsonRpcTransportHandler } from "@a2a-js/sdk/compat/v0_3/server"
+import {
+  AgentEvent,
+  type AgentExecutor,
+  DefaultRequestHandler,
+  defaultServerCallContextBuilder,
+  type ExecutionEventBus,
+  InMemoryTaskStore,
+  JsonRpcTransportHandler,
+  type RequestContext,
+  UnauthenticatedUser,
+  validateVersion
+} from "@a2a-js/sdk/server"
+import { Cause, DateTime, Duration, Effect, Exit, Fiber, FiberMap, Option, Runtime, Stream } from "effect"
+import { randomUUID } from "node:crypto"
+import { GatewayConfig, type Settings } from "./GatewayConfig.js"
+import { ServedAgents } from "./GatewayHandlers.js"
+import * as GatewayMetrics from "./GatewayMetrics.js"
+import * as Presets from "./Presets.js"
+
+/**
+ * Where the gateway serves A2A agents: `/a2a/<name>`.
+ *
+ * @since 0.1.0
+ */
+export const basePath = "/a2a"
+
+const cardPath = "/.well-known/agent-card.json"
+const legacyVersion = "0.3"
+
+// --- messages ---
+
+const textPart = (text: string): Part => ({
+  content: { $case: "text", value: text },
+  metadata: undefined,
+  filename: "",
+  mediaType: "text/plain"
+})
+
+/**
+ * The text of an A2A message: its text parts, one per line. Other parts (files, data) are not
+ * read by colony agents.
+ *
+ * @since 0.1.0
+ */
+export const textOf = (message: Message | undefined): string =>
+  (message?.parts ?? []).flatMap((part) => part.content?.$case === "text" ? [part.content.value] : []).join("\n")
+
+const agentMessage = (taskId: string, contextId: string, text: string): Message => ({
+  messageId: randomUUID(),
+  contextId,
+  taskId,
+  role: Role.ROLE_AGENT,
+  parts: [textPart(text)],
+  metadata: undefined,
+  extensions: [],
+  referenceTaskIds: []
+})
+
+// --- targets and cards ---
+
+interface Served {
+  /** the path segment the target is served under */
+  readonly name: string
+  readonly target: Presets.Target
+}
+
+const describeAgent = (definition: Agent.Definition) => {
+  const instructions = definition.instructions.trim()
+  return instructions.length > 0 ? instructions : `The colony agent "${definition.name}".`
+}
+
+const skillOf = (served: Served, agents: ReadonlyArray<Agent.Any>): AgentSkill => {
+  const base = { examples: [], inputModes: [], outputModes: [], securityRequirements: [] }
+  if (served.target._tag === "Agent") {
+    const name = served.target.agent
+    const agent = agents.find((a) => a.type === name)
+    const definition = agent === undefined ? undefined : Agent.definition(agent)
+    return {
+      ...base,
+      id: name,
+      name,
+      description: definition === undefined ? `The colony agent "${name}".` : describeAgent(definition),
+      tags: ["colony", "agent", ...(definition?.capabilities ?? [])]
+    }
+  }
+  const collaboration = served.target.collaboration
+  const members = [...new Set(Collaboration.participants(collaboration).map((ref) => ref.agent))]
+  return {
+    ...base,
+    id: served.name,
+    name: served.target.name,
+    description: `A ${collaboration._tag} collaboration of the colony agents ${members.join(", ")}: ` +
+      `the task is worked on together and answered with one synthesis.`,
+    tags: ["colony", "collaboration", collaboration._tag]
+  }
+}
+
+/**
+ * The agent card of a served agent or preset, at `url` (its JSON-RPC endpoint). With API keys
+ * configured the card declares bearer authentication.
+ *
+ * @since 0.1.0
+ */
+export const card = (
+  served: Served,
+  agents: ReadonlyArray<Agent.Any>,
+  settings: Settings,
+  url: string
+): AgentCard => {
+  const skill = skillOf(served, agents)
+  const secured = settings.keys.length > 0
+  return {
+    name: served.target._tag === "Agent" ? served.target.agent : `team:${served.target.name}`,
+    description: skill.description,
+    // One endpoint answers both protocol versions; clients pick 1.0 when they can.
+    supportedInterfaces: [A2A_PROTOCOL_VERSION, legacyVersion].map((protocolVersion) => ({
+      url,
+      protocolBinding: "JSONRPC",
+      tenant: "",
+      protocolVersion
+    })),
+    provider: undefined,
+    version: "0.1.0",
+    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    securitySchemes: secured
+      ? {
+        bearer: {
+          scheme: {
+            $case: "httpAuthSecurityScheme",
+            value: { description: "a gateway API key (COLONY_GATEWAY_KEYS)", scheme: "Bearer", bearerFormat: "" }
+          }
+        }
+      }
+      : {},
+    securityRequirements: secured ? [{ schemes: { bearer: { list: [] } } }] : [],
+    defaultInputModes: ["text/plain"],
+    defaultOutputModes: ["text/plain"],
+    skills: [skill],
+    signatures: []
+  }
+}
+
+// --- the executor ---
+
+type Failure = { readonly _tag: string; readonly message: string }
+
+const failureText = (cause: Cause.Cause<Failure>): string =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (failure) => `${failure._tag}: ${failure.message}`,
+    onNone: () => `the colony failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}`
+  })
+
+const executor = (
+  target: Presets.Target,
+  settings: Settings,
+  agents: ReadonlyArray<Agent.Any>,
+  running: FiberMap.FiberMap<string>,
+  runtime: Runtime.Runtime<Colony.Services | Sharding>
+): AgentExecutor => {
+  const execute = (request: RequestContext, bus: ExecutionEventBus) =>
+    Effect.gen(function*() {
+      const { contextId, taskId } = request
+      const status = (state: TaskState, text?: string) =>
+        Effect.map(DateTime.now, (now) =>
+          bus.publish(AgentEvent.statusUpdate({
+            taskId,
+            contextId,
+            status: {
+              state,
+              message: text === undefined ? undefined : agentMessage(taskId, contextId, text),
+              timestamp: DateTime.formatIso(now)
+            },
+            metadata: undefined
+          })))
+      if (request.task === undefined) {
+        bus.publish(AgentEvent.task({
+          id: taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: undefined },
+          artifacts: [],
+          history: [request.userMessage],
+          metadata: undefined
+        }))
+      }
+      yield* status(TaskState.TASK_STATE_WORKING)
+
+      const prompt = textOf(request.userMessage)
+      const work: Effect.Effect<string, Failure, Colony.Services | Sharding> = prompt.trim().length === 0
+        ? Effect.fail({ _tag: "InvalidMessage", message: "the message has no text; send at least one text part" })
+        : target._tag === "Agent"
+        ? Colony.ask(target.agent, contextId, prompt, { from: "a2a" }).pipe(
+          Effect.tap((answer) => GatewayMetrics.countTokens(target.agent, answer.usage)),
+          Effect.map((answer) => answer.text),
+          GatewayMetrics.trackInFlight(target.agent),
+          Effect.withSpan("Gateway.a2a", { attributes: { "colony.agent": target.agent, "colony.id": contextId } })
+        )
+        : runPreset(target, agents, settings, prompt, (line) => status(TaskState.TASK_STATE_WORKING, line))
+      const timed = work.pipe(
+        Effect.timeoutFail({
+          duration: settings.requestTimeout,
+          onTimeout: (): Failure => ({
+            _tag: "TimeoutException",
+            message: `no answer within ${Duration.format(settings.requestTimeout)}; ` +
+              `ask something smaller or raise COLONY_GATEWAY_REQUEST_TIMEOUT`
+          })
+        })
+      )
+      // The work runs in the gateway's fiber map, under the task id: `CancelTask` interrupts it,
+      // and so does the gateway shutting down.
+      const fiber = yield* FiberMap.run(running, taskId, timed)
+      const exit = yield* Fiber.await(fiber)
+      if (Exit.isSuccess(exit)) {
+        bus.publish(AgentEvent.artifactUpdate({
+          taskId,
+          contextId,
+          artifact: {
+            artifactId: `${taskId}-answer`,
+            name: "answer",
+            description: "the colony's answer",
+            parts: [textPart(exit.value)],
+            metadata: undefined,
+            extensions: []
+          },
+          append: false,
+          lastChunk: true,
+          metadata: undefined
+        }))
+        yield* status(TaskState.TASK_STATE_COMPLETED, exit.value)
+      } else if (Cause.isInterruptedOnly(exit.cause)) {
+        yield* status(TaskState.TASK_STATE_CANCELED, "the task was canceled")
+      } else {
+        yield* status(TaskState.TASK_STATE_FAILED, failureText(exit.cause))
+      }
+    }).pipe(Effect.ensuring(Effect.sync(() => bus.finished())))
+
+  return {
+    execute: (request, bus) => Runtime.runPromise(runtime)(Effect.scoped(execute(request, bus))),
+    cancelTask: (taskId) => Runtime.runPromise(runtime)(FiberMap.remove(running, taskId))
+  }
+}
+
+const runPreset = (
+  target: Extract<Presets.Target, { _tag: "Preset" }>,
+  agents: ReadonlyArray<Agent.Any>,
+  settings: Settings,
+  prompt: string,
+  progress: (line: string) => Effect.Effect<void>
+): Effect.Effect<string, Failure, Sharding> => {
+  // Every task is its own run, under its own session: concurrent tasks never share memory.
+  const session = `a2a-${randomUUID()}`
+  const collaboration = Presets.presets(agents, settings.presets, session)[target.name] ?? target.collaboration
+  return Session.run(session, collaboration, prompt).pipe(
+    Stream.runFoldEffect(
+      Option.none<string>(),
+      (answer, p) =>
+        p instanceof Session.Finished
+          ? Effect.succeed(Option.some(p.result.answer))
+          : Effect.as(progress(Events.format(p.event)), answer)
+    ),
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () => Effect.fail<Failure>({ _tag: "SessionCancelled", message: `the collaboration run ${session} ended without an answer` })
+    })),
+    Effect.withSpan("Gateway.a2a", { attributes: { "colony.preset": target.name, "colony.session": session } })
+  )
+}
+
+// --- HTTP ---
+
+const jsonRpcError = (id: unknown, code: number, message: string, status = 200) =>
+  HttpServerResponse.unsafeJson({ jsonrpc: "2.0", id: id ?? null, error: { code, message } }, { status })
+
+const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+interface Endpoint {
+  readonly handler: DefaultRequestHandler
+  readonly jsonRpc: JsonRpcTransportHandler
+  readonly legacy: LegacyJsonRpcTransportHandler
+}
+
+const baseUrl = (request: HttpServerRequest.HttpServerRequest, settings: Settings) => {
+  const scheme = Option.isSome(settings.tlsCert) ? "https" : "http"
+  return `${scheme}://${request.headers["host"] ?? `${settings.host}:${settings.port}`}`
+}
+
+/**
+ * The A2A routes, to concatenate to the gateway's router. Task state lives in this gateway
+ * (the SDK's in-memory task store): `GetTask` and `CancelTask` reach tasks this gateway runs.
+ *
+ * @since 0.1.0
+ */
+export const router = Effect.gen(function*() {
+  const { agents } = yield* ServedAgents
+  const settings = yield* GatewayConfig
+  const runtime = yield* Effect.runtime<Colony.Services | Sharding>()
+  const running = yield* FiberMap.make<string>()
+  const endpoints = new Map<string, Endpoint>()
+
+  const servedNames = Effect.map(Colony.agents, (known) => agents.map((a) => a.type as string).filter((n) => known.includes(n)))
+
+  const resolve = (name: string) =>
+    Effect.map(servedNames, (served): Served | undefined => {
+      const target = Presets.resolve(name, served, (session) => Presets.presets(agents, settings.presets, session), "a2a")
+      return target === undefined ? undefined : { name, target }
+    })
+
+  const listing = Effect.map(servedNames, (served): ReadonlyArray<string> => {
+    const presets = Object.keys(Presets.presets(agents, settings.presets, "a2a"))
+    return [...served, ...presets.map((p) => served.includes(p) ? `team:${p}` : p)]
+  })
+
+  const unknown = (name: string) =>
+    Effect.map(listing, (names) =>
+      `no A2A agent "${name}" on this gateway; it serves ${names.map((n) => `${basePath}/${n}`).join(", ")} (GET ${basePath} lists their cards)`)
+
+  const endpointFor = (served: Served, url: string): Endpoint => {
+    const key = served.target._tag === "Agent" ? `agent:${served.target.agent}` : `team:${served.target.name}`
+    const existing = endpoints.get(key)
+    if (existing !== undefined) return existing
+    const handler = new DefaultRequestHandler(
+      card(served, agents, settings, url),
+      new InMemoryTaskStore(),
+      executor(served.target, settings, agents, running, runtime)
+    )
+    const endpoint = { handler, jsonRpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) }
+    endpoints.set(key, endpoint)
+    return endpoint
+  }
+
+  const nameParam = Effect.map(HttpRouter.RouteContext, (route) => decodeURIComponent(route.params["name"] ?? ""))
+
+  const serveCard = (name: string) =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const served = yield* resolve(name)
+      if (served === undefined) {
+        return HttpServerResponse.unsafeJson({ error: yield* unknown(name) }, { status: 404 })
+      }
+      const url = `${baseUrl(request, settings)}${basePath}/${encodeURIComponent(name)}`
+      return HttpServerResponse.unsafeJson(card(served, agents, settings, url))
+    })
+
+  const rpc = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const name = yield* nameParam
+    const raw = yield* Effect.either(request.text)
+    if (raw._tag === "Left") return jsonRpcError(null, -32700, `could not read the request body: ${raw.left.message}`)
+    let body: Record<string, unknown>
+    try {
+      const parsed: unknown = JSON.parse(raw.right)
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object")
+      body = parsed as Record<string, unknown>
+    } catch (cause) {
+      return jsonRpcError(null, -32700, `the request body is not a JSON-RPC request object (${(cause as Error).message})`)
+    }
+    const served = yield* resolve(name)
+    if (served === undefined) return jsonRpcError(body["id"], -32001, yield* unknown(name), 404)
+
+    const endpoint = endpointFor(served, `${baseUrl(request, settings)}${basePath}/${encodeURIComponent(name)}`)
+    const header = request.headers[A2A_VERSION_HEADER.toLowerCase()]
+    // A client that names no version speaks v0.3, as the protocol prescribes.
+    const legacy = header === undefined || header === legacyVersion
+    const context = defaultServerCallContextBuilder({
+      extensions: undefined,
+      user: new UnauthenticatedUser(),
+      headers: request.headers,
+      requestedVersion: header ?? legacyVersion
+    })
+    const mapError = (error: unknown) =>
+      legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error)
+    const handled = yield* Effect.either(Effect.tryPromise({
+      try: async () => {
+        validateVersion(context.requestedVersion, await endpoint.handler.getAgentCard(), "JSONRPC")
+        return legacy ? endpoint.legacy.handle(body, context) : endpoint.jsonRpc.handle(body, context)
+      },
+      catch: (error) => error
+    }))
+    if (handled._tag === "Left") {
+      return HttpServerResponse.unsafeJson({ jsonrpc: "2.0", id: body["id"] ?? null, error: mapError(handled.left) })
+    }
+    const result = handled.right
+    if (!(Symbol.asyncIterator in result)) return HttpServerResponse.unsafeJson(result)
+
+    const events = Stream.fromAsyncIterable(result, (error) => error).pipe(
+      Stream.map(formatSSEEvent),
+      Stream.catchAll((error) =>
+        Stream.make(formatSSEErrorEvent({ jsonrpc: "2.0", id: body["id"] ?? null, error: mapError(error) }))
+      ),
+      Stream.encodeText
+    )
+    return HttpServerResponse.stream(events, { contentType: "text/event-stream", headers: sseHeaders })
+  })
+
+  const index = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const base = baseUrl(request, settings)
+    const names = yield* listing
+    return HttpServerResponse.unsafeJson({
+      agents: names.map((name) => ({
+        name,
+        url: `${base}${basePath}/${encodeURIComponent(name)}`,
+        card: `${base}${basePath}/${encodeURIComponent(name)}${cardPath}`
+      }))
+    })
+  })
+
+  const defaultCard = Effect.flatMap(listing, (names) =>
+    names[0] === undefined
+      ? Effect.succeed(HttpServerResponse.unsafeJson({ error: "this gateway serves no agents" }, { status: 404 }))
+      : serveCard(names[0]))
+
+  return HttpRouter.empty.pipe(
+    HttpRouter.get(cardPath, defaultCard),
+    HttpRouter.get(basePath, index),
+    HttpRouter.get(`${basePath}/:name${cardPath}`, Effect.flatMap(nameParam, serveCard)),
+    HttpRouter.post(`${basePath}/:name`, rpc)
+  )
+})

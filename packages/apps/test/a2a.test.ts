@@ -1,0 +1,159 @@
+import { type Message, type Part, Role, type StreamResponse, TaskState } from "@a2a-js/sdk"
+import {
+  type Client,
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory
+} from "@a2a-js/sdk/client"
+import { Redacted } from "effect"
+import { randomUUID } from "node:crypto"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Gateway from "../src/Gateway.js"
+import { start } from "./gatewaySupport.js"
+
+const key = "a2a-key"
+let gateway: Awaited<ReturnType<typeof start>>
+
+beforeAll(async () => {
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+})
+afterAll(() => gateway.close())
+
+/** `fetch` with the gateway's API key, for the card and the calls alike. */
+const withKey: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers)
+  headers.set("authorization", `Bearer ${key}`)
+  return fetch(input, { ...init, headers })
+}
+
+const json = (response: Response): Promise<any> => response.json()
+
+const clientFor = (name: string): Promise<Client> =>
+  new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports: [new JsonRpcTransportFactory({ fetchImpl: withKey })],
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl: withKey })
+  })).createFromUrl(`${gateway.url}/a2a/${name}/.well-known/agent-card.json`, "")
+
+const userMessage = (text: string, contextId = ""): Message => ({
+  messageId: randomUUID(),
+  contextId,
+  taskId: "",
+  role: Role.ROLE_USER,
+  parts: [{ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+  metadata: undefined,
+  extensions: [],
+  referenceTaskIds: []
+})
+
+const send = (text: string, contextId = "") => ({
+  tenant: "",
+  message: userMessage(text, contextId),
+  configuration: undefined,
+  metadata: undefined
+})
+
+const textOf = (parts: ReadonlyArray<Part> | undefined) =>
+  (parts ?? []).map((part) => part.content?.$case === "text" ? part.content.value : "").join("")
+
+describe("gateway: A2A server", () => {
+  it("publishes an agent card per agent and per preset, declaring the bearer key", async () => {
+    const index: { agents: Array<{ name: string; card: string }> } = await json(await withKey(`${gateway.url}/a2a`))
+    expect(index.agents.map((a) => a.name)).toEqual(
+      expect.arrayContaining(["coordinator", "researcher", "writer", "analyst", "master-slave", "peer", "hybrid"])
+    )
+    const writer = index.agents.find((a) => a.name === "writer")!
+    const card = await json(await withKey(writer.card))
+    expect(card).toMatchObject({
+      name: "writer",
+      capabilities: { streaming: true },
+      supportedInterfaces: [{ url: `${gateway.url}/a2a/writer`, protocolBinding: "JSONRPC", protocolVersion: "1.0" }, {
+        protocolVersion: "0.3"
+      }],
+      securitySchemes: { bearer: { scheme: { $case: "httpAuthSecurityScheme", value: { scheme: "Bearer" } } } }
+    })
+    expect(card.skills[0].description.length).toBeGreaterThan(0)
+
+    const team = await json(await withKey(`${gateway.url}/a2a/master-slave/.well-known/agent-card.json`))
+    expect(team.name).toBe("team:master-slave")
+    expect(team.skills[0].description).toMatch(/MasterSlave collaboration of the colony agents coordinator, researcher/)
+
+    // the root card is the first served agent's, and like every route it wants the key
+    expect((await json(await withKey(`${gateway.url}/.well-known/agent-card.json`))).name).toBe("coordinator")
+    expect((await fetch(`${gateway.url}/a2a/writer/.well-known/agent-card.json`)).status).toBe(401)
+  })
+
+  it("the SDK client sends a message to an agent and reads the task back", async () => {
+    const client = await clientFor("writer")
+    const result = await client.sendMessage(send("Write a tagline for an espresso machine"))
+    if (!("status" in result)) throw new Error(`expected a task, got a message: ${JSON.stringify(result)}`)
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(textOf(result.artifacts[0]?.parts)).toMatch(/^\[simulated\] .*espresso/)
+
+    const task = await client.getTask({ tenant: "", id: result.id })
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(textOf(task.status?.message?.parts)).toBe(textOf(result.artifacts[0]?.parts))
+    expect(textOf(task.history[0]?.parts)).toBe("Write a tagline for an espresso machine")
+  })
+
+  it("streams a task: submitted, working, the answer as an artifact, completed", async () => {
+    const client = await clientFor("analyst")
+    const events: Array<StreamResponse> = []
+    for await (const event of client.sendMessageStream(send("Estimate the budget"))) events.push(event)
+    const kinds = events.map((e) => e.payload?.$case === "statusUpdate" ? `status:${TaskState[e.payload.value.status!.state]}` : e.payload?.$case)
+    expect(kinds).toEqual(["task", "status:TASK_STATE_WORKING", "artifactUpdate", "status:TASK_STATE_COMPLETED"])
+    const artifact = events.find((e) => e.payload?.$case === "artifactUpdate")?.payload
+    expect(artifact?.$case === "artifactUpdate" && textOf(artifact.value.artifact?.parts)).toMatch(/^\[simulated\] .*budget/)
+  })
+
+  it("a context id keeps the agent's memory across messages", async () => {
+    const client = await clientFor("researcher")
+    const contextId = `a2a-${randomUUID()}`
+    await client.sendMessage(send("Find the market size", contextId))
+    const second = await client.sendMessage(send("And the growth rate?", contextId))
+    if (!("status" in second)) throw new Error("expected a task")
+    expect(second.contextId).toBe(contextId)
+    // the simulated model reports how many messages of context it saw: memory included
+    expect(textOf(second.status?.message?.parts)).toMatch(/4 message\(s\) of context/)
+  })
+
+  it("a preset runs a collaboration, its progress streamed as working updates", async () => {
+    const client = await clientFor("master-slave")
+    const events: Array<StreamResponse> = []
+    for await (const event of client.sendMessageStream(send("Research the market, and draft the announcement"))) {
+      events.push(event)
+    }
+    const working = events.filter((e) =>
+      e.payload?.$case === "statusUpdate" && e.payload.value.status?.state === TaskState.TASK_STATE_WORKING &&
+      e.payload.value.status.message !== undefined
+    )
+    expect(working.length).toBeGreaterThan(0)
+    const last = events[events.length - 1]?.payload
+    expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(last?.$case === "statusUpdate" && textOf(last.value.status?.message?.parts)).toContain("[simulated]")
+  })
+
+  it("an unknown agent is a clear JSON-RPC error; curl's v0.3 message/send is served", async () => {
+    const rpc = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      withKey(`${gateway.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) })
+    const unknown = await rpc("/a2a/nobody", { jsonrpc: "2.0", id: 1, method: "SendMessage", params: {} }, { "a2a-version": "1.0" })
+    expect(unknown.status).toBe(404)
+    const body = await json(unknown)
+    expect(body.error.message).toMatch(/no A2A agent "nobody" on this gateway; it serves \/a2a\/coordinator/)
+
+    await expect(clientFor("nobody")).rejects.toThrow(/404/)
+
+    const legacy = await rpc("/a2a/writer", {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "message/send",
+      params: { message: { kind: "message", messageId: "m-1", role: "user", parts: [{ kind: "text", text: "Write a haiku" }] } }
+    })
+    const reply = await json(legacy)
+    expect(reply.result).toMatchObject({ kind: "task", status: { state: "completed" } })
+    expect(reply.result.artifacts[0].parts[0].text).toMatch(/^\[simulated\] .*haiku/)
+
+    const malformed = await rpc("/a2a/writer", "not json-rpc")
+    expect((await json(malformed)).error.code).toBe(-32700)
+  })
+})
