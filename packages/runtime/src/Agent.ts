@@ -38,6 +38,7 @@ import {
   Usage,
   withAttribution
 } from "./LanguageModel.js"
+import * as Mcp from "./Mcp.js"
 import * as Supervision from "./Supervision.js"
 
 /**
@@ -93,6 +94,21 @@ export class Answer extends Schema.Class<Answer>("@colony/runtime/Answer")({
 }) {}
 
 /**
+ * A tool an agent can call, as `Describe` reports it.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class ToolInfo extends Schema.Class<ToolInfo>("@colony/runtime/ToolInfo")({
+  name: Schema.String,
+  description: Schema.String,
+  /** "local" for a tool given to `toLayer`, else the MCP server's name */
+  source: Schema.String,
+  /** false for a server that cannot be reached now (its tools are not known yet) */
+  available: Schema.Boolean
+}) {}
+
+/**
  * What an agent says about itself: enough for a caller (or another agent) to decide whether and
  * how to talk to it.
  *
@@ -108,6 +124,8 @@ export class Description extends Schema.Class<Description>("@colony/runtime/Desc
   model: Schema.String,
   capabilities: Schema.Array(Schema.String),
   tools: Schema.Array(Schema.String),
+  /** the tools with their descriptions and where they come from (its own, or an MCP server) */
+  toolDetails: Schema.optionalWith(Schema.Array(ToolInfo), { default: () => [] }),
   rpcs: Schema.Array(Schema.String),
   mailboxCapacity: Schema.Union(Schema.Number, Schema.Literal("unbounded")),
   maxIdleTimeMs: Schema.NullOr(Schema.Number),
@@ -204,6 +222,7 @@ export interface Definition {
   readonly model: string
   readonly capabilities: ReadonlyArray<string>
   readonly tools: ReadonlyArray<string>
+  readonly mcp: ReadonlyArray<Mcp.Server>
   readonly maxToolSteps: number
   readonly rpcs: ReadonlyArray<string>
   readonly mailboxCapacity: number | "unbounded"
@@ -248,6 +267,12 @@ export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any
    * `toLayer`, where each name must have one
    */
   readonly tools?: ReadonlyArray<string> | undefined
+  /**
+   * MCP servers whose tools the agent calls too, each a stdio command (`{ name, command, args,
+   * env }`) or a streamable HTTP URL (`{ name, url, headers }`). Their tools are named
+   * `<server>__<tool>`; one connection per server serves the whole process.
+   */
+  readonly mcp?: ReadonlyArray<Mcp.Server> | undefined
   /** model calls one answer may take in a tool-call loop; default 8 */
   readonly maxToolSteps?: number | undefined
   /** the agent's own typed RPCs, on top of the base protocol */
@@ -293,6 +318,15 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
       throw new Error(`Agent.make: agent "${options.name}" redefines the base RPC "${rpc._tag}"; rename it`)
     }
   }
+  const mcp = options.mcp ?? []
+  for (const server of mcp) {
+    const invalid = Mcp.invalidServer(server)
+    if (invalid !== undefined) throw new Error(`Agent.make: agent "${options.name}": ${invalid}`)
+  }
+  const twice = mcp.map((server) => server.name).filter((name, i, names) => names.indexOf(name) !== i)
+  if (twice.length > 0) {
+    throw new Error(`Agent.make: agent "${options.name}" names the MCP server "${twice[0]}" twice; give each server its own name`)
+  }
   const durable = options.durable ?? false
   const persist = (rpc: Rpc.AnyWithProps): Rpc.AnyWithProps =>
     durable ? (rpc as any).annotate(ClusterSchema.Persisted, true) : rpc
@@ -304,6 +338,7 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
     model: options.model ?? "default",
     capabilities: options.capabilities ?? [],
     tools: options.tools ?? [],
+    mcp,
     maxToolSteps: options.maxToolSteps ?? 8,
     rpcs: ["Ask", "Describe", "Forget", ...custom.map((rpc) => rpc._tag)],
     mailboxCapacity: options.mailboxCapacity ?? 64,
@@ -487,6 +522,7 @@ export function toLayer(
     const id = address.entityId as string
     const key = `${def.name}/${id}`
     const context = yield* Effect.context<any>()
+    const mcp = yield* Effect.serviceOption(Mcp.Mcp)
 
     const restart = yield* supervisor.onStart(key, def.supervision)
     if (restart !== undefined) {
@@ -546,7 +582,7 @@ export function toLayer(
 
     // A tool runs in the agent's own context, and whatever goes wrong in it becomes its result:
     // the model reads the error and can answer anyway, the caller never sees a tool's failure.
-    const hostedTools: ReadonlyArray<Tool.Any> = tools.map((tool) => ({
+    const host = (tool: Tool.Any): Tool.Any => ({
       ...tool,
       handler: (args: unknown) =>
         Effect.gen(function*() {
@@ -569,7 +605,44 @@ export function toLayer(
           )
           return rendered
         })
-    }))
+    })
+    const hostedTools = tools.map(host)
+
+    // The MCP servers' tools as their connections know them now. A server that cannot be
+    // reached yet leaves its tools out of this answer (with a warning) rather than failing it.
+    const mcpTools = (server: Mcp.Server): Effect.Effect<ReadonlyArray<Mcp.McpTool>, Mcp.McpServerUnavailable> =>
+      Option.match(mcp, {
+        onNone: () => Effect.fail(new Mcp.McpServerUnavailable({ server: server.name, reason: "no MCP layer", retryInMs: 0 })),
+        onSome: (connections) => connections.tools(server)
+      })
+    const toolsNow = def.mcp.length === 0
+      ? Effect.succeed(hostedTools)
+      : Effect.map(
+        Effect.forEach(def.mcp, (server) =>
+          mcpTools(server).pipe(
+            Effect.catchAll((error) => Effect.as(Effect.logWarning(error.message), []))
+          )),
+        (lists) => [...hostedTools, ...lists.flat().map(host)]
+      )
+    const toolDetails = Effect.gen(function*() {
+      const local = tools.map((tool) =>
+        new ToolInfo({ name: tool.name, description: tool.description, source: "local", available: true })
+      )
+      const remote = yield* Effect.forEach(def.mcp, (server) =>
+        mcpTools(server).pipe(
+          Effect.map((listed) =>
+            listed.map((tool) =>
+              new ToolInfo({ name: tool.name, description: tool.description, source: server.name, available: true })
+            )
+          ),
+          Effect.catchAll((error) =>
+            Effect.succeed([
+              new ToolInfo({ name: `${server.name}__*`, description: error.message, source: server.name, available: false })
+            ])
+          )
+        ))
+      return [...local, ...remote.flat()]
+    })
 
     const ask = (prompt: string) =>
       Effect.gen(function*() {
@@ -580,7 +653,8 @@ export function toLayer(
         let usage: Usage
         let cost: number
         let used: ReadonlyArray<ToolUse> = []
-        if (hostedTools.length === 0) {
+        const available = yield* toolsNow
+        if (available.length === 0) {
           const started = yield* Events.now
           response = yield* model.chat({ model: def.model, messages }).pipe(withAttribution({ agent: key }))
           yield* modelCalled(response, (yield* Events.now) - started)
@@ -590,7 +664,7 @@ export function toLayer(
           const loop = yield* runTools({
             model: def.model,
             messages,
-            tools: hostedTools,
+            tools: available,
             maxSteps: def.maxToolSteps,
             onResponse: modelCalled
           }).pipe(
@@ -674,7 +748,7 @@ export function toLayer(
         handle(
           "Describe",
           undefined,
-          Effect.map(Ref.get(memory), (transcript) =>
+          Effect.map(Effect.all([Ref.get(memory), toolDetails]), ([transcript, details]) =>
             new Description({
               name: def.name,
               id,
@@ -682,7 +756,8 @@ export function toLayer(
               instructions: def.instructions,
               model: def.model,
               capabilities: def.capabilities,
-              tools: [...new Set([...def.tools, ...tools.map((t) => t.name)])],
+              tools: [...new Set([...def.tools, ...details.filter((t) => t.available).map((t) => t.name)])],
+              toolDetails: details,
               rpcs: def.rpcs,
               mailboxCapacity: def.mailboxCapacity,
               maxIdleTimeMs: def.maxIdleTime === undefined ? null : Duration.toMillis(def.maxIdleTime),
@@ -705,6 +780,18 @@ export function toLayer(
     return entityHandlers as any
   })
 
+  const entity = agent.toLayer(build, {
+    mailboxCapacity: def.mailboxCapacity,
+    ...(def.maxIdleTime === undefined ? {} : { maxIdleTime: def.maxIdleTime }),
+    defectRetryPolicy: Supervision.clusterRetryPolicy
+  })
+  // Agents naming MCP servers share the process's connections: the program's `Mcp` layer when
+  // it provides one, else `Mcp.layer`, which Effect builds once however many agents provide it.
+  const hosted = def.mcp.length === 0 ? entity : Layer.unwrapEffect(
+    Effect.map(Effect.serviceOption(Mcp.Mcp), (provided) =>
+      Option.isSome(provided) ? entity : entity.pipe(Layer.provide(Mcp.layer)))
+  )
+
   return Layer.scopedDiscard(
     Effect.gen(function*() {
       const registry = yield* Registry
@@ -712,12 +799,6 @@ export function toLayer(
       yield* Effect.addFinalizer(() => Effect.sync(unregister))
     })
   ).pipe(
-    Layer.merge(
-      agent.toLayer(build, {
-        mailboxCapacity: def.mailboxCapacity,
-        ...(def.maxIdleTime === undefined ? {} : { maxIdleTime: def.maxIdleTime }),
-        defectRetryPolicy: Supervision.clusterRetryPolicy
-      })
-    )
+    Layer.merge(hosted)
   )
 }

@@ -4,7 +4,7 @@
  * `ModelError` the caller sees.
  */
 import { Data, type Effect, JSONSchema, type Schema, type Scope, type Stream } from "effect"
-import type { ChatRequest, ChatResponse, ModelError, Usage } from "../LanguageModel.js"
+import type { ChatRequest, ChatResponse, ModelError, ToolDefinition, Usage } from "../LanguageModel.js"
 import {
   MalformedModelResponse,
   ModelRequestRejected,
@@ -79,6 +79,10 @@ export const jsonSchemaOf = (schema: Schema.Schema.AnyNoContext): Record<string,
   const root = JSONSchema.fromAST(schema.ast, { definitions, topLevelReferenceStrategy: "skip" })
   return Object.keys(definitions).length === 0 ? { ...root } : { ...root, $defs: definitions }
 }
+
+/** The JSON Schema sent for a tool's parameters: its own when it carries one (MCP tools), else derived. */
+export const toolParametersOf = (tool: ToolDefinition): Record<string, unknown> =>
+  tool.jsonSchema === undefined ? jsonSchemaOf(tool.parameters) : { ...tool.jsonSchema }
 
 /**
  * The `ModelError` for the failure that ended a call after `attempts` attempts; `receivedChars`

@@ -6,7 +6,7 @@
 import { Arbitrary, Effect, Either, FastCheck, Schema, Stream } from "effect"
 import type { ChatRequest, ToolDefinition } from "../LanguageModel.js"
 import { ChatResponse, ToolCall, Usage } from "../LanguageModel.js"
-import { jsonSchemaOf, type Provider, type WireEvent } from "./provider.js"
+import { jsonSchemaOf, type Provider, toolParametersOf, type WireEvent } from "./provider.js"
 
 /** See `LanguageModel.SIMULATED_LABEL`. */
 export const SIMULATED_LABEL = "[simulated]"
@@ -192,15 +192,18 @@ const matchIn = (text: string, pattern: string): string | undefined => {
 /**
  * A value (in its JSON form) that `schema` decodes: the readable `sampleJson` example when it
  * fits, otherwise a seeded arbitrary value, which satisfies refinements the sampler ignores.
+ * `jsonSchema` is what the sampler reads when the wire contract is not derived from `schema`
+ * (a tool that carries its own JSON Schema).
  */
 const exampleFor = (
   schema: Schema.Schema.AnyNoContext,
   seed: number,
-  fromPrompt?: { readonly prompt: string; readonly stringsFromPrompt: boolean }
+  fromPrompt?: { readonly prompt: string; readonly stringsFromPrompt: boolean },
+  jsonSchema?: Record<string, unknown>
 ): unknown => {
   const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
   try {
-    const readable = sampleJson(jsonSchemaOf(schema), { seed, ...fromPrompt })
+    const readable = sampleJson(jsonSchema ?? jsonSchemaOf(schema), { seed, ...fromPrompt })
     if (fits(readable)) return readable
   } catch {
     // Schemas without a JSON Schema form still have an Arbitrary; fall through.
@@ -262,7 +265,9 @@ export const simulate = (request: ChatRequest): ChatResponse => {
     const call = new ToolCall({
       id: `call_sim_${hash.toString(16)}`,
       name: tool.name,
-      arguments: JSON.stringify(exampleFor(tool.parameters, hash, { prompt: lastUser, stringsFromPrompt: true }))
+      arguments: JSON.stringify(
+        exampleFor(tool.parameters, hash, { prompt: lastUser, stringsFromPrompt: true }, toolParametersOf(tool))
+      )
     })
     return respond("", { toolCalls: [call], finishReason: "tool_calls" })
   }

@@ -1,0 +1,94 @@
+/**
+ * A small Model Context Protocol server for tests, speaking stdio: `tsx mcp-server.ts`, or
+ * `Agent.make({ mcp: [McpTestServer.stdio("probe")] })`.
+ *
+ * Its tools cover what a client must survive:
+ * - `echo` answers with the text it was given and the server's process id (so a test can tell a
+ *   restarted server from the first one);
+ * - `fail` always answers with an error result (`isError: true`);
+ * - `crash` exits the process mid-call (`how: "exit"`) or never answers (`how: "hang"`).
+ *
+ * It is built on the SDK's low-level `Server`, with the tools' input schemas written as plain JSON
+ * Schema, as any MCP server in the wild sends them.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { createRequire } from "node:module"
+import { resolve } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import type { StdioServer } from "../Mcp.js"
+
+const here = fileURLToPath(import.meta.url)
+
+/**
+ * This server as an agent definition names it: this Node binary running this file through tsx
+ * (resolved from here, so the server starts whatever the working directory).
+ *
+ * @since 0.1.0
+ */
+export const stdio = (name: string, options: Omit<StdioServer, "name" | "command" | "args"> = {}): StdioServer => ({
+  ...options,
+  name,
+  command: process.execPath,
+  args: ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, here]
+})
+
+const tools = [
+  {
+    name: "echo",
+    description: "Echo the given text back, with the server's process id",
+    inputSchema: {
+      type: "object",
+      properties: { text: { type: "string", description: "what to echo" } },
+      required: ["text"],
+      additionalProperties: false
+    }
+  },
+  {
+    name: "fail",
+    description: "Always fails, answering an error result",
+    inputSchema: { type: "object", properties: {} }
+  },
+  {
+    name: "crash",
+    description: "Crash mid-call: exit the server process, or hang and never answer",
+    inputSchema: {
+      type: "object",
+      properties: { how: { type: "string", enum: ["exit", "hang"] } },
+      required: ["how"]
+    }
+  }
+]
+
+const text = (value: string, isError = false): CallToolResult => ({
+  content: [{ type: "text", text: value }],
+  ...(isError ? { isError: true } : {})
+})
+
+const serve = async () => {
+  const server = new Server({ name: "colony-test-server", version: "0.1.0" }, { capabilities: { tools: {} } })
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }))
+
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const args = request.params.arguments ?? {}
+    switch (request.params.name) {
+      case "echo":
+        if (typeof args["text"] !== "string") return text("echo needs a string argument \"text\"", true)
+        return text(`echo: ${args["text"]} (pid ${process.pid})`)
+      case "fail":
+        return text("the warehouse database is offline; try again later", true)
+      case "crash":
+        if (args["how"] === "exit") process.exit(3)
+        return new Promise<never>(() => {})
+      default:
+        return text(`unknown tool "${request.params.name}"`, true)
+    }
+  })
+
+  await server.connect(new StdioServerTransport())
+}
+
+// Serves only when run as a program; importing the module (for `stdio`) starts nothing.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === here) await serve()
