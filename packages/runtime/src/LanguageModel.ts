@@ -131,12 +131,19 @@ export class ChatResponse extends Schema.Class<ChatResponse>("@colony/runtime/Ch
  * A tool as the model sees it: a name, what it is for, and its parameters as a `Schema` (sent
  * to the endpoint as JSON Schema).
  *
+ * A tool whose contract is defined elsewhere (an MCP server's tool) carries that contract as
+ * `jsonSchema`, which is sent to the endpoint instead of the one derived from `parameters`; its
+ * `parameters` then check only what can be checked here (say, a JSON object) and the tool's
+ * owner validates the rest.
+ *
  * @since 0.1.0
  */
 export interface ToolDefinition {
   readonly name: string
   readonly description: string
   readonly parameters: Schema.Schema.AnyNoContext
+  /** the JSON Schema of the parameters as the endpoint sees them, when not derived from `parameters` */
+  readonly jsonSchema?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -1015,6 +1022,7 @@ export const tool = <A, I, Out, E = never, R = never>(options: {
   readonly name: string
   readonly description: string
   readonly parameters: Schema.Schema<A, I, never>
+  readonly jsonSchema?: Readonly<Record<string, unknown>> | undefined
   readonly handler: (args: A) => Effect.Effect<Out, E, R>
 }): Tool<A, I, Out, E, R> => options
 

@@ -18,6 +18,7 @@ import {
   Rejected,
   type StreamFailure,
   TimedOut,
+  toolParametersOf,
   Transient,
   type WireEvent
 } from "./provider.js"
@@ -175,7 +176,7 @@ const requestBody = (resolved: ModelRegistry.ResolvedModel, request: ChatRequest
     ...(tools.length === 0 ? {} : {
       tools: tools.map((tool) => ({
         type: "function" as const,
-        function: { name: tool.name, description: tool.description, parameters: jsonSchemaOf(tool.parameters) }
+        function: { name: tool.name, description: tool.description, parameters: toolParametersOf(tool) }
       }))
     }),
     ...(request.toolChoice === undefined || tools.length === 0 ? {} : { tool_choice: request.toolChoice }),
