@@ -125,11 +125,12 @@ const toUsage = (usage: typeof WireUsage.Type | null | undefined): Usage => {
   const count = (n: number) => Math.max(0, Math.round(n))
   const promptTokens = count(usage.prompt_tokens)
   const completionTokens = count(usage.completion_tokens)
-  return new Usage({
-    promptTokens,
-    completionTokens,
-    totalTokens: usage.total_tokens === undefined ? promptTokens + completionTokens : count(usage.total_tokens)
-  })
+  const totalTokens = usage.total_tokens === undefined ? promptTokens + completionTokens : count(usage.total_tokens)
+  // Counts are non-negative integers by construction unless the endpoint sent absurd numbers
+  // (JSON's 1e999 is Infinity): only those go through the schema's check, which rejects them.
+  const valid = Number.isSafeInteger(promptTokens) && Number.isSafeInteger(completionTokens) &&
+    Number.isSafeInteger(totalTokens)
+  return new Usage({ promptTokens, completionTokens, totalTokens }, valid)
 }
 
 const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
@@ -237,8 +238,9 @@ export const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider 
         Effect.mapError((error) => new Malformed({ reason: `unexpected JSON shape: ${formatError(error)}` }))
       )
       const choice = completion.choices[0]
+      // Built from the decoded completion: the values are already known to fit.
       const toolCalls = (choice.message.tool_calls ?? []).map((call) =>
-        new ToolCall({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+        new ToolCall({ id: call.id, name: call.function.name, arguments: call.function.arguments }, true)
       )
       return new ChatResponse({
         text: choice.message.content ?? "",
@@ -248,7 +250,7 @@ export const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider 
         usage: toUsage(completion.usage),
         toolCalls,
         finishReason: choice.finish_reason ?? (toolCalls.length > 0 ? "tool_calls" : "stop")
-      })
+      }, true)
     }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
 
   const open: Provider["open"] = (resolved, request, timeoutMs) =>

@@ -26,7 +26,19 @@ export const backoffDelay = (
  * Retries timeouts and transient faults up to the model's `maxRetries`, waiting `backoffDelay`
  * between attempts; a fault whose `Retry-After` exceeds `maxRetryAfterMs` is not retried.
  */
-export const retrySchedule = (settings: ModelRegistry.ModelSettings) =>
+export const retrySchedule = (settings: ModelRegistry.ModelSettings): Schedule.Schedule<unknown, AttemptFailure> => {
+  // built once per model entry: every call of the model retries with it
+  let schedule = schedules.get(settings)
+  if (schedule === undefined) {
+    schedule = makeRetrySchedule(settings)
+    schedules.set(settings, schedule)
+  }
+  return schedule
+}
+
+const schedules = new WeakMap<ModelRegistry.ModelSettings, Schedule.Schedule<unknown, AttemptFailure>>()
+
+const makeRetrySchedule = (settings: ModelRegistry.ModelSettings) =>
   Schedule.identity<AttemptFailure>().pipe(
     Schedule.zipWith(Schedule.count, (failure, retry) => ({ failure, retry })),
     Schedule.whileOutput(({ failure, retry }) =>
