@@ -397,6 +397,27 @@ describe("Collaboration", () => {
       }
     }).pipe(Effect.provide(colony)))
 
+  it.live("runs at once each record the model calls of their own agents, once, and of no other run", () =>
+    Effect.gen(function*() {
+      const runs = yield* Effect.forEach(["c1", "c2", "c3"], (run) =>
+        runRecorded(
+          Collaboration.MasterSlave.make({ coordinator: ref(`lead/${run}`), workers: [ref(`helper/${run}-a`), ref(`helper/${run}-b`)] }),
+          "Trip: book flights, book a hotel, and rent a car"
+        ), { concurrency: "unbounded" })
+      for (const [i, run] of ["c1", "c2", "c3"].entries()) {
+        const calls = runs[i]!.of("ModelCalled").map((e) => `${e.agent}/${e.id}`).sort()
+        expect(calls).toEqual([`helper/${run}-a`, `helper/${run}-a`, `helper/${run}-b`, `lead/${run}`])
+        const stamps = runs[i]!.events.map((e) => e.stamp.time)
+        expect(stamps).toEqual(stamps.map((_, k) => k + 1))
+      }
+      // a run that starts after they ended sees none of their calls
+      const later = yield* runRecorded(
+        Collaboration.MasterSlave.make({ coordinator: ref("lead/c1"), workers: [ref("helper/c1-a")] }),
+        "Trip: book flights"
+      )
+      expect(later.of("ModelCalled").map((e) => `${e.agent}/${e.id}`).sort()).toEqual(["helper/c1-a", "lead/c1"])
+    }).pipe(Effect.provide(colony)))
+
   it.live("every agent call is a step with a key that is unique within the run, for durable execution", () =>
     Effect.gen(function*() {
       const keys: Array<string> = []

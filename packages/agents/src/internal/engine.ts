@@ -6,7 +6,7 @@
  * against a quorum, report missing) instead of the first failure ending the run.
  */
 import { type Agent, AgentError, Colony, Events } from "@colony/runtime"
-import { Cause, Clock, Duration, Effect, Either, Option, Queue, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Option, Queue, Ref, Scope } from "effect"
 import * as Aggregate from "../Aggregate.js"
 import * as Assign from "../Assign.js"
 import {
@@ -72,6 +72,95 @@ interface SessionMeta {
 
 const forwarded = new Set(["ModelCalled", "AgentRestarted", "AgentGaveUp"])
 
+// --- the agent events a run forwards ---
+//
+// A run forwards its participants' model calls and restarts, which agents publish on the
+// process's event bus before they reply. Runs in progress share one subscription to the bus (per
+// bus), opened by the first and closed by the last: with a subscription per run, every event of
+// the process was queued once per run in progress and looked at by each of them. Whichever run
+// drains takes what the bus queued and hands each forwarded event to the runs whose participant
+// published it, so a run still sees, after each reply, the events its call caused.
+
+interface Inbox {
+  readonly pending: Array<Events.Event>
+}
+
+interface Feed {
+  readonly queue: Queue.Dequeue<Events.Event>
+  readonly scope: Scope.CloseableScope
+  /** the runs in progress, by the address (`type/id`) of each of their participants */
+  readonly byAddress: Map<string, Set<Inbox>>
+  runs: number
+}
+
+const feeds = new WeakMap<Events.Events["Type"], Feed>()
+
+const pump = (feed: Feed): Effect.Effect<void> =>
+  Effect.map(Queue.takeAll(feed.queue), (events) => {
+    for (const e of events) {
+      if (!forwarded.has(e._tag)) continue
+      const inboxes = feed.byAddress.get(`${e.agent}/${e.id}`)
+      if (inboxes !== undefined) for (const inbox of inboxes) inbox.pending.push(e)
+    }
+  })
+
+/** The bus's feed, opened if no run holds it; counts the caller as one more run holding it. */
+const joinFeed = (bus: Events.Events["Type"]): Effect.Effect<Feed> =>
+  Effect.suspend(() => {
+    const open = feeds.get(bus)
+    if (open !== undefined) {
+      open.runs++
+      return Effect.succeed(open)
+    }
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const queue = yield* Scope.extend(bus.subscribe, scope)
+      // another run may have opened one while this one subscribed
+      const raced = feeds.get(bus)
+      if (raced !== undefined) {
+        raced.runs++
+        yield* Scope.close(scope, Exit.void)
+        return raced
+      }
+      const feed: Feed = { queue, scope, byAddress: new Map(), runs: 1 }
+      feeds.set(bus, feed)
+      return feed
+    })
+  })
+
+/** Joins the run to its bus's feed for as long as the scope lives; the result drains its inbox. */
+const follow = (
+  bus: Events.Events["Type"],
+  who: ReadonlySet<string>
+): Effect.Effect<Effect.Effect<ReadonlyArray<Events.Event>>, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const feed = yield* joinFeed(bus)
+      // what was published before the run joined is not the run's
+      yield* pump(feed)
+      const inbox: Inbox = { pending: [] }
+      for (const address of who) {
+        const inboxes = feed.byAddress.get(address)
+        if (inboxes === undefined) feed.byAddress.set(address, new Set([inbox]))
+        else inboxes.add(inbox)
+      }
+      return { feed, inbox }
+    }),
+    ({ feed, inbox }) =>
+      Effect.suspend(() => {
+        for (const address of who) {
+          const inboxes = feed.byAddress.get(address)
+          inboxes?.delete(inbox)
+          if (inboxes?.size === 0) feed.byAddress.delete(address)
+        }
+        if (--feed.runs > 0) return Effect.void
+        feeds.delete(bus)
+        return Scope.close(feed.scope, Exit.void)
+      })
+  ).pipe(Effect.map(({ feed, inbox }) =>
+    Effect.map(pump(feed), () => inbox.pending.splice(0, inbox.pending.length))
+  ))
+
 let directRuns = 0
 
 const describeError = (error: unknown): string => {
@@ -94,14 +183,14 @@ const answerOf = (role: Contribution["role"], by: AgentRef, task: string, step: 
     simulated: answer.simulated,
     totalTokens: answer.usage.totalTokens,
     cost: answer.cost
-  })
+  }, true)
 
 // --- calls ---
 
 const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: string) =>
   Effect.gen(function*() {
     const to = ref.toString()
-    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }))
+    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }, true))
     const messageId = ctx.stableMessageIds ? `${ctx.session}/${step}` : undefined
     const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId })).pipe(
       Effect.timeoutFail({
@@ -115,7 +204,7 @@ const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: strin
     if (Either.isLeft(outcome)) {
       const reason = describeError(outcome.left)
       yield* ctx.emit((m) =>
-        new Events.ReplyReceived({ ...m, step, from: to, rpc: "Ask", outcome: "failure", summary: Events.summarize(reason), totalTokens: 0 })
+        new Events.ReplyReceived({ ...m, step, from: to, rpc: "Ask", outcome: "failure", summary: Events.summarize(reason), totalTokens: 0 }, true)
       )
       return Either.left(reason)
     }
@@ -129,7 +218,7 @@ const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: strin
         outcome: "success",
         summary: Events.summarize(answer.text),
         totalTokens: answer.usage.totalTokens
-      })
+      }, true)
     )
     return Either.right(answer)
   })
@@ -137,7 +226,7 @@ const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: strin
 const describe = (ctx: Ctx, step: string, ref: AgentRef) =>
   Effect.gen(function*() {
     const to = ref.toString()
-    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Describe", summary: "describe yourself" }))
+    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Describe", summary: "describe yourself" }, true))
     const outcome = yield* ctx.step(
       step,
       Colony.send(ref.agent, ref.id, "Describe", undefined).pipe(
@@ -155,7 +244,7 @@ const describe = (ctx: Ctx, step: string, ref: AgentRef) =>
         outcome: ok ? "success" : "failure",
         summary: ok ? `capabilities: ${outcome.right.capabilities.join(", ") || "none"}` : describeError(outcome.left),
         totalTokens: 0
-      })
+      }, true)
     )
     return ok ? outcome.right.capabilities : []
   })
@@ -177,7 +266,7 @@ const decompose = (ctx: Ctx, pattern: MasterSlave, task: string, records: Record
       const reply = yield* call(ctx, step, pattern.coordinator, Decompose.planPrompt(task, n), "caller")
       if (Either.isLeft(reply)) {
         records.missing.push(
-          new Missing({ task: "plan", step, by: pattern.coordinator, reason: `${reply.left}; the task's clauses were used instead` })
+          new Missing({ task: "plan", step, by: pattern.coordinator, reason: `${reply.left}; the task's clauses were used instead` }, true)
         )
         return { strategy: "planned (fell back to clauses)", subtasks: Decompose.byClauses(task).map((t) => Decompose.subtask(t)) }
       }
@@ -233,7 +322,7 @@ const assign = (ctx: Ctx, pattern: MasterSlave, subtasks: ReadonlyArray<Indexed>
         for (const row of bids) for (const b of row) if (b.contribution) records.contributions.push(b.contribution)
         const { awarded, unawarded } = Assign.contractNet(subtasks, workers, bids.map((row) => row.map((b) => b.bid)))
         for (const s of unawarded) {
-          records.missing.push(new Missing({ task: s.task, step: `subtask-${s.index + 1}`, reason: "no worker bid for it" }))
+          records.missing.push(new Missing({ task: s.task, step: `subtask-${s.index + 1}`, reason: "no worker bid for it" }, true))
         }
         return awarded
       }
@@ -258,7 +347,7 @@ const masterSlave = (ctx: Ctx, pattern: MasterSlave, task: string) =>
       priority: pattern.priorities?.[index] ?? s.priority,
       index
     }))
-    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: decomposed.strategy, subtasks: subtasks.map((s) => s.task) }))
+    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: decomposed.strategy, subtasks: subtasks.map((s) => s.task) }, true))
 
     const assignments = yield* assign(ctx, pattern, subtasks, records)
     const strategy = pattern.decompose === "replicate" ? "replicate" : pattern.assign
@@ -270,7 +359,7 @@ const masterSlave = (ctx: Ctx, pattern: MasterSlave, task: string) =>
           subtask: a.subtask.task,
           worker: a.worker.toString(),
           strategy
-        })
+        }, true)
       )
     }
 
@@ -297,7 +386,7 @@ const masterSlave = (ctx: Ctx, pattern: MasterSlave, task: string) =>
                 from: worker.toString(),
                 ...(next === undefined ? {} : { to: next.toString() }),
                 reason: reply.left
-              })
+              }, true)
             )
           }
           if (next === undefined) return { subtask, worker, answer: undefined, step, reason: reply.left }
@@ -312,7 +401,7 @@ const masterSlave = (ctx: Ctx, pattern: MasterSlave, task: string) =>
     const ordered = [...outcomes].sort((a, b) => a.subtask.index - b.subtask.index)
     for (const o of ordered) {
       if (o.answer !== undefined) records.contributions.push(answerOf("worker", o.worker, o.subtask.task, o.step, o.answer))
-      else records.missing.push(new Missing({ task: o.subtask.task, step: o.step, by: o.worker, reason: o.reason ?? "no answer" }))
+      else records.missing.push(new Missing({ task: o.subtask.task, step: o.step, by: o.worker, reason: o.reason ?? "no answer" }, true))
     }
 
     const answer = yield* aggregateMasterSlave(ctx, pattern, task, ordered, records)
@@ -343,7 +432,7 @@ const aggregateMasterSlave = (
           return reply.right.text
         }
         records.missing.push(
-          new Missing({ task: "synthesis", step, by: pattern.coordinator, reason: `${reply.left}; the parts are concatenated instead` })
+          new Missing({ task: "synthesis", step, by: pattern.coordinator, reason: `${reply.left}; the parts are concatenated instead` }, true)
         )
         return Aggregate.concatenate(parts)
       }
@@ -371,14 +460,14 @@ const decideByVotes = (ctx: Ctx, pattern: MasterSlave, outcomes: ReadonlyArray<S
           ? Option.map(Option.fromNullable(Aggregate.readNumber(text)), (r) => ({ choice: String(r.value), how: r.how, value: r.value }))
           : Option.some(pattern.options === undefined ? { choice: text.trim(), how: "answer" } : Aggregate.readChoice(text, pattern.options))
         if (Option.isNone(read)) {
-          records.missing.push(new Missing({ task: subtask, step: o.step, by: o.worker, reason: "the answer holds no number" }))
+          records.missing.push(new Missing({ task: subtask, step: o.step, by: o.worker, reason: "the answer holds no number" }, true))
           continue
         }
         const vote = read.value
         cast.push({ choice: vote.choice, weight, ...(vote.value === undefined ? {} : { value: vote.value }) })
-        records.votes.push(new CastVote({ voter: o.worker, choice: vote.choice, weight, how: vote.how, step: o.step }))
+        records.votes.push(new CastVote({ voter: o.worker, choice: vote.choice, weight, how: vote.how, step: o.step }, true))
         yield* ctx.emit((m) =>
-          new Events.VoteCast({ ...m, step: o.step, voter: o.worker.toString(), choice: Events.summarize(vote.choice), weight, how: vote.how })
+          new Events.VoteCast({ ...m, step: o.step, voter: o.worker.toString(), choice: Events.summarize(vote.choice), weight, how: vote.how }, true)
         )
       }
       const decision = ((): string | undefined => {
@@ -399,7 +488,7 @@ const decideByVotes = (ctx: Ctx, pattern: MasterSlave, outcomes: ReadonlyArray<S
                 step,
                 reason: `no quorum: the leading choice has ${best} of the ${outcome.quorum} votes needed; ` +
                   `${outcome.missing} of ${group.length} answers are missing`
-              })
+              }, true)
             )
             return undefined
           }
@@ -408,7 +497,7 @@ const decideByVotes = (ctx: Ctx, pattern: MasterSlave, outcomes: ReadonlyArray<S
         }
       })()
       if (decision === undefined && pattern.aggregate !== "quorum") {
-        records.missing.push(new Missing({ task: subtask, step, reason: "no votes to decide on" }))
+        records.missing.push(new Missing({ task: subtask, step, reason: "no votes to decide on" }, true))
       }
       decisions.push({ task: subtask, decision: decision ?? "(no decision)" })
     }
@@ -465,7 +554,7 @@ const deliberate = (ctx: Ctx, cfg: Deliberation, task: string, prefix: string, t
       for (const { i, reply, step } of replies) {
         const peer = cfg.peers[i]!
         if (Either.isLeft(reply)) {
-          records.missing.push(new Missing({ task: `${label}round ${round}`, step, by: peer, reason: reply.left }))
+          records.missing.push(new Missing({ task: `${label}round ${round}`, step, by: peer, reason: reply.left }, true))
           continue
         }
         records.contributions.push(answerOf("peer", peer, `${label}round ${round}`, step, reply.right))
@@ -483,7 +572,7 @@ const deliberate = (ctx: Ctx, cfg: Deliberation, task: string, prefix: string, t
             choice: Events.summarize(a.choice),
             weight: weightOf(a.i),
             how: a.how
-          })
+          }, true)
         )
       }
       const choices = answered.map((a) => a.choice)
@@ -501,7 +590,7 @@ const deliberate = (ctx: Ctx, cfg: Deliberation, task: string, prefix: string, t
           agreement,
           ...(leading === undefined ? {} : { leading: Events.summarize(leading, 40) }),
           stopped: stop
-        })
+        }, true)
       )
       previous = new Map(answered.map((a) => [a.i, a]))
       last = answered
@@ -510,12 +599,12 @@ const deliberate = (ctx: Ctx, cfg: Deliberation, task: string, prefix: string, t
     }
 
     for (const a of last) {
-      records.votes.push(new CastVote({ voter: cfg.peers[a.i]!, choice: a.choice, weight: weightOf(a.i), how: a.how, step: a.step }))
+      records.votes.push(new CastVote({ voter: cfg.peers[a.i]!, choice: a.choice, weight: weightOf(a.i), how: a.how, step: a.step }, true))
     }
     const needed = cfg.quorum ?? Aggregate.majorityQuorum(cfg.peers.length)
     if (last.length < needed) {
       const reason = `only ${last.length} of ${cfg.peers.length} peers answered the last round; a decision needs ${needed}`
-      records.missing.push(new Missing({ task: `${label}decision`, step: `${prefix}decision`, reason }))
+      records.missing.push(new Missing({ task: `${label}decision`, step: `${prefix}decision`, reason }, true))
       return { decision: undefined, answer: `(no decision: ${reason})`, records, rounds }
     }
     const majority = () =>
@@ -533,16 +622,16 @@ const deliberate = (ctx: Ctx, cfg: Deliberation, task: string, prefix: string, t
     const step = `${prefix}judge`
     const reply = yield* call(ctx, step, judge, Aggregate.judgePrompt(task, candidates), from)
     if (Either.isLeft(reply)) {
-      records.missing.push(new Missing({ task: `${label}judgement`, step, by: judge, reason: `${reply.left}; the majority decided instead` }))
+      records.missing.push(new Missing({ task: `${label}judgement`, step, by: judge, reason: `${reply.left}; the majority decided instead` }, true))
       const decision = majority()
       return { decision, answer: decision, records, rounds }
     }
     records.contributions.push(answerOf("judge", judge, `${label}judgement`, step, reply.right))
     const read = Aggregate.readChoice(reply.right.text, candidates.map((c) => c.label))
     const picked = candidates.find((c) => c.label === read.choice)!
-    records.votes.push(new CastVote({ voter: judge, choice: picked.choice, weight: 1, how: read.how, step }))
+    records.votes.push(new CastVote({ voter: judge, choice: picked.choice, weight: 1, how: read.how, step }, true))
     yield* ctx.emit((m) =>
-      new Events.VoteCast({ ...m, step, voter: judge.toString(), choice: Events.summarize(picked.choice), weight: 1, how: `judge, ${read.how}` })
+      new Events.VoteCast({ ...m, step, voter: judge.toString(), choice: Events.summarize(picked.choice), weight: 1, how: `judge, ${read.how}` }, true)
     )
     return { decision: picked.choice, answer: picked.choice, records, rounds }
   })
@@ -559,10 +648,10 @@ const hybrid = (ctx: Ctx, pattern: Hybrid, task: string) =>
     const parts: ReadonlyArray<{ readonly subtask: string; readonly worker: Team }> = pattern.decompose === "replicate"
       ? pattern.teams.map((team) => ({ subtask: task, worker: team }))
       : Assign.roundRobin(Decompose.byClauses(task), pattern.teams)
-    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: pattern.decompose, subtasks: parts.map((p) => p.subtask) }))
+    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: pattern.decompose, subtasks: parts.map((p) => p.subtask) }, true))
     for (const [i, p] of parts.entries()) {
       yield* ctx.emit((m) =>
-        new Events.SubtaskAssigned({ ...m, step: `part-${i + 1}`, subtask: p.subtask, worker: `team ${p.worker.name}`, strategy: "round-robin" })
+        new Events.SubtaskAssigned({ ...m, step: `part-${i + 1}`, subtask: p.subtask, worker: `team ${p.worker.name}`, strategy: "round-robin" }, true)
       )
     }
     const many = parts.length > pattern.teams.length
@@ -580,11 +669,11 @@ const hybrid = (ctx: Ctx, pattern: Hybrid, task: string) =>
         const decided = outcomes.flatMap((o, i) => o.decision === undefined ? [] : [{ team: parts[i]!.worker.name, choice: o.decision }])
         for (const d of decided) {
           yield* ctx.emit((m) =>
-            new Events.VoteCast({ ...m, step: "teams", voter: `team ${d.team}`, choice: Events.summarize(d.choice), weight: 1, how: "team decision" })
+            new Events.VoteCast({ ...m, step: "teams", voter: `team ${d.team}`, choice: Events.summarize(d.choice), weight: 1, how: "team decision" }, true)
           )
         }
         const winner = Aggregate.majorityVote(decided.map((d) => d.choice)).winner
-        if (winner === undefined) records.missing.push(new Missing({ task: "decision", step: "teams", reason: "no team reached a decision" }))
+        if (winner === undefined) records.missing.push(new Missing({ task: "decision", step: "teams", reason: "no team reached a decision" }, true))
         return { answer: winner ?? "(no decision: no team reached one)", records, rounds }
       }
       case "synthesis": {
@@ -596,7 +685,7 @@ const hybrid = (ctx: Ctx, pattern: Hybrid, task: string) =>
           return { answer: reply.right.text, records, rounds }
         }
         records.missing.push(
-          new Missing({ task: "synthesis", step, by: pattern.coordinator, reason: `${reply.left}; the team answers are concatenated instead` })
+          new Missing({ task: "synthesis", step, by: pattern.coordinator, reason: `${reply.left}; the team answers are concatenated instead` }, true)
         )
         return { answer: Aggregate.concatenate(teamParts), records, rounds }
       }
@@ -624,9 +713,9 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
     const lock = yield* Effect.makeSemaphore(1)
     const onEvent = options.onEvent ?? (() => Effect.void)
     const bus = yield* Effect.serviceOption(Events.Events)
-    const subscription = Option.isSome(bus) ? Option.some(yield* bus.value.subscribe) : Option.none()
-    const tracker = Option.getOrElse(yield* Effect.serviceOption(LoadTracker), makeLoadTracker)
     const who = new Set(participants(collaboration).map(String))
+    const inbox = Option.isSome(bus) ? Option.some(yield* follow(bus.value, who)) : Option.none()
+    const tracker = Option.getOrElse(yield* Effect.serviceOption(LoadTracker), makeLoadTracker)
 
     // The clock is ticked and the event handed on under one lock, so `onEvent` sees events in
     // logical-time order even when calls run concurrently.
@@ -636,20 +725,18 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
         const at = yield* Clock.currentTimeMillis
         const e = event({ agent: SESSION_TYPE, id: session, at, clock: now.time })
         if (publish) yield* Events.publish(e)
-        yield* onEvent(new Stamped({ stamp: LogicalClock.stamp(now), event: e }))
+        yield* onEvent(new Stamped({ stamp: LogicalClock.stamp(now), event: e }, true))
       }))
     const emit = stampAnd(true)
     const forward = (event: Events.Event) => stampAnd(false)(() => event)
     // Agents publish their model calls and restarts on this process's bus before they reply, so
     // draining after each reply hands on the ones caused by that call (and any other participant
     // activity since). Agents hosted on other runners publish on their own bus and are not seen.
-    const drain = Option.match(subscription, {
+    const drain = Option.match(inbox, {
       onNone: () => Effect.void,
-      onSome: (queue) =>
-        Effect.flatMap(Queue.takeAll(queue), (events) =>
-          Effect.forEach(events, (e) => forwarded.has(e._tag) && who.has(`${e.agent}/${e.id}`) ? forward(e) : Effect.void, {
-            discard: true
-          }))
+      onSome: (take) =>
+        Effect.flatMap(take, (events) =>
+          events.length === 0 ? Effect.void : Effect.forEach(events, forward, { discard: true }))
     })
     const timeout = Duration.millis(
       ("stepTimeoutMs" in collaboration ? collaboration.stepTimeoutMs : undefined) ?? 5 * 60 * 1000
@@ -664,7 +751,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
       timeout
     }
 
-    yield* emit((m) => new Events.SessionStarted({ ...m, pattern: collaboration._tag, task }))
+    yield* emit((m) => new Events.SessionStarted({ ...m, pattern: collaboration._tag, task }, true))
     const outcome = yield* Effect.suspend(() => {
       switch (collaboration._tag) {
         case "MasterSlave":
@@ -682,7 +769,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
             new Events.SessionFailed({
               ...m,
               reason: Cause.isInterruptedOnly(exit.cause) ? "cancelled" : `the session died: ${Cause.pretty(exit.cause).split("\n")[0]}`
-            })
+            }, true)
           )
       )
     )
@@ -700,9 +787,9 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
       votes,
       rounds: outcome.rounds,
       session
-    })
+    }, true)
     yield* emit((m) =>
-      new Events.SessionCompleted({ ...m, missing: missing.length, totalTokens, summary: Events.summarize(result.answer) })
+      new Events.SessionCompleted({ ...m, missing: missing.length, totalTokens, summary: Events.summarize(result.answer) }, true)
     )
     return result
   }).pipe(Effect.scoped)
