@@ -306,7 +306,6 @@ class Connection {
       const failures = state._tag === "Down" ? state.failures + 1 : 1
       const at = yield* Clock.currentTimeMillis
       this.state = { _tag: "Down", reason: opened.left, failures, retryAt: at + backoffMs(failures) }
-      yield* Effect.logWarning(`MCP server "${this.server.name}" could not be connected: ${opened.left}`)
       return yield* new McpServerUnavailable({ server: this.server.name, reason: opened.left, retryInMs: backoffMs(failures) })
     }
     const { client, listed } = opened.right
