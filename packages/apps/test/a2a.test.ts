@@ -6,19 +6,37 @@ import {
   DefaultAgentCardResolver,
   JsonRpcTransportFactory
 } from "@a2a-js/sdk/client"
-import { Redacted } from "effect"
+import { Agent, Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
+import * as A2ATool from "../src/interop/A2ATool.js"
 import { start } from "./gatewaySupport.js"
 
 const key = "a2a-key"
+
+// An agent whose model is not in its colony's registry: every answer fails, as a model outage would.
+const Broken = Agent.make({ name: "broken", model: "no-such-model" })
+const brokenGateway = () =>
+  start(Gateway.layerEmbedded({
+    agents: [Broken],
+    hosted: Agent.toLayer(Broken),
+    languageModel: LanguageModel.layerRegistry(ModelRegistry.make({ default: { provider: "simulated" } })),
+    settings: { port: 0, rateLimit: 0 }
+  }))
+
+/** The demo team behind a key, and an open gateway serving `broken`. */
 let gateway: Awaited<ReturnType<typeof start>>
+let other: Awaited<ReturnType<typeof start>>
 
 beforeAll(async () => {
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+  ;[gateway, other] = await Promise.all([
+    start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } })),
+    brokenGateway()
+  ])
 })
-afterAll(() => gateway.close())
+afterAll(() => Promise.all([gateway.close(), other.close()]))
 
 /** `fetch` with the gateway's API key, for the card and the calls alike. */
 const withKey: typeof fetch = (input, init) => {
@@ -155,5 +173,63 @@ describe("gateway: A2A server", () => {
 
     const malformed = await rpc("/a2a/writer", "not json-rpc")
     expect((await json(malformed)).error.code).toBe(-32700)
+  })
+})
+
+describe("gateway: A2A failures", () => {
+  it("a failing agent ends its task failed with the reason, and the gateway keeps serving", async () => {
+    const client = await new ClientFactory().createFromUrl(`${other.url}/a2a/broken/.well-known/agent-card.json`, "")
+    // an open gateway (no keys) declares no security
+    expect((await client.getAgentCard()).securitySchemes).toEqual({})
+    const result = await client.sendMessage(send("Anything"))
+    if (!("status" in result)) throw new Error("expected a task")
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_FAILED)
+    expect(textOf(result.status?.message?.parts)).toMatch(/^UnknownModel: .*no-such-model/)
+
+    const events: Array<StreamResponse> = []
+    for await (const event of client.sendMessageStream(send("Anything else"))) events.push(event)
+    const last = events[events.length - 1]?.payload
+    expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_FAILED)
+    expect((await fetch(`${other.url}/healthz`)).status).toBe(200)
+  })
+})
+
+describe("A2ATool: a colony agent calls a remote A2A agent", () => {
+  const Scout = Agent.make({ name: "scout", instructions: "You find things out, asking other agents.", tools: ["writer", "broken"] })
+
+  it("the remote agent's reply is the tool's result; a remote failure is a tool error the model sees", async () => {
+    const colony = ManagedRuntime.make(
+      Layer.unwrapEffect(Effect.gen(function*() {
+        const writer = yield* A2ATool.make({
+          card: `${gateway.url}/a2a/writer/.well-known/agent-card.json`,
+          headers: { authorization: `Bearer ${key}` }
+        })
+        const broken = yield* A2ATool.make({ card: `${other.url}/a2a/broken/.well-known/agent-card.json` })
+        expect(writer.name).toBe("writer")
+        expect(writer.description).toContain("Ask the remote agent \"writer\"")
+        return Agent.toLayer(Scout, {}, { tools: [writer, broken] })
+      })).pipe(Layer.provideMerge(Colony.layerEmbedded()))
+    )
+    try {
+      // the simulated model calls the tool whose name shares most words with the request
+      const answer = await colony.runPromise(Colony.ask("scout", "s-1", "Ask the writer for a tagline for a grinder"))
+      expect(answer.tools).toHaveLength(1)
+      expect(answer.tools[0]).toMatchObject({ name: "writer", ok: true })
+      expect(JSON.parse(answer.tools[0]!.arguments)).toEqual({ message: "Ask the writer for a tagline for a grinder" })
+      // the remote gateway's agent answered, and its reply reached the model
+      expect(answer.tools[0]!.output).toMatch(/^\[simulated\] .*grinder/)
+      expect(answer.text).toContain(`From the tool results (${answer.tools[0]!.output.slice(0, 40)}`)
+
+      const failed = await colony.runPromise(Colony.ask("scout", "s-2", "Is the broken agent broken?"))
+      expect(failed.tools[0]).toMatchObject({ name: "broken", ok: false })
+      expect(failed.tools[0]!.output).toMatch(/^error: A2ACallFailed: the A2A agent "broken" did not answer: its task .* ended failed: UnknownModel/)
+      expect(failed.text).toContain("From the tool results (error: A2ACallFailed")
+
+      const missing = await Effect.runPromise(Effect.flip(A2ATool.make({ card: `${gateway.url}/a2a/nobody/.well-known/agent-card.json` })))
+      expect(missing).toBeInstanceOf(A2ATool.RemoteAgentUnavailable)
+      expect(missing.message).toMatch(/cannot use the A2A agent at .*nobody.*: .*401/)
+    } finally {
+      await colony.dispose()
+    }
   })
 })

@@ -273,7 +273,7 @@ const executor = (
     }).pipe(Effect.ensuring(Effect.sync(() => bus.finished())))
 
   return {
-    execute: (request, bus) => Runtime.runPromise(runtime)(Effect.scoped(execute(request, bus))),
+    execute: (request, bus) => Runtime.runPromise(runtime)(execute(request, bus)),
     cancelTask: (taskId) => Runtime.runPromise(runtime)(FiberMap.remove(running, taskId))
   }
 }
