@@ -17,11 +17,12 @@ import { type Agent, Colony, ColonyError, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, type Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
@@ -57,12 +58,45 @@ export type AnyAgent = Agent.Any | Agent.Agent<any, any>
 const asAny = (agents: ReadonlyArray<AnyAgent>) => agents as unknown as ReadonlyArray<Agent.Any>
 
 /**
+ * What the routes of an application on the gateway may use: the colony, the gateway's settings,
+ * and the request with its path parameters and scope.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RouteContext =
+  | Colony.Services
+  | Sharding
+  | GatewayConfig
+  | HttpRouter.RouteContext
+  | HttpServerRequest.HttpServerRequest
+  | Scope.Scope
+
+/**
+ * Routes an application adds to the gateway (the support desk's pages and API, ...), served
+ * behind the same keys, rate limit, body limit and metrics as the gateway's own. Its handlers
+ * answer their own failures (a bad body is a 400 the route writes). An effect, so that an
+ * application can start what its routes share (a feed, a cache) once, for as long as the gateway
+ * runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Routes = Effect.Effect<
+  HttpRouter.HttpRouter<never, RouteContext>,
+  never,
+  Colony.Services | Sharding | GatewayConfig | Scope.Scope
+>
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Options {
   /** the agent types the gateway serves (default: the demo team) */
   readonly agents?: ReadonlyArray<AnyAgent> | undefined
+  /** routes of applications served next to the gateway's own */
+  readonly routes?: ReadonlyArray<Routes> | undefined
   /** settings that override the environment's */
   readonly settings?: Partial<Settings> | undefined
   /** for `layerClient`: how to reach the colony, overriding the environment's `DATABASE_URL`, ... */
@@ -122,11 +156,12 @@ const readiness = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const router = Effect.gen(function*() {
+export const router = (extensions: ReadonlyArray<Routes> = []) => Effect.gen(function*() {
   const rpcHttp = yield* RpcServer.toHttpApp(GatewayRpcs)
   const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
   const a2a = yield* A2A.router
-  return HttpRouter.empty.pipe(
+  const extra = yield* Effect.all(extensions)
+  const own = HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))),
     HttpRouter.get("/readyz", readiness),
     HttpRouter.get(
@@ -137,7 +172,12 @@ export const router = Effect.gen(function*() {
     HttpRouter.get("/rpc/ws", rpcWebSocket),
     HttpRouter.post("/v1/chat/completions", OpenAICompat.chatCompletions),
     HttpRouter.get("/v1/models", OpenAICompat.models),
-    HttpRouter.concat(a2a),
+    HttpRouter.concat(a2a)
+  )
+  return extra.reduce<HttpRouter.HttpRouter<never, RouteContext | GatewayHandlers.ServedAgents>>(
+    (all, routes) => HttpRouter.concat(all, routes),
+    own
+  ).pipe(
     Effect.catchTag("RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))
   )
 })
@@ -151,7 +191,8 @@ export const router = Effect.gen(function*() {
  */
 export const layerServe = (
   settings: Settings,
-  agents: ReadonlyArray<AnyAgent>
+  agents: ReadonlyArray<AnyAgent>,
+  routes: ReadonlyArray<Routes> = []
 ): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
@@ -172,7 +213,7 @@ export const layerServe = (
       )
     )
   }))
-  const app = Layer.unwrapScoped(Effect.map(router, (routes) => HttpServer.serve(routes, GatewayMiddleware.make(settings))))
+  const app = Layer.unwrapScoped(Effect.map(router(routes), (all) => HttpServer.serve(all, GatewayMiddleware.make(settings))))
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
   return Layer.mergeAll(app, metrics).pipe(
     Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
@@ -198,7 +239,7 @@ export const layerEmbedded = (options: Options & {
 } = {}): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
-    return layerServe(resolved, options.agents ?? demoAgents).pipe(
+    return layerServe(resolved, options.agents ?? demoAgents, options.routes).pipe(
       Layer.provide(Layer.mergeAll(options.hosted ?? Demo.TeamLive, Session.layer)),
       Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
@@ -219,7 +260,7 @@ export const layerClient = (
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
     const agents = options.agents ?? demoAgents
-    return layerServe(resolved, agents).pipe(
+    return layerServe(resolved, agents, options.routes).pipe(
       Layer.provide(Colony.declare(...agents)),
       Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))
