@@ -38,7 +38,7 @@ export interface StdioServer {
   readonly name: string
   readonly command: string
   readonly args?: ReadonlyArray<string> | undefined
-  /** the child's environment; when unset it gets the SDK's safe defaults (PATH, HOME, …) only */
+  /** added to the child's environment, which otherwise has only the SDK's safe defaults (PATH, HOME, …) */
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly cwd?: string | undefined
   /** how long one tool call (or the connection handshake) may take; default 30 seconds */

@@ -1,7 +1,10 @@
 import { Agent, Colony, Events, LanguageModel, Mcp } from "@colony/runtime"
 import { FakeOpenAI, McpTestServer } from "@colony/runtime/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Queue } from "effect"
+import { Effect, Layer, Queue, TestClock } from "effect"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 // Every test spawns the shipped stdio server (through tsx) in a colony of its own; the per-call
 // timeout is short so that the hanging tool fails quickly.
@@ -147,6 +150,37 @@ describe("Mcp", () => {
       )),
       Effect.provide(FakeOpenAI.layer())
     ), 30_000)
+
+  it.scoped("a server that does not come back is retried with backoff, and calls in between fail at once", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "colony-mcp-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const marker = join(dir, "starts")
+      const starts = () => readFileSync(marker, "utf8").trim().split("\n").length
+      const mcp = yield* Mcp.make
+      const tools = yield* mcp.tools(McpTestServer.stdio("once", { env: { COLONY_MCP_TEST_MARKER: marker } }))
+      const echo = tools.find((t) => t.remoteName === "echo")!
+      const crash = tools.find((t) => t.remoteName === "crash")!
+      expect(yield* echo.handler({ text: "first" })).toMatch(/^echo: first/)
+
+      const killed = yield* Effect.flip(crash.handler({ how: "exit" }))
+      expect(killed).toMatchObject({ _tag: "McpCallFailed", tool: "once__crash", reconnects: true })
+
+      // the next call restarts the server at once; it refuses to start, so the one after waits
+      const refused = yield* Effect.flip(echo.handler({ text: "second" }))
+      expect(refused).toMatchObject({ _tag: "McpServerUnavailable", server: "once", retryInMs: 500 })
+      expect(starts()).toBe(2)
+      const waiting = yield* Effect.flip(echo.handler({ text: "third" }))
+      expect(waiting._tag).toBe("McpServerUnavailable")
+      expect(waiting.message).toMatch(/^MCP server "once" is unavailable \(.*\); the next attempt is in 1 s\./)
+      expect(starts()).toBe(2)
+
+      // once the server can start again and the backoff has passed, the next call reconnects
+      rmSync(marker)
+      yield* TestClock.adjust("500 millis")
+      expect(yield* echo.handler({ text: "fourth" })).toMatch(/^echo: fourth/)
+      expect(starts()).toBe(1)
+    }), 30_000)
 
   it("tool names are prefixed with the server and kept to what OpenAI accepts", () => {
     expect(Mcp.toolName("files", "read_file")).toBe("files__read_file")

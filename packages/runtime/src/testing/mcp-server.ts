@@ -8,12 +8,17 @@
  * - `fail` always answers with an error result (`isError: true`);
  * - `crash` exits the process mid-call (`how: "exit"`) or never answers (`how: "hang"`).
  *
+ * With `COLONY_MCP_TEST_MARKER` set to a file path, the server starts only while that file does
+ * not exist (and creates it); later starts append a line to it and exit at once, like a server
+ * that cannot come back, until the file is removed.
+ *
  * It is built on the SDK's low-level `Server`, with the tools' input schemas written as plain JSON
  * Schema, as any MCP server in the wild sends them.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { appendFileSync, existsSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -67,6 +72,14 @@ const text = (value: string, isError = false): CallToolResult => ({
 })
 
 const serve = async () => {
+  const marker = process.env["COLONY_MCP_TEST_MARKER"]
+  if (marker !== undefined) {
+    if (existsSync(marker)) {
+      appendFileSync(marker, `${process.pid} refused to start\n`)
+      process.exit(1)
+    }
+    writeFileSync(marker, `${process.pid} started\n`)
+  }
   const server = new Server({ name: "colony-test-server", version: "0.1.0" }, { capabilities: { tools: {} } })
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }))
