@@ -1,4 +1,4 @@
-import { type Message, type Part, Role, type StreamResponse, TaskState } from "@a2a-js/sdk"
+import { type Message, type Part, Role, type StreamResponse, type Task, TaskState } from "@a2a-js/sdk"
 import {
   type Client,
   ClientFactory,
@@ -7,6 +7,7 @@ import {
   JsonRpcTransportFactory
 } from "@a2a-js/sdk/client"
 import { Agent, Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
+import { FakeOpenAI } from "@colony/runtime/testing"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -16,27 +17,34 @@ import { start } from "./gatewaySupport.js"
 
 const key = "a2a-key"
 
-// An agent whose model is not in its colony's registry: every answer fails, as a model outage would.
+// On the open gateway: `broken`, whose model is not in its colony's registry (every answer fails,
+// as a model outage would), and `slow`, whose model is the fake OpenAI server.
 const Broken = Agent.make({ name: "broken", model: "no-such-model" })
-const brokenGateway = () =>
-  start(Gateway.layerEmbedded({
-    agents: [Broken],
-    hosted: Agent.toLayer(Broken),
-    languageModel: LanguageModel.layerRegistry(ModelRegistry.make({ default: { provider: "simulated" } })),
-    settings: { port: 0, rateLimit: 0 }
-  }))
+const Slow = Agent.make({ name: "slow" })
 
-/** The demo team behind a key, and an open gateway serving `broken`. */
+/** The demo team behind a key; an open gateway serving `broken` and `slow`. */
 let gateway: Awaited<ReturnType<typeof start>>
 let other: Awaited<ReturnType<typeof start>>
+let fake: FakeOpenAI.Server
 
 beforeAll(async () => {
+  fake = await FakeOpenAI.start()
   ;[gateway, other] = await Promise.all([
     start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } })),
-    brokenGateway()
+    start(Gateway.layerEmbedded({
+      agents: [Broken, Slow],
+      hosted: Layer.mergeAll(Agent.toLayer(Broken), Agent.toLayer(Slow)),
+      languageModel: LanguageModel.layerRegistry(
+        ModelRegistry.make({ default: { provider: "openai", baseUrl: fake.url, apiKey: "fake", maxRetries: 0 } })
+      ),
+      settings: { port: 0, rateLimit: 0 }
+    }))
   ])
 })
-afterAll(() => Promise.all([gateway.close(), other.close()]))
+afterAll(async () => {
+  await Promise.all([gateway.close(), other.close()])
+  await fake.close()
+})
 
 /** `fetch` with the gateway's API key, for the card and the calls alike. */
 const withKey: typeof fetch = (input, init) => {
@@ -191,6 +199,29 @@ describe("gateway: A2A failures", () => {
     const last = events[events.length - 1]?.payload
     expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_FAILED)
     expect((await fetch(`${other.url}/healthz`)).status).toBe(200)
+  })
+
+  it("CancelTask stops a running task, which ends canceled", async () => {
+    fake.inject("hang")
+    const client = await new ClientFactory().createFromUrl(`${other.url}/a2a/slow/.well-known/agent-card.json`, "")
+    const states: Array<string> = []
+    let canceled: Task | undefined
+    for await (const event of client.sendMessageStream(send("Take your time"))) {
+      if (event.payload?.$case !== "statusUpdate") continue
+      const { status, taskId } = event.payload.value
+      states.push(TaskState[status!.state]!)
+      if (status!.state === TaskState.TASK_STATE_WORKING) {
+        await fake.waitForRequests(1) // the model call is under way, and hangs
+        canceled = await client.cancelTask({ tenant: "", id: taskId, metadata: undefined })
+      }
+    }
+    expect(states).toEqual(["TASK_STATE_WORKING", "TASK_STATE_CANCELED"])
+    expect(canceled?.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    expect((await client.getTask({ tenant: "", id: canceled!.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    // canceling a canceled task again answers with it, unchanged
+    await expect(client.cancelTask({ tenant: "", id: canceled!.id, metadata: undefined })).resolves.toMatchObject({
+      status: { state: TaskState.TASK_STATE_CANCELED }
+    })
   })
 })
 
