@@ -1,0 +1,201 @@
+/**
+ * The support desk's specialist agent types: the router, the FAQ and orders specialists with
+ * their tools, the critic and a second reviewer, and the lead who coordinates multi-part and hard
+ * cases. The desk and escalation agents are in `Desk.ts`, beside the contract they serve.
+ *
+ * @since 0.1.0
+ */
+import { Agent } from "@colony/runtime"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+import { Intent, Pattern, SupportError } from "./Desk.js"
+
+/**
+ * The router's structured output. The literals' descriptions carry the words that point to each
+ * choice: a real model reads them as guidance, and the simulated model picks by them, so routing
+ * is deterministic offline. `general` comes first: it is the choice when nothing else matches.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Routing = Schema.Struct({
+  intents: Schema.Array(Schema.Union(
+    Schema.Literal("general").annotations({
+      description: "help-centre questions: policy, opening hours, contact, account, password, sign-in, newsletter, " +
+        "privacy, gift, warranty, care, size, sizing, country, customs, recycling, return, returns, exchange"
+    }),
+    Schema.Literal("orders").annotations({
+      description: "one specific order: where is my order, status, tracking, parcel, delivery, shipped, arrive, " +
+        "change address, cancel"
+    }),
+    Schema.Literal("billing").annotations({
+      description: "money: refund, charge, charged, payment, pay, invoice, VAT, card, Klarna, voucher, discount, price"
+    }),
+    Schema.Literal("technical").annotations({
+      description: "a device, website or app not working: kettle, grinder, purifier, lamp, Wi-Fi, connect, error, " +
+        "firmware, login, broken, reset, filter, noisy, flicker"
+    })
+  )).pipe(Schema.minItems(1), Schema.maxItems(4)).annotations({
+    description: "every topic the message raises, one entry per topic"
+  }),
+  handling: Schema.Union(
+    Schema.Literal("routine").annotations({ description: "an ordinary question assistants answer" }),
+    Schema.Literal("human").annotations({
+      description: "asks for a human: speak to a person, real person, human, operator, representative, " +
+        "talk to someone"
+    }),
+    Schema.Literal("hard").annotations({
+      description: "a hard case: legal threat, lawyer, sue, court, angry, furious, outraged, unacceptable, disgusted, " +
+        "scam, chargeback, complaint"
+    })
+  ).annotations({ description: "whether the case needs a person" })
+}).annotations({ identifier: "Routing" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Routing = typeof Routing.Type
+
+/**
+ * The router's decision for one message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Route extends Schema.Class<Route>("@colony/apps/support/Route")({
+  intents: Schema.Array(Intent),
+  handling: Schema.Literal("routine", "human", "hard"),
+  pattern: Pattern,
+  /** whether the pattern was forced by configuration instead of chosen from the message */
+  forced: Schema.Boolean,
+  simulated: Schema.Boolean,
+  totalTokens: Schema.Number,
+  cost: Schema.Number
+}) {}
+
+/**
+ * Route a customer message.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const RouteMessage = Rpc.make("RouteMessage", {
+  payload: { text: Schema.String, pattern: Schema.optional(Pattern) },
+  success: Route,
+  error: SupportError
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Triage = Agent.make({
+  name: "triage",
+  instructions: "You route customer messages of Northwind Goods, an online home and kitchen shop, to the right " +
+    "specialists. Name every topic a message raises.",
+  capabilities: ["routing"],
+  protocol: [RouteMessage]
+})
+
+/**
+ * The tool calls an agent made since a time, for collaborations, whose results do not carry them.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ToolCallsSince = Rpc.make("ToolCallsSince", {
+  payload: { since: Schema.Number },
+  success: Schema.Array(Agent.ToolUse)
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Faq = Agent.make({
+  name: "faq",
+  instructions: "You answer questions of Northwind Goods customers from the help centre. Always search the " +
+    "knowledge base first and answer only from the articles you find, briefly, naming the article. If nothing " +
+    "relevant is found, say so and offer to pass the question to a person.",
+  capabilities: ["general", "billing", "technical"],
+  tools: ["search_knowledge_base"],
+  protocol: [ToolCallsSince],
+  maxToolSteps: 4
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Orders = Agent.make({
+  name: "orders",
+  instructions: "You handle Northwind Goods customers' orders with your tools: look an order up before you " +
+    "answer about it, change its delivery address, or request a refund. Order numbers look like A-10023; if " +
+    "the customer gave none, ask for it. Report exactly what the tools return; never invent order data.",
+  capabilities: ["orders"],
+  tools: ["lookup_order", "change_address", "request_refund"],
+  protocol: [ToolCallsSince],
+  maxToolSteps: 4
+})
+
+/**
+ * A draft reply the critic checks against the written policy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Verdict extends Schema.Class<Verdict>("@colony/apps/support/Verdict")({
+  approved: Schema.Boolean,
+  /** the policy rules the draft breaks */
+  violations: Schema.Array(Schema.String),
+  simulated: Schema.Boolean,
+  totalTokens: Schema.Number,
+  cost: Schema.Number
+}) {}
+
+/**
+ * Check a draft against the policy.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const CheckDraft = Rpc.make("CheckDraft", {
+  payload: { question: Schema.String, draft: Schema.String },
+  success: Verdict,
+  error: SupportError
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Critic = Agent.make({
+  name: "critic",
+  instructions: "You check support replies of Northwind Goods against the written support policy before they " +
+    "are sent. Approve a reply that follows it; otherwise name the rules it breaks.",
+  capabilities: ["review", "policy"],
+  protocol: [CheckDraft]
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Reviewer = Agent.make({
+  name: "reviewer",
+  instructions: "You review support replies of Northwind Goods for accuracy, tone and completeness, as a " +
+    "second pair of eyes beside the policy critic.",
+  capabilities: ["review"]
+})
+
+/**
+ * @since 0.1.0
+ * @category agents
+ */
+export const Lead = Agent.make({
+  name: "lead",
+  instructions: "You lead Northwind Goods' support assistants: you combine their answers into one short, " +
+    "friendly reply to the customer, without repeating yourself and without adding facts.",
+  capabilities: ["coordination", "synthesis"]
+})

@@ -1,0 +1,641 @@
+/**
+ * The support desk hosted: every support agent type with its handlers and tools. `layer` goes
+ * wherever the agents run (an embedded colony, or each runner through an `--agents` module); it
+ * needs a Postgres `SqlClient` for the `orders` and `support_tickets` tables, which `layerStore`
+ * makes from `DATABASE_URL` or an explicit URL.
+ *
+ * How a customer message is handled (the desk's `Send`):
+ * 1. the router (`triage/<conversation>`) names the message's intents and whether it needs a person,
+ *    and picks the pattern (or takes the one configuration forces);
+ * 2. `single`: one specialist answers (orders for order questions, FAQ for the rest);
+ *    `master-slave`: the lead coordinates one specialist per intent (the router's intents are the
+ *    decomposition) and combines their parts; `peer-review`: a specialist drafts, the critic and
+ *    the reviewer debate the draft; `hybrid` (hard cases): a team of specialists and a team of
+ *    reviewers deliberate as peers under the lead;
+ * 3. the critic checks the draft against the written policy; a rejected draft is revised once,
+ *    then escalated;
+ * 4. a case that needs a person opens a ticket (`escalation/<conversation>`); the operator's
+ *    answer joins the conversation.
+ *
+ * @since 0.1.0
+ */
+import { Collaboration } from "@colony/agents"
+import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtime"
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import { PgClient } from "@effect/sql-pg"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { Cause, Config, Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
+import * as Agents from "./Agents.js"
+import {
+  DeskAgent,
+  EscalationAgent,
+  type Intent,
+  type Pattern,
+  Pattern as PatternSchema,
+  queueId,
+  Reply,
+  SupportError,
+  type Ticket,
+  Turn
+} from "./Desk.js"
+import * as KnowledgeBase from "./KnowledgeBase.js"
+import * as Policy from "./Policy.js"
+import * as Store from "./Store.js"
+
+/**
+ * Every support agent type, for `Colony.declare` in processes that call the desk without hosting it.
+ *
+ * @since 0.1.0
+ */
+export const agents = [
+  DeskAgent,
+  EscalationAgent,
+  Agents.Triage,
+  Agents.Faq,
+  Agents.Orders,
+  Agents.Critic,
+  Agents.Reviewer,
+  Agents.Lead
+] as const
+
+/**
+ * How the desk works.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** use this pattern for every message instead of the router's choice */
+  readonly pattern?: Pattern | undefined
+}
+
+/**
+ * `COLONY_SUPPORT_PATTERN`: a pattern to force for every message (unset: the router chooses).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const patternConfig: Config.Config<Option.Option<Pattern>> = Config.option(
+  Config.literal("single", "master-slave", "peer-review", "hybrid")("COLONY_SUPPORT_PATTERN")
+)
+
+// --- tools ---
+
+// Collaboration results do not carry their agents' tool calls, so every call is also kept here,
+// by the agent instance that made it, for the desk to collect with `ToolCallsSince`. The
+// instance runs in this process, so its calls are here too; a few hundred per instance is plenty.
+const toolLog = new Map<string, Array<{ readonly at: number; readonly use: Agent.ToolUse }>>()
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.squash(cause)
+  return failure instanceof SupportError ? `SupportError: ${failure.reason}` : Cause.pretty(cause).split("\n")[0]!
+}
+
+const logged = <A, R>(name: string, handler: (args: A) => Effect.Effect<string, SupportError, R>) => (args: A) =>
+  Effect.gen(function*() {
+    const address = yield* Effect.serviceOption(Entity.CurrentAddress)
+    const exit = yield* Effect.exit(handler(args))
+    if (Option.isSome(address)) {
+      const key = `${address.value.entityType}/${address.value.entityId}`
+      const calls = toolLog.get(key) ?? []
+      calls.push({
+        at: yield* Events.now,
+        use: new Agent.ToolUse({
+          name,
+          arguments: JSON.stringify(args),
+          ok: Exit.isSuccess(exit),
+          output: (Exit.isSuccess(exit) ? exit.value : `error: ${describe(exit.cause)}`).slice(0, 500)
+        })
+      })
+      toolLog.set(key, calls.slice(-200))
+    }
+    return yield* exit
+  })
+
+const toolCallsSince = (agent: Agent.AgentContext, since: number) =>
+  Effect.sync(() => (toolLog.get(`${agent.agent}/${agent.id}`) ?? []).filter((c) => c.at >= since).map((c) => c.use))
+
+const money = (cents: number) => (cents / 100).toFixed(2)
+
+const describeOrder = (order: Store.Order) =>
+  [
+    `order ${order.id} (${order.items}, ${money(order.totalCents)}), placed ${order.placedOn}: ${order.status}`,
+    order.carrier === null ? undefined : `carrier ${order.carrier}, tracking ${order.tracking}`,
+    order.expectedOn === null ? undefined : `${order.status === "delivered" ? "delivered" : "expected"} ${order.expectedOn}`,
+    `ships to ${order.address}`,
+    order.refund === null ? undefined : order.refund
+  ].filter((part) => part !== undefined).join("; ")
+
+const OrderIdParameter = Store.OrderId
+
+const ordersTools = [
+  LanguageModel.tool({
+    name: "lookup_order",
+    description: "Look up where an order is: its status, tracking, carrier, expected delivery date and the address it ships to",
+    parameters: Schema.Struct({ orderId: OrderIdParameter }),
+    handler: logged("lookup_order", ({ orderId }: { readonly orderId: string }) =>
+      Effect.flatMap(Store.Store, (store) => Effect.map(store.order(orderId), describeOrder)))
+  }),
+  LanguageModel.tool({
+    name: "change_address",
+    description: "Change the delivery address of an order that has not shipped yet to a new street address",
+    parameters: Schema.Struct({
+      orderId: OrderIdParameter,
+      newAddress: Schema.String.pipe(Schema.pattern(/^\d+\w? [A-Z][^,]+, .+$/)).annotations({
+        description: "the new address, house number first, then street, postcode and city: 5 Park Lane, Leeds LS1 4AB"
+      })
+    }),
+    handler: logged("change_address", ({ newAddress, orderId }: { readonly orderId: string; readonly newAddress: string }) =>
+      Effect.flatMap(Store.Store, (store) =>
+        Effect.map(store.changeAddress(orderId, newAddress), (order) =>
+          `the delivery address of order ${order.id} is now ${order.address}`)))
+  }),
+  LanguageModel.tool({
+    name: "request_refund",
+    description: "Request a refund for an order: cancel it or send a return label, and pay the money back",
+    parameters: Schema.Struct({
+      orderId: OrderIdParameter,
+      reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
+    }),
+    handler: logged("request_refund", ({ orderId, reason }: { readonly orderId: string; readonly reason: string }) =>
+      Effect.flatMap(Store.Store, (store) =>
+        Effect.map(store.requestRefund(orderId, reason.slice(0, 300)), (order) => `order ${order.id}: ${order.refund}`)))
+  })
+] as const
+
+const faqTools = [
+  LanguageModel.tool({
+    name: "search_knowledge_base",
+    description: "Search the help-centre articles about shipping, returns, payments, accounts, products and devices",
+    parameters: Schema.Struct({
+      query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000)).annotations({
+        description: "what to look for, in the customer's words"
+      })
+    }),
+    handler: logged("search_knowledge_base", ({ query }: { readonly query: string }) => {
+      const hits = KnowledgeBase.search(query, { limit: 3 })
+      return Effect.succeed(
+        hits.length === 0
+          ? "no article matches"
+          : hits.map((hit) => `[${hit.id}] ${hit.title} (${hit.category}): ${hit.body}`).join("\n\n")
+      )
+    })
+  })
+] as const
+
+// --- structured model calls made by handlers (the router and the critic) ---
+
+const structured = <A, I>(agent: Agent.AgentContext, prompt: string, schema: Schema.Schema<A, I, never>) =>
+  Effect.gen(function*() {
+    const started = yield* Events.now
+    const result = yield* LanguageModel.generateObject({
+      model: agent.definition.model,
+      messages: [LanguageModel.ChatMessage.system(agent.definition.instructions), LanguageModel.ChatMessage.user(prompt)],
+      schema
+    }).pipe(
+      LanguageModel.withAttribution({ agent: `${agent.agent}/${agent.id}` }),
+      Effect.mapError((error) => new SupportError({ reason: `${agent.agent} could not decide: ${error.message}` }))
+    )
+    const at = yield* Events.now
+    yield* Events.publish(
+      new Events.ModelCalled({
+        agent: agent.agent,
+        id: agent.id,
+        at,
+        model: result.response.model,
+        modelId: result.response.modelId,
+        simulated: result.response.simulated,
+        usage: result.usage,
+        cost: result.cost,
+        retries: result.response.retries,
+        durationMs: at - started
+      })
+    )
+    return result
+  })
+
+/**
+ * The pattern for a routed message: hard cases go hybrid, several intents master-slave, a money
+ * question gets its answer peer-reviewed, the rest is one specialist's.
+ *
+ * @since 0.1.0
+ */
+export const choosePattern = (routing: Agents.Routing): Pattern =>
+  routing.handling === "hard"
+    ? "hybrid"
+    : routing.handling === "human"
+    ? "single"
+    : routing.intents.length > 1
+    ? "master-slave"
+    : routing.intents[0] === "billing"
+    ? "peer-review"
+    : "single"
+
+const dedupe = <A>(items: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(items)]
+
+const TriageLive = Agent.toLayer(Agents.Triage, {
+  RouteMessage: ({ pattern, text }, agent) =>
+    Effect.gen(function*() {
+      const { response, usage, cost, value } = yield* structured(agent, text, Agents.Routing)
+      const routing = { ...value, intents: dedupe(value.intents) }
+      return new Agents.Route({
+        intents: routing.intents,
+        handling: routing.handling,
+        pattern: pattern ?? choosePattern(routing),
+        forced: pattern !== undefined,
+        simulated: response.simulated,
+        totalTokens: usage.totalTokens,
+        cost
+      })
+    })
+})
+
+const Judgement = Schema.Struct({
+  verdict: Schema.Union(
+    Schema.Literal("approve").annotations({ description: "the reply follows every rule of the policy" }),
+    Schema.Literal("reject").annotations({ description: "the reply breaks at least one rule of the policy" })
+  ),
+  broken: Schema.Array(Schema.String).annotations({ description: "the numbers of the rules the reply breaks" })
+}).annotations({ identifier: "Judgement" })
+
+const CriticLive = Agent.toLayer(Agents.Critic, {
+  CheckDraft: ({ draft, question }, agent) =>
+    Effect.gen(function*() {
+      const broken = Policy.violations(draft).map((rule) => rule.id)
+      const judged = yield* structured(
+        agent,
+        `The support policy:\n${Policy.text}\n\nThe customer wrote:\n${question}\n\nThe draft reply:\n${draft}\n\n` +
+          `Does the draft follow the policy?`,
+        Judgement
+      )
+      // A simulated judgement only echoes words of the prompt, so offline the written rules decide alone.
+      const modelRejects = !judged.response.simulated && judged.value.verdict === "reject"
+      const violations = modelRejects && broken.length === 0
+        ? judged.value.broken.map((n) => Policy.rules[Number(n) - 1]?.id ?? `policy rule ${n}`)
+        : broken
+      return new Agents.Verdict({
+        approved: violations.length === 0,
+        violations,
+        simulated: judged.response.simulated,
+        totalTokens: judged.usage.totalTokens,
+        cost: judged.cost
+      })
+    })
+})
+
+const FaqLive = Agent.toLayer(Agents.Faq, {
+  ToolCallsSince: ({ since }, agent) => toolCallsSince(agent, since)
+}, { tools: faqTools })
+
+const OrdersLive = Agent.toLayer(Agents.Orders, {
+  ToolCallsSince: ({ since }, agent) => toolCallsSince(agent, since)
+}, { tools: ordersTools })
+
+const EscalationLive = Agent.toLayer(EscalationAgent, {
+  OpenTicket: ({ question, reason }, agent) =>
+    Effect.flatMap(Store.Store, (store) => store.openTicket({ conversationId: agent.id, question, reason })),
+  ListTickets: () => Effect.flatMap(Store.Store, (store) => store.openTickets),
+  FindTicket: ({ ticketId }) => Effect.flatMap(Store.Store, (store) => store.ticket(ticketId)),
+  AnswerTicket: ({ text, ticketId }, agent) =>
+    Effect.gen(function*() {
+      const store = yield* Store.Store
+      const ticket = yield* store.ticket(ticketId)
+      if (ticket.conversationId !== agent.id) {
+        return yield* new SupportError({
+          reason: `ticket ${ticketId} belongs to conversation ${ticket.conversationId}, not ${agent.id}`
+        })
+      }
+      if (ticket.status !== "open") {
+        return yield* new SupportError({ reason: `ticket ${ticketId} was already answered; it is answered once` })
+      }
+      // The reply joins the conversation before the ticket closes: a crash between the two leaves
+      // an open ticket whose answer, sent again, the desk recognises by ticket id.
+      const desk = yield* Colony.client(DeskAgent)
+      yield* desk(ticket.conversationId).HumanReply({ ticketId, text })
+      return yield* store.answerTicket(ticketId, text)
+    })
+})
+
+// --- the desk ---
+
+// A turn is kept in the desk's memory as a chat message whose name carries who and when.
+const encodeTurn = (turn: Turn, ticketId?: string): LanguageModel.ChatMessage =>
+  new LanguageModel.ChatMessage({
+    role: turn.role === "customer" ? "user" : "assistant",
+    content: turn.text,
+    name: [turn.role, String(turn.at), turn.by, ...(ticketId === undefined ? [] : [ticketId])].join(" ")
+  })
+
+const decodeTurn = (message: LanguageModel.ChatMessage): Turn | undefined => {
+  const [role, at, by] = (message.name ?? "").split(" ")
+  if (role !== "customer" && role !== "agent" && role !== "human") return undefined
+  return new Turn({ role, text: message.content, at: Number(at), by: by ?? role })
+}
+
+const ticketOf = (message: LanguageModel.ChatMessage): string | undefined => (message.name ?? "").split(" ")[3]
+
+interface Outcome {
+  readonly text: string
+  readonly by: string
+  readonly handledBy: ReadonlyArray<string>
+  readonly tools: ReadonlyArray<Agent.ToolUse>
+  readonly simulated: boolean
+  readonly totalTokens: number
+  readonly cost: number
+}
+
+const specialistFor = (intent: Intent): "orders" | "faq" => intent === "orders" ? "orders" : "faq"
+
+const escalationText = (ticket: Ticket, hard: boolean) =>
+  hard
+    ? `I'm sorry this has gone wrong. I've passed your case to a team lead (ticket ${ticket.id}), who will reply ` +
+      `here within 24 hours; they can decide on anything I am not allowed to.`
+    : `I've passed your conversation to our support team (ticket ${ticket.id}). A person will reply here, usually ` +
+      `within a few hours during opening times.`
+
+const makeDesk = (options: Options) =>
+  Agent.toLayer(DeskAgent, {
+    GetTranscript: (_, agent) =>
+      Effect.map(agent.history, (history) => history.map(decodeTurn).filter((turn): turn is Turn => turn !== undefined)),
+
+    HumanReply: ({ text, ticketId }, agent) =>
+      Effect.gen(function*() {
+        const history = yield* agent.history
+        const known = history.find((message) => ticketOf(message) === ticketId)
+        if (known !== undefined) return decodeTurn(known)!
+        const turn = new Turn({ role: "human", text, at: yield* Events.now, by: "operator" })
+        yield* agent.remember([...history, encodeTurn(turn, ticketId)])
+        return turn
+      }),
+
+    Send: ({ text }, agent) =>
+      Effect.gen(function*() {
+        const conversation = agent.id
+        const self = `desk/${conversation}`
+        const started = yield* Events.now
+        const history = yield* agent.history
+        const customer = encodeTurn(new Turn({ role: "customer", text, at: started, by: "customer" }))
+        yield* agent.remember([...history, customer])
+        const number = history.filter((message) => message.role === "user").length + 1
+
+        const triage = yield* Colony.client(Agents.Triage)
+        const route = yield* triage(conversation).RouteMessage({
+          text,
+          ...(options.pattern === undefined ? {} : { pattern: options.pattern })
+        })
+        const ref = (name: string) => new Collaboration.AgentRef({ agent: name, id: conversation })
+        const session = (pattern: string) => `${conversation}.${number}-${pattern}`
+        const orders = yield* Colony.client(Agents.Orders)
+        const faq = yield* Colony.client(Agents.Faq)
+        const specialists = { orders, faq }
+
+        const collectTools = (names: ReadonlyArray<"orders" | "faq">) =>
+          Effect.map(
+            Effect.forEach(dedupe(names), (name) => specialists[name](conversation).ToolCallsSince({ since: started })),
+            (lists) => lists.flat()
+          )
+
+        const ask = (name: "orders" | "faq", prompt: string) =>
+          Effect.map(specialists[name](conversation).Ask({ prompt, from: self }), (answer): Outcome => ({
+            text: answer.text,
+            by: `${name}/${conversation}`,
+            handledBy: [`${name}/${conversation}`],
+            tools: answer.tools,
+            simulated: answer.simulated,
+            totalTokens: answer.usage.totalTokens,
+            cost: answer.cost
+          }))
+
+        const fromResult = (result: Collaboration.Result, tools: ReadonlyArray<Agent.ToolUse>, by: string): Outcome => ({
+          text: result.answer,
+          by,
+          handledBy: dedupe(result.contributions.map((c) => `${c.by.agent}/${c.by.id}`)),
+          tools,
+          simulated: result.simulated,
+          totalTokens: result.totalTokens,
+          cost: result.totalCost
+        })
+
+        const combine = (a: Outcome, b: Partial<Outcome> & { readonly handledBy: ReadonlyArray<string> }): Outcome => ({
+          text: b.text ?? a.text,
+          by: b.by ?? a.by,
+          handledBy: dedupe([...a.handledBy, ...b.handledBy]),
+          tools: [...a.tools, ...(b.tools ?? [])],
+          simulated: a.simulated || (b.simulated ?? false),
+          totalTokens: a.totalTokens + (b.totalTokens ?? 0),
+          cost: a.cost + (b.cost ?? 0)
+        })
+
+        const escalation = yield* Colony.client(EscalationAgent)
+        const critic = yield* Colony.client(Agents.Critic)
+        const base: Outcome = {
+          text: "",
+          by: self,
+          handledBy: [`triage/${conversation}`],
+          tools: [],
+          simulated: route.simulated,
+          totalTokens: route.totalTokens,
+          cost: route.cost
+        }
+
+        const draft = () => {
+          const primary = specialistFor(route.intents[0] ?? "general")
+          switch (route.pattern) {
+            case "single":
+              return ask(primary, text)
+            case "peer-review":
+              return Effect.gen(function*() {
+                const first = yield* ask(primary, text)
+                const review = yield* Collaboration.run(
+                  Collaboration.Peer.make({
+                    peers: [ref("critic"), ref("reviewer")],
+                    rounds: 1,
+                    stop: "fixed-rounds",
+                    options: ["approve", "revise"]
+                  }),
+                  `A customer of Northwind Goods wrote:\n${text}\n\nThe draft reply:\n${first.text}\n\n` +
+                    `The support policy:\n${Policy.text}\n\nShould the draft be sent as it is (approve) or revised (revise)?`,
+                  { session: session("peer-review") }
+                )
+                const reviewed = combine(first, { ...fromResult(review, [], first.by), text: first.text, by: first.by })
+                if (review.answer.trim().toLowerCase() !== "revise") return reviewed
+                const comments = review.contributions.map((c) => `- ${c.by.agent}: ${c.text}`).join("\n")
+                const revised = yield* ask(
+                  primary,
+                  `Reviewers asked for a revision of your reply to "${text}":\n${comments}\nWrite the revised reply.`
+                )
+                return combine(reviewed, revised)
+              })
+            case "master-slave":
+              return Effect.gen(function*() {
+                const names = dedupe(route.intents.map(specialistFor))
+                const result = yield* Collaboration.run(
+                  Collaboration.MasterSlave.make({
+                    coordinator: ref("lead"),
+                    workers: names.map(ref) as [Collaboration.AgentRef, ...Array<Collaboration.AgentRef>],
+                    decompose: { _tag: "Vertical", functions: route.intents as [Intent, ...Array<Intent>] },
+                    assign: "capability",
+                    aggregate: "synthesis"
+                  }),
+                  text,
+                  { session: session("master-slave") }
+                )
+                return fromResult(result, yield* collectTools(names), `lead/${conversation}`)
+              })
+            case "hybrid":
+              return Effect.gen(function*() {
+                const result = yield* Collaboration.run(
+                  Collaboration.Hybrid.make({
+                    coordinator: ref("lead"),
+                    teams: [
+                      new Collaboration.Team({ name: "resolution", peers: [ref("orders"), ref("faq")], rounds: 1 }),
+                      new Collaboration.Team({ name: "review", peers: [ref("critic"), ref("reviewer")], rounds: 1 })
+                    ],
+                    decompose: "replicate",
+                    aggregate: "synthesis"
+                  }),
+                  `${text}\n\nThe support policy:\n${Policy.text}`,
+                  { session: session("hybrid") }
+                )
+                return fromResult(result, yield* collectTools(["orders", "faq"]), `lead/${conversation}`)
+              })
+          }
+        }
+
+        const openTicket = (reason: string, outcome: Outcome) =>
+          Effect.map(escalation(conversation).OpenTicket({ question: text, reason }), (ticket) => ({
+            outcome: combine(outcome, {
+              text: escalationText(ticket, route.handling === "hard"),
+              by: `escalation/${conversation}`,
+              handledBy: [`escalation/${conversation}`]
+            }),
+            ticket
+          }))
+
+        const decide = Effect.gen(function*() {
+          if (route.handling === "human") return yield* openTicket("the customer asked for a person", base)
+          const drafted = combine(base, yield* draft())
+          if (route.handling === "hard") {
+            return yield* openTicket(
+              `hard case (${route.intents.join(", ")}): needs a team lead. Suggested reply: ${drafted.text}`,
+              drafted
+            )
+          }
+          // the critic checks the draft; a rejected draft is revised once, then goes to a person
+          let current = drafted
+          for (let attempt = 1; attempt <= 2; attempt++) {
+            const verdict = yield* critic(conversation).CheckDraft({ question: text, draft: current.text })
+            current = combine(current, {
+              handledBy: [`critic/${conversation}`],
+              simulated: verdict.simulated,
+              totalTokens: verdict.totalTokens,
+              cost: verdict.cost
+            })
+            if (verdict.approved) return { outcome: current, ticket: null }
+            if (attempt === 2) {
+              return yield* openTicket(`the draft reply broke the support policy (${verdict.violations.join(", ")})`, current)
+            }
+            const rewrite = yield* ask(
+              specialistFor(route.intents[0] ?? "general"),
+              `Your reply to "${text}" breaks these rules of the support policy: ${verdict.violations.join(", ")}.\n` +
+                `The policy:\n${Policy.text}\nWrite a reply that follows it.`
+            )
+            current = combine(current, rewrite)
+          }
+          return { outcome: current, ticket: null }
+        })
+        const { outcome, ticket } = (yield* decide) as { outcome: Outcome; ticket: Ticket | null }
+
+        const answered = new Turn({ role: "agent", text: outcome.text, at: yield* Events.now, by: outcome.by })
+        yield* agent.remember([...history, customer, encodeTurn(answered)])
+        return new Reply({
+          conversationId: conversation,
+          text: outcome.text,
+          intents: route.intents,
+          pattern: route.pattern,
+          handledBy: outcome.handledBy,
+          tools: outcome.tools,
+          escalation: ticket,
+          simulated: outcome.simulated,
+          totalTokens: outcome.totalTokens,
+          cost: outcome.cost
+        })
+      })
+  })
+
+/**
+ * The support agents with explicit options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (
+  options: Options
+): Layer.Layer<never, never, Agent.Requirements | Colony.Services | Sharding | SqlClient.SqlClient> =>
+  Layer.mergeAll(
+    makeDesk(options),
+    EscalationLive,
+    TriageLive,
+    FaqLive,
+    OrdersLive,
+    CriticLive,
+    Agent.toLayer(Agents.Reviewer),
+    Agent.toLayer(Agents.Lead)
+  ).pipe(Layer.provide(Store.layer)) as any
+
+/**
+ * The support agents, with the pattern from `COLONY_SUPPORT_PATTERN` (the router's choice when unset).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  never,
+  SupportError,
+  Agent.Requirements | Colony.Services | Sharding | SqlClient.SqlClient
+> = Layer.unwrapEffect(
+  Effect.map(
+    Effect.mapError(patternConfig, (error) =>
+      new SupportError({ reason: `invalid COLONY_SUPPORT_PATTERN: ${String(error)}; use one of ${PatternSchema.literals.join(", ")}` })),
+    (pattern) => layerWith({ pattern: Option.getOrUndefined(pattern) })
+  )
+)
+
+/**
+ * The support tables' database: `url`, or `DATABASE_URL`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (url?: string): Layer.Layer<SqlClient.SqlClient, SupportError> =>
+  Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const resolved = url === undefined
+        ? Option.getOrUndefined(yield* Effect.orElseSucceed(Config.option(Config.redacted("DATABASE_URL")), () => Option.none()))
+        : Redacted.make(url)
+      if (resolved === undefined) {
+        return Layer.fail(
+          new SupportError({ reason: "DATABASE_URL is not set: the support desk keeps orders and tickets in Postgres" })
+        )
+      }
+      return PgClient.layer({ url: resolved }).pipe(
+        Layer.mapError((error) =>
+          new SupportError({ reason: `cannot reach the support database: ${error.message}; check that Postgres is up` })
+        )
+      )
+    })
+  )
+
+/**
+ * The errors of a desk message, for callers that want to match on them.
+ *
+ * @since 0.1.0
+ */
+export type DeskError = SupportError | AgentError.AgentError | LanguageModel.ModelError
+
+/**
+ * The ticket queue's instance id (see `Desk.escalations`).
+ *
+ * @since 0.1.0
+ */
+export { queueId }
