@@ -151,6 +151,33 @@ describe("Mcp", () => {
       Effect.provide(FakeOpenAI.layer())
     ), 30_000)
 
+  it.scopedLive("an agent uses the tools of a streamable HTTP server, and a server gone away is a tool error", () =>
+    Effect.gen(function*() {
+      const served = yield* Effect.acquireRelease(
+        Effect.promise(() => McpTestServer.serveHttp()),
+        (server) => Effect.promise(() => server.close())
+      )
+      const Web = Agent.make({ name: "web", mcp: [{ name: "web", url: served.url, timeout: "2 seconds" }] })
+      const answers = Effect.gen(function*() {
+        const web = yield* Colony.client(Web)
+        const echoed = yield* web("h").Ask({ prompt: "Echo back: over HTTP" })
+        const down = yield* web("h").Ask({ prompt: "Crash the server: exit" })
+        const after = yield* web("h").Ask({ prompt: "Echo back: anyone there?" })
+        return { echoed, down, after }
+      })
+      const { after, down, echoed } = yield* answers.pipe(
+        Effect.provide(Agent.toLayer(Web).pipe(Layer.provideMerge(Colony.layerEmbedded())))
+      )
+      expect(echoed.tools[0]).toMatchObject({ name: "web__echo", ok: true })
+      expect(echoed.tools[0]!.output).toBe(`echo: Echo back: over HTTP (pid ${process.pid})`)
+      expect(down.tools[0]).toMatchObject({ name: "web__crash", ok: false })
+      expect(down.tools[0]!.output).toMatch(/^error: McpCallFailed: /)
+      // the endpoint is gone: reconnecting fails, and the call is a tool error the model reads
+      expect(after.tools[0]).toMatchObject({ name: "web__echo", ok: false })
+      expect(after.tools[0]!.output).toMatch(/^error: McpServerUnavailable: MCP server "web" is unavailable/)
+      expect(after.text).toContain("[simulated] From the tool results (error: McpServerUnavailable")
+    }), 30_000)
+
   it.scoped("a server that does not come back is retried with backoff, and calls in between fail at once", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "colony-mcp-"))

@@ -1,12 +1,14 @@
 /**
  * A small Model Context Protocol server for tests, speaking stdio: `tsx mcp-server.ts`, or
- * `Agent.make({ mcp: [McpTestServer.stdio("probe")] })`.
+ * `Agent.make({ mcp: [McpTestServer.stdio("probe")] })`. `serveHttp` serves the same tools over
+ * streamable HTTP in the calling process.
  *
  * Its tools cover what a client must survive:
  * - `echo` answers with the text it was given and the server's process id (so a test can tell a
  *   restarted server from the first one);
  * - `fail` always answers with an error result (`isError: true`);
- * - `crash` exits the process mid-call (`how: "exit"`) or never answers (`how: "hang"`).
+ * - `crash` exits the process mid-call (`how: "exit"`; over HTTP it drops the connections and
+ *   stops listening instead) or never answers (`how: "hang"`).
  *
  * With `COLONY_MCP_TEST_MARKER` set to a file path, the server starts only while that file does
  * not exist (and creates it); later starts append a line to it and exit at once, like a server
@@ -17,8 +19,11 @@
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { appendFileSync, existsSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { createRequire } from "node:module"
 import { resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -71,15 +76,7 @@ const text = (value: string, isError = false): CallToolResult => ({
   ...(isError ? { isError: true } : {})
 })
 
-const serve = async () => {
-  const marker = process.env["COLONY_MCP_TEST_MARKER"]
-  if (marker !== undefined) {
-    if (existsSync(marker)) {
-      appendFileSync(marker, `${process.pid} refused to start\n`)
-      process.exit(1)
-    }
-    writeFileSync(marker, `${process.pid} started\n`)
-  }
+const makeServer = (crash: () => void) => {
   const server = new Server({ name: "colony-test-server", version: "0.1.0" }, { capabilities: { tools: {} } })
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }))
@@ -93,14 +90,60 @@ const serve = async () => {
       case "fail":
         return text("the warehouse database is offline; try again later", true)
       case "crash":
-        if (args["how"] === "exit") process.exit(3)
+        if (args["how"] === "exit") crash()
         return new Promise<never>(() => {})
       default:
         return text(`unknown tool "${request.params.name}"`, true)
     }
   })
+  return server
+}
 
-  await server.connect(new StdioServerTransport())
+/**
+ * Serve the tools over streamable HTTP (stateless) on a free port of 127.0.0.1, in this process.
+ *
+ * @since 0.1.0
+ */
+export const serveHttp = async (): Promise<{ readonly url: string; readonly close: () => Promise<void> }> => {
+  const http = createServer((request, response) => {
+    const server = makeServer(() => {
+      http.close()
+      http.closeAllConnections()
+    })
+    // no `sessionIdGenerator`: stateless, a fresh server and transport per request
+    const transport = new StreamableHTTPServerTransport({})
+    response.on("close", () => {
+      void transport.close()
+      void server.close()
+    })
+    server.connect(transport)
+      .then(() => transport.handleRequest(request, response))
+      .catch(() => {
+        if (!response.headersSent) response.writeHead(500).end()
+      })
+  })
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+  const { port } = http.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections()
+        http.close(() => resolve())
+      })
+  }
+}
+
+const serve = async () => {
+  const marker = process.env["COLONY_MCP_TEST_MARKER"]
+  if (marker !== undefined) {
+    if (existsSync(marker)) {
+      appendFileSync(marker, `${process.pid} refused to start\n`)
+      process.exit(1)
+    }
+    writeFileSync(marker, `${process.pid} started\n`)
+  }
+  await makeServer(() => process.exit(3)).connect(new StdioServerTransport())
 }
 
 // Serves only when run as a program; importing the module (for `stdio`) starts nothing.
