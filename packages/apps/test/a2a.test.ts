@@ -89,7 +89,7 @@ describe("gateway: A2A server", () => {
       expect.arrayContaining(["coordinator", "researcher", "writer", "analyst", "master-slave", "peer", "hybrid"])
     )
     const writer = index.agents.find((a) => a.name === "writer")!
-    const card = await json(await withKey(writer.card))
+    const card = await json(await withKey(writer.card, { headers: { "a2a-version": "1.0" } }))
     expect(card).toMatchObject({
       name: "writer",
       capabilities: { streaming: true },
@@ -99,6 +99,15 @@ describe("gateway: A2A server", () => {
       securitySchemes: { bearer: { scheme: { $case: "httpAuthSecurityScheme", value: { scheme: "Bearer" } } } }
     })
     expect(card.skills[0].description.length).toBeGreaterThan(0)
+    // a client naming no version (as v0.3 clients do) gets the v0.3 card
+    expect(await json(await withKey(writer.card))).toMatchObject({
+      protocolVersion: "0.3.0",
+      name: "writer",
+      url: `${gateway.url}/a2a/writer`,
+      preferredTransport: "JSONRPC",
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      security: [{ bearer: [] }]
+    })
 
     const team = await json(await withKey(`${gateway.url}/a2a/master-slave/.well-known/agent-card.json`))
     expect(team.name).toBe("team:master-slave")
@@ -157,6 +166,28 @@ describe("gateway: A2A server", () => {
     const last = events[events.length - 1]?.payload
     expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
     expect(last?.$case === "statusUpdate" && textOf(last.value.status?.message?.parts)).toContain("[simulated]")
+  })
+
+  it("a v0.3 client (the SDK's compat layer, reading the v0.3 card) is served too", async () => {
+    // v0.3 clients send no A2A-Version header; the SDK's resolver announces 1.0, so drop it
+    const asV03: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers)
+      headers.delete("a2a-version")
+      return withKey(input, { ...init, headers })
+    }
+    const legacyCompat = { enabled: true }
+    const client = await new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl: asV03, legacyCompat })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl: asV03, legacyCompat })
+    })).createFromUrl(`${gateway.url}/a2a/writer/.well-known/agent-card.json`, "")
+    expect(client.protocolVersion).toBe("0.3")
+    const result = await client.sendMessage(send("Write a tagline for a kettle"))
+    if (!("status" in result)) throw new Error("expected a task")
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(textOf(result.artifacts[0]?.parts)).toMatch(/^\[simulated\] .*kettle/)
+    const events: Array<string | undefined> = []
+    for await (const event of client.sendMessageStream(send("Write a tagline for a toaster"))) events.push(event.payload?.$case)
+    expect(events).toEqual(["task", "statusUpdate", "artifactUpdate", "statusUpdate"])
   })
 
   it("an unknown agent is a clear JSON-RPC error; curl's v0.3 message/send is served", async () => {

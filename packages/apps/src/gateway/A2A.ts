@@ -5,7 +5,8 @@
  *
  * - `GET /a2a` lists the cards' URLs;
  * - `GET /a2a/<name>/.well-known/agent-card.json` is the card of an agent (`writer`) or preset
- *   (`master-slave`, or `team:master-slave` when an agent has the same name);
+ *   (`master-slave`, or `team:master-slave` when an agent has the same name): the A2A 1.0 card
+ *   when the request says `A2A-Version: 1.0`, else the v0.3 one;
  * - `POST /a2a/<name>` speaks A2A JSON-RPC: `SendMessage`, `SendStreamingMessage` (SSE),
  *   `GetTask`, `CancelTask`, ... of A2A 1.0, and for clients that send no `A2A-Version` header
  *   (or `0.3`) the v0.3 methods `message/send`, `message/stream`, `tasks/get`, `tasks/cancel`;
@@ -178,6 +179,30 @@ export const card = (
     signatures: []
   }
 }
+
+/**
+ * The same card in the v0.3 shape, for clients that ask for the card without naming a protocol
+ * version (as v0.3 clients do); the SDK's own client asks for 1.0.
+ *
+ * @since 0.1.0
+ */
+export const legacyCard = (card: AgentCard, url: string, secured: boolean) => ({
+  protocolVersion: "0.3.0",
+  name: card.name,
+  description: card.description,
+  url,
+  preferredTransport: "JSONRPC",
+  additionalInterfaces: [{ url, transport: "JSONRPC" }],
+  version: card.version,
+  capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+  securitySchemes: secured
+    ? { bearer: { type: "http", scheme: "bearer", description: "a gateway API key (COLONY_GATEWAY_KEYS)" } }
+    : {},
+  security: secured ? [{ bearer: [] }] : [],
+  defaultInputModes: card.defaultInputModes,
+  defaultOutputModes: card.defaultOutputModes,
+  skills: card.skills.map(({ description, id, name, tags }) => ({ id, name, description, tags }))
+})
 
 // --- the executor ---
 
@@ -376,7 +401,12 @@ export const router = Effect.gen(function*() {
         return HttpServerResponse.unsafeJson({ error: yield* unknown(name) }, { status: 404 })
       }
       const url = `${baseUrl(request, settings)}${basePath}/${encodeURIComponent(name)}`
-      return HttpServerResponse.unsafeJson(card(served, agents, settings, url))
+      const current = card(served, agents, settings, url)
+      const version = request.headers[A2A_VERSION_HEADER.toLowerCase()]
+      const headers = { vary: A2A_VERSION_HEADER }
+      return version === undefined || version === legacyVersion
+        ? HttpServerResponse.unsafeJson(legacyCard(current, url, settings.keys.length > 0), { headers })
+        : HttpServerResponse.unsafeJson(current, { headers })
     })
 
   const rpc = Effect.gen(function*() {
