@@ -311,14 +311,14 @@ class Connection {
     const { client, listed } = opened.right
     this.state = { _tag: "Connected", client }
     this.tools = listed.map((tool) => this.toTool(tool))
-    // Registered after the state is set: a server that dies from here on is marked down, and
-    // the next call reconnects at once.
-    client.onclose = () => this.lost(client, "the connection closed")
     return client
   })
 
   private async open(signal: AbortSignal, timeoutMs: number) {
     const client = new Client({ name: "colony", version: "0.1.0" })
+    // Set before connecting so that no death goes unseen; it only takes effect once this client
+    // is the connected one, and then a dead server is reconnected by the next call at once.
+    client.onclose = () => this.lost(client, "the connection closed")
     try {
       await client.connect(transportOf(this.server), { timeout: timeoutMs, signal })
       const listed: Array<Listed> = []
