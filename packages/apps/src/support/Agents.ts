@@ -25,15 +25,15 @@ export const Routing = Schema.Struct({
         "privacy, gift, warranty, care, size, sizing, country, customs, recycling, return, returns, exchange"
     }),
     Schema.Literal("orders").annotations({
-      description: "one specific order: where is my order, status, tracking, parcel, delivery, shipped, arrive, " +
+      description: "a specific order: where is my order, status, tracking, parcel, delivery, shipped, arrive, " +
         "change address, cancel"
     }),
     Schema.Literal("billing").annotations({
       description: "money: refund, charge, charged, payment, pay, invoice, VAT, card, Klarna, voucher, discount, price"
     }),
     Schema.Literal("technical").annotations({
-      description: "a device, website or app not working: kettle, grinder, purifier, lamp, Wi-Fi, connect, error, " +
-        "firmware, login, broken, reset, filter, noisy, flicker"
+      description: "a device, website or app: kettle, grinder, purifier, lamp, Wi-Fi, connect, error, " +
+        "firmware, login, broken, filter, noisy, flicker"
     })
   )).pipe(Schema.minItems(1), Schema.maxItems(4)).annotations({
     description: "every topic the message raises, one entry per topic"
@@ -41,7 +41,7 @@ export const Routing = Schema.Struct({
   handling: Schema.Union(
     Schema.Literal("routine").annotations({ description: "an ordinary question assistants answer" }),
     Schema.Literal("human").annotations({
-      description: "asks for a human: speak to a person, real person, human, operator, representative, " +
+      description: "speak to a person, real person, human, operator, representative, " +
         "talk to someone"
     }),
     Schema.Literal("hard").annotations({

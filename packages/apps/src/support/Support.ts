@@ -131,14 +131,14 @@ const OrderIdParameter = Store.OrderId
 const ordersTools = [
   LanguageModel.tool({
     name: "lookup_order",
-    description: "Look up where an order is: its status, tracking, carrier, expected delivery date and the address it ships to",
+    description: "Look up where an order is: status, tracking number, carrier, expected delivery date, shipping address",
     parameters: Schema.Struct({ orderId: OrderIdParameter }),
     handler: logged("lookup_order", ({ orderId }: { readonly orderId: string }) =>
       Effect.flatMap(Store.Store, (store) => Effect.map(store.order(orderId), describeOrder)))
   }),
   LanguageModel.tool({
     name: "change_address",
-    description: "Change the delivery address of an order that has not shipped yet to a new street address",
+    description: "Change delivery address of an order still processing to a new street address",
     parameters: Schema.Struct({
       orderId: OrderIdParameter,
       newAddress: Schema.String.pipe(Schema.pattern(/^\d+\w? [A-Z][^,]+, .+$/)).annotations({
@@ -152,7 +152,7 @@ const ordersTools = [
   }),
   LanguageModel.tool({
     name: "request_refund",
-    description: "Request a refund for an order: cancel it or send a return label, and pay the money back",
+    description: "Request a refund for an order: cancel it or email a prepaid label, then pay money back",
     parameters: Schema.Struct({
       orderId: OrderIdParameter,
       reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
@@ -344,7 +344,14 @@ interface Outcome {
   readonly cost: number
 }
 
+const ORDER_ID = /\bA-\d{5}\b/
+
 const specialistFor = (intent: Intent): "orders" | "faq" => intent === "orders" ? "orders" : "faq"
+
+// A message naming an order goes to the orders specialist, who can act on it; without an order
+// number even an order question is a help-centre one (delivery times, how to change an address):
+// the orders specialist could only ask for the number.
+const primaryFor = (text: string): "orders" | "faq" => ORDER_ID.test(text) ? "orders" : "faq"
 
 const escalationText = (ticket: Ticket, hard: boolean) =>
   hard
@@ -439,7 +446,7 @@ const makeDesk = (options: Options) =>
         }
 
         const draft = () => {
-          const primary = specialistFor(route.intents[0] ?? "general")
+          const primary = primaryFor(text)
           switch (route.pattern) {
             case "single":
               return ask(primary, text)
@@ -458,7 +465,10 @@ const makeDesk = (options: Options) =>
                   { session: session("peer-review") }
                 )
                 const reviewed = combine(first, { ...fromResult(review, [], first.by), text: first.text, by: first.by })
-                if (review.answer.trim().toLowerCase() !== "revise") return reviewed
+                // Only a reviewer who clearly asked for a revision gets one: a vote read by the
+                // fallback (an answer naming no option, or both) is no judgement of the draft.
+                const objections = review.votes.filter((vote) => vote.choice === "revise" && vote.how !== "fallback")
+                if (objections.length === 0) return reviewed
                 const comments = review.contributions.map((c) => `- ${c.by.agent}: ${c.text}`).join("\n")
                 const revised = yield* ask(
                   primary,
@@ -484,11 +494,12 @@ const makeDesk = (options: Options) =>
               })
             case "hybrid":
               return Effect.gen(function*() {
+                const resolvers = dedupe([primary, "faq" as const])
                 const result = yield* Collaboration.run(
                   Collaboration.Hybrid.make({
                     coordinator: ref("lead"),
                     teams: [
-                      new Collaboration.Team({ name: "resolution", peers: [ref("orders"), ref("faq")], rounds: 1 }),
+                      new Collaboration.Team({ name: "resolution", peers: resolvers.map(ref) as [Collaboration.AgentRef], rounds: 1 }),
                       new Collaboration.Team({ name: "review", peers: [ref("critic"), ref("reviewer")], rounds: 1 })
                     ],
                     decompose: "replicate",
@@ -497,7 +508,7 @@ const makeDesk = (options: Options) =>
                   `${text}\n\nThe support policy:\n${Policy.text}`,
                   { session: session("hybrid") }
                 )
-                return fromResult(result, yield* collectTools(["orders", "faq"]), `lead/${conversation}`)
+                return fromResult(result, yield* collectTools(resolvers), `lead/${conversation}`)
               })
           }
         }
@@ -536,7 +547,7 @@ const makeDesk = (options: Options) =>
               return yield* openTicket(`the draft reply broke the support policy (${verdict.violations.join(", ")})`, current)
             }
             const rewrite = yield* ask(
-              specialistFor(route.intents[0] ?? "general"),
+              primaryFor(text),
               `Your reply to "${text}" breaks these rules of the support policy: ${verdict.violations.join(", ")}.\n` +
                 `The policy:\n${Policy.text}\nWrite a reply that follows it.`
             )
