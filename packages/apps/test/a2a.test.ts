@@ -12,6 +12,7 @@ import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
+import { BoundedTaskStore } from "../src/gateway/A2A.js"
 import * as A2ATool from "../src/interop/A2ATool.js"
 import { start } from "./gatewaySupport.js"
 
@@ -293,5 +294,44 @@ describe("A2ATool: a colony agent calls a remote A2A agent", () => {
     } finally {
       await colony.dispose()
     }
+  })
+})
+
+describe("BoundedTaskStore", () => {
+  const task = (id: string, contextId: string, state: TaskState, at: number): Task => ({
+    id,
+    contextId,
+    status: { state, message: undefined, timestamp: new Date(at).toISOString() },
+    artifacts: [],
+    history: [],
+    metadata: undefined
+  })
+  const list = (store: BoundedTaskStore, params: { contextId?: string; status?: TaskState; pageSize?: number; pageToken?: string }) =>
+    store.list({
+      tenant: "",
+      contextId: params.contextId ?? "",
+      status: params.status ?? TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: params.pageSize,
+      pageToken: params.pageToken ?? "",
+      statusTimestampAfter: undefined
+    })
+
+  it("keeps the most recently updated tasks, and lists them newest first, a page at a time", async () => {
+    const store = new BoundedTaskStore(3)
+    await store.save(task("a", "c1", TaskState.TASK_STATE_WORKING, 1))
+    await store.save(task("b", "c1", TaskState.TASK_STATE_COMPLETED, 2))
+    await store.save(task("c", "c2", TaskState.TASK_STATE_COMPLETED, 3))
+    await store.save(task("a", "c1", TaskState.TASK_STATE_COMPLETED, 4)) // updated: now the newest
+    await store.save(task("d", "c2", TaskState.TASK_STATE_FAILED, 5)) // evicts b, the least recently updated
+    expect(await store.load("b")).toBeUndefined()
+    expect((await store.load("a"))?.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+
+    const first = await list(store, { pageSize: 2 })
+    expect(first.tasks.map((t) => t.id)).toEqual(["d", "a"])
+    expect(first.totalSize).toBe(3)
+    const second = await list(store, { pageSize: 2, pageToken: first.nextPageToken })
+    expect(second.tasks.map((t) => t.id)).toEqual(["c"])
+    expect(second.nextPageToken).toBe("")
+    expect((await list(store, { contextId: "c2", status: TaskState.TASK_STATE_COMPLETED })).tasks.map((t) => t.id)).toEqual(["c"])
   })
 })

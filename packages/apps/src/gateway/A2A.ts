@@ -30,11 +30,14 @@ import {
   A2A_VERSION_HEADER,
   type AgentCard,
   type AgentSkill,
+  type ListTasksRequest,
+  type ListTasksResponse,
   formatSSEErrorEvent,
   formatSSEEvent,
   type Message,
   type Part,
   Role,
+  type Task,
   TaskState
 } from "@a2a-js/sdk"
 import { LegacyJsonRpcTransportHandler } from "@a2a-js/sdk/compat/v0_3/server"
@@ -44,9 +47,9 @@ import {
   DefaultRequestHandler,
   defaultServerCallContextBuilder,
   type ExecutionEventBus,
-  InMemoryTaskStore,
   JsonRpcTransportHandler,
   type RequestContext,
+  type TaskStore,
   UnauthenticatedUser,
   validateVersion
 } from "@a2a-js/sdk/server"
@@ -65,6 +68,9 @@ import * as Presets from "./Presets.js"
 export const basePath = "/a2a"
 
 const cardPath = "/.well-known/agent-card.json"
+
+/** How many tasks each endpoint remembers (see `BoundedTaskStore`). */
+const taskCapacity = 10_000
 const legacyVersion = "0.3"
 
 // --- messages ---
@@ -329,6 +335,58 @@ const runPreset = (
   )
 }
 
+// --- task store ---
+
+/**
+ * The tasks an endpoint remembers for `GetTask`, `ListTasks` and follow-up messages: the most
+ * recently updated `capacity` of them. The SDK's in-memory store keeps every task forever, which a
+ * long-running gateway cannot afford; a task evicted here is `TaskNotFound` to a late `GetTask`.
+ *
+ * @since 0.1.0
+ */
+export class BoundedTaskStore implements TaskStore {
+  // insertion order is update order: a save moves the task to the end, eviction takes the front
+  private readonly tasks = new Map<string, Task>()
+  constructor(readonly capacity: number) {}
+
+  async load(taskId: string): Promise<Task | undefined> {
+    const task = this.tasks.get(taskId)
+    return task === undefined ? undefined : structuredClone(task)
+  }
+
+  async save(task: Task): Promise<void> {
+    this.tasks.delete(task.id)
+    this.tasks.set(task.id, structuredClone(task))
+    for (const oldest of this.tasks.keys()) {
+      if (this.tasks.size <= this.capacity) break
+      this.tasks.delete(oldest)
+    }
+  }
+
+  async list(params: ListTasksRequest): Promise<ListTasksResponse> {
+    const after = params.statusTimestampAfter === undefined ? undefined : Date.parse(params.statusTimestampAfter)
+    const stamp = (task: Task) => task.status?.timestamp ?? ""
+    const matching = [...this.tasks.values()]
+      .filter((task) =>
+        (params.contextId === "" || task.contextId === params.contextId) &&
+        (params.status === TaskState.TASK_STATE_UNSPECIFIED || task.status?.state === params.status) &&
+        (after === undefined || (task.status?.timestamp !== undefined && Date.parse(task.status.timestamp) > after))
+      )
+      .sort((a, b) => stamp(b).localeCompare(stamp(a)) || b.id.localeCompare(a.id))
+    // the page token is the id of the last task of the previous page
+    const start = params.pageToken === "" ? 0 : matching.findIndex((task) => task.id === params.pageToken) + 1
+    const pageSize = Math.min(Math.max(params.pageSize ?? 50, 1), 100)
+    const page = start === 0 && params.pageToken !== "" ? [] : matching.slice(start, start + pageSize)
+    const more = page.length > 0 && start + page.length < matching.length
+    return {
+      tasks: page.map((task) => ({ ...structuredClone(task), artifacts: params.includeArtifacts === true ? structuredClone(task.artifacts) : [] })),
+      nextPageToken: more ? page[page.length - 1]!.id : "",
+      pageSize,
+      totalSize: matching.length
+    }
+  }
+}
+
 // --- HTTP ---
 
 const jsonRpcError = (id: unknown, code: number, message: string, status = 200) =>
@@ -349,7 +407,7 @@ const baseUrl = (request: HttpServerRequest.HttpServerRequest, settings: Setting
 
 /**
  * The A2A routes, to concatenate to the gateway's router. Task state lives in this gateway
- * (the SDK's in-memory task store): `GetTask` and `CancelTask` reach tasks this gateway runs.
+ * (`BoundedTaskStore`): `GetTask` and `CancelTask` reach the tasks this gateway runs.
  *
  * @since 0.1.0
  */
@@ -383,7 +441,7 @@ export const router = Effect.gen(function*() {
     if (existing !== undefined) return existing
     const handler = new DefaultRequestHandler(
       card(served, agents, settings, url),
-      new InMemoryTaskStore(),
+      new BoundedTaskStore(taskCapacity),
       executor(served.target, settings, agents, running, runtime)
     )
     const endpoint = { handler, jsonRpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) }
