@@ -1,6 +1,8 @@
 /**
- * `colony demo`: an embedded colony with a coordinator and three workers answers one request
+ * `colony demo --team`: an embedded colony with a coordinator and three workers answers one request
  * master-slave style, printing a line per message as it flows, then the answer with provenance.
+ * This team is also the gateway's default set of agents. (`colony demo` itself runs the support
+ * desk: see `support/Script.ts`.)
  *
  * @since 0.1.0
  */

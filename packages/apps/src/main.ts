@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import { LanguageModel } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -11,9 +10,11 @@ import { Colony } from "@colony/runtime"
 import { Console, Effect, Layer, Option } from "effect"
 import * as ClientCommands from "./cli/ClientCommands.js"
 import * as GatewayCommand from "./cli/GatewayCommand.js"
+import * as SupportCommands from "./cli/SupportCommands.js"
 import * as Demo from "./Demo.js"
 import * as Dev from "./Dev.js"
 import * as Runner from "./Runner.js"
+import * as SupportScript from "./support/Script.js"
 
 const modelUrl = Options.text("model-url").pipe(
   Options.withDescription("an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (default: simulated model)"),
@@ -24,20 +25,33 @@ const modelId = Options.text("model-id").pipe(
   Options.optional
 )
 
-const demo = Command.make("demo", { modelUrl, modelId }, ({ modelId, modelUrl }) => {
-  const models = Option.match(modelUrl, {
-    onNone: () => undefined,
-    onSome: (baseUrl) =>
-      LanguageModel.layerOpenAI({
-        baseUrl,
-        ...Option.match(modelId, { onNone: () => ({}), onSome: (id) => ({ modelId: id }) }),
-        apiKey: process.env.COLONY_MODEL_KEY ?? "not-needed"
-      })
-  })
-  return Demo.run().pipe(
-    Effect.provide(Demo.TeamLive.pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: models }))))
+const demo = Command.make(
+  "demo",
+  {
+    modelUrl,
+    modelId,
+    interactive: Options.boolean("interactive").pipe(
+      Options.withDescription("chat with the support desk in the terminal instead of the scripted conversation")
+    ),
+    team: Options.boolean("team").pipe(
+      Options.withDescription("run the earlier demo instead: a coordinator and three workers on one request")
+    )
+  },
+  ({ interactive, modelId, modelUrl, team }) => {
+    const models = SupportCommands.modelFromOptions(modelUrl, modelId)
+    if (team) {
+      return Demo.run().pipe(
+        Effect.provide(Demo.TeamLive.pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: models }))))
+      )
+    }
+    const program = interactive ? SupportScript.interactive() : Effect.asVoid(SupportScript.run())
+    return program.pipe(Effect.provide(SupportScript.layer({ languageModel: models })))
+  }
+).pipe(
+  Command.withDescription(
+    "The support desk on an embedded colony and an embedded Postgres: a scripted customer conversation (or --interactive)"
   )
-}).pipe(Command.withDescription("Run a coordinator and three workers on one request, master-slave style"))
+)
 
 const fakeLlm = Command.make(
   "fake-llm",
@@ -101,7 +115,8 @@ const colony = Command.make("colony").pipe(
     ClientCommands.run,
     ClientCommands.agents,
     ClientCommands.sessions,
-    ClientCommands.watch
+    ClientCommands.watch,
+    SupportCommands.command
   ])
 )
 

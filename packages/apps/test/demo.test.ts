@@ -6,8 +6,30 @@ import { describe, expect, it } from "vitest"
 const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
 
 describe("colony demo", () => {
-  it("prints a progress line per message, then a labelled answer, and exits 0", async () => {
+  it("runs the scripted support conversation with progress lines, routes, tools, an answered escalation, labelled simulated", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "demo"], {
+      env: { ...process.env, NO_COLOR: "1" },
+      timeout: 90_000
+    })
+    const lines = stdout.split("\n")
+    expect(lines.filter((l) => l.startsWith("customer: ")).length).toBe(5)
+    expect(lines.filter((l) => l.startsWith("desk (simulated): ")).length).toBe(5)
+    expect(lines).toContain("  route: single; intents orders; tools: lookup_order")
+    expect(lines).toContain("  route: single; intents orders; tools: change_address")
+    expect(lines.some((l) => l.startsWith("  route: master-slave; intents general, orders"))).toBe(true)
+    expect(lines.some((l) => l.startsWith("  route: peer-review; intents billing; tools: search_knowledge_base"))).toBe(true)
+    expect(lines.some((l) => /^  escalated: ticket T-\d+/.test(l))).toBe(true)
+    expect(lines.some((l) => l.startsWith("operator (scripted) answers ticket T-"))).toBe(true)
+    // progress lines: the desk's own messages, tool calls and the master-slave session's steps
+    expect(lines.some((l) => l.includes("→ desk/demo-1 Send"))).toBe(true)
+    expect(lines.some((l) => l.includes("orders/demo-1 used lookup_order (ok"))).toBe(true)
+    expect(lines.some((l) => l.includes("colony-session/demo-1.3-master-slave") && l.includes("decomposed"))).toBe(true)
+    expect(lines).toContain("transcript: 11 turns (1 from a human)")
+    expect(stdout).toMatch(/total: \d+ tokens, simulated/)
+  }, 120_000)
+
+  it("--team runs the coordinator and three workers: a progress line per message, then a labelled answer", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, "demo", "--team"], {
       env: { ...process.env, NO_COLOR: "1" },
       timeout: 60_000
     })
