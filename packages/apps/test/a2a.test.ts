@@ -211,8 +211,9 @@ describe("gateway: A2A server", () => {
     expect(reply.result).toMatchObject({ kind: "task", status: { state: "completed" } })
     expect(reply.result.artifacts[0].parts[0].text).toMatch(/^\[simulated\] .*haiku/)
 
-    const malformed = await rpc("/a2a/writer", "not json-rpc")
-    expect((await json(malformed)).error.code).toBe(-32700)
+    expect((await json(await rpc("/a2a/writer", "not a request object"))).error.code).toBe(-32600)
+    const notJson = await withKey(`${gateway.url}/a2a/writer`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" })
+    expect((await json(notJson)).error).toMatchObject({ code: -32700, message: expect.stringMatching(/^the request body is not JSON/) })
   })
 })
 

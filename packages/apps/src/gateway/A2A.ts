@@ -68,10 +68,10 @@ import * as Presets from "./Presets.js"
 export const basePath = "/a2a"
 
 const cardPath = "/.well-known/agent-card.json"
+const legacyVersion = "0.3"
 
 /** How many tasks each endpoint remembers (see `BoundedTaskStore`). */
 const taskCapacity = 10_000
-const legacyVersion = "0.3"
 
 // --- messages ---
 
@@ -472,16 +472,19 @@ export const router = Effect.gen(function*() {
     const name = yield* nameParam
     const raw = yield* Effect.either(request.text)
     if (raw._tag === "Left") return jsonRpcError(null, -32700, `could not read the request body: ${raw.left.message}`)
-    let body: Record<string, unknown>
+    let parsed: unknown
     try {
-      const parsed: unknown = JSON.parse(raw.right)
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object")
-      body = parsed as Record<string, unknown>
+      parsed = JSON.parse(raw.right)
     } catch (cause) {
-      return jsonRpcError(null, -32700, `the request body is not a JSON-RPC request object (${(cause as Error).message})`)
+      return jsonRpcError(null, -32700, `the request body is not JSON (${(cause as Error).message})`)
     }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return jsonRpcError(null, -32600, "the request body is not a JSON-RPC request: send one JSON object (batches are not served)")
+    }
+    const body = parsed as Record<string, unknown>
     const served = yield* resolve(name)
-    if (served === undefined) return jsonRpcError(body["id"], -32001, yield* unknown(name), 404)
+    // "method not found" is the JSON-RPC code closest to "nothing answers at this address"
+    if (served === undefined) return jsonRpcError(body["id"], -32601, yield* unknown(name), 404)
 
     const endpoint = endpointFor(served, `${baseUrl(request, settings)}${basePath}/${encodeURIComponent(name)}`)
     const header = request.headers[A2A_VERSION_HEADER.toLowerCase()]
