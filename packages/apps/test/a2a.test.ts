@@ -286,7 +286,7 @@ describe("A2ATool: a colony agent calls a remote A2A agent", () => {
 
       const failed = await colony.runPromise(Colony.ask("scout", "s-2", "Is the broken agent broken?"))
       expect(failed.tools[0]).toMatchObject({ name: "broken", ok: false })
-      expect(failed.tools[0]!.output).toMatch(/^error: A2ACallFailed: the A2A agent "broken" did not answer: its task .* ended failed: UnknownModel/)
+      expect(failed.tools[0]!.output).toMatch(/^error: A2ACallFailed: the A2A agent "broken" did not answer: its task .* failed: UnknownModel/)
       expect(failed.text).toContain("From the tool results (error: A2ACallFailed")
 
       const missing = await Effect.runPromise(Effect.flip(A2ATool.make({ card: `${gateway.url}/a2a/nobody/.well-known/agent-card.json` })))

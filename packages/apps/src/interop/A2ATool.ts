@@ -111,6 +111,16 @@ export const describe = (card: AgentCard): string => {
 const textOf = (parts: ReadonlyArray<Part> | undefined): string =>
   (parts ?? []).flatMap((part) => part.content?.$case === "text" ? [part.content.value] : []).join("\n")
 
+// A blocking send returns once the task is final or needs the caller: every outcome but
+// `completed` leaves the model without an answer.
+const outcomes: Partial<Record<TaskState, string>> = {
+  [TaskState.TASK_STATE_FAILED]: "failed",
+  [TaskState.TASK_STATE_CANCELED]: "was canceled",
+  [TaskState.TASK_STATE_REJECTED]: "was rejected",
+  [TaskState.TASK_STATE_INPUT_REQUIRED]: "asks for more input, which this tool cannot give",
+  [TaskState.TASK_STATE_AUTH_REQUIRED]: "asks for authentication, which this tool cannot give"
+}
+
 const isTask = (result: Message | Task): result is Task => "status" in result
 
 /**
@@ -127,10 +137,8 @@ export const replyOf = (agent: string, result: Message | Task): Effect.Effect<st
     const artifacts = result.artifacts.map((artifact) => textOf(artifact.parts)).filter((text) => text.length > 0)
     return Effect.succeed(artifacts.length > 0 ? artifacts.join("\n\n") : said)
   }
-  const how = TaskState[state]?.replace(/^TASK_STATE_/, "").toLowerCase().replace(/_/g, " ") ?? String(state)
-  return Effect.fail(
-    new A2ACallFailed({ agent, reason: `its task ${result.id} ended ${how}${said.length > 0 ? `: ${said}` : ""}` })
-  )
+  const how = outcomes[state] ?? `is in the unexpected state ${TaskState[state] ?? state}`
+  return Effect.fail(new A2ACallFailed({ agent, reason: `its task ${result.id} ${how}${said.length > 0 ? `: ${said}` : ""}` }))
 }
 
 const reason = (error: unknown) => error instanceof Error ? error.message : String(error)
