@@ -612,7 +612,8 @@ export function toLayer(
     // reached yet leaves its tools out of this answer (with a warning) rather than failing it.
     const mcpTools = (server: Mcp.Server): Effect.Effect<ReadonlyArray<Mcp.McpTool>, Mcp.McpServerUnavailable> =>
       Option.match(mcp, {
-        onNone: () => Effect.fail(new Mcp.McpServerUnavailable({ server: server.name, reason: "no MCP layer", retryInMs: 0 })),
+        // toLayer provides `Mcp.layer` to every agent that names a server
+        onNone: () => Effect.dieMessage(`Agent "${def.name}" names MCP server "${server.name}" but has no Mcp service`),
         onSome: (connections) => connections.tools(server)
       })
     const toolsNow = def.mcp.length === 0

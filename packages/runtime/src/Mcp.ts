@@ -41,8 +41,10 @@ export interface StdioServer {
   /** added to the child's environment, which otherwise has only the SDK's safe defaults (PATH, HOME, …) */
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly cwd?: string | undefined
-  /** how long one tool call (or the connection handshake) may take; default 30 seconds */
+  /** how long one tool call may take; default 30 seconds */
   readonly timeout?: Duration.DurationInput | undefined
+  /** how long starting the server and its handshake (with the tool listing) may take; default 30 seconds */
+  readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -57,8 +59,10 @@ export interface HttpServer {
   readonly url: string
   /** sent with every request, e.g. `Authorization` */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** how long one tool call (or the connection handshake) may take; default 30 seconds */
+  /** how long one tool call may take; default 30 seconds */
   readonly timeout?: Duration.DurationInput | undefined
+  /** how long the handshake (with the tool listing) may take; default 30 seconds */
+  readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -96,6 +100,7 @@ export const invalidServer = (server: Server): string | undefined => {
 }
 
 const timeoutOf = (server: Server) => Duration.toMillis(Duration.decode(server.timeout ?? "30 seconds"))
+const connectTimeoutOf = (server: Server) => Duration.toMillis(Duration.decode(server.connectTimeout ?? "30 seconds"))
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -297,7 +302,7 @@ class Connection {
     if (state._tag === "Down" && now < state.retryAt) {
       return yield* new McpServerUnavailable({ server: this.server.name, reason: state.reason, retryInMs: state.retryAt - now })
     }
-    const timeoutMs = timeoutOf(this.server)
+    const timeoutMs = connectTimeoutOf(this.server)
     const opened = yield* Effect.tryPromise({
       try: (signal) => this.open(signal, timeoutMs),
       catch: describeError
