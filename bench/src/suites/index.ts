@@ -17,5 +17,6 @@ export const suites: ReadonlyArray<Entry> = [
   { id: "throughput", title: "3. Throughput against concurrency: sessions/s, fake model at 200 ms", load: async () => (await import("./throughput.js")).suite },
   { id: "memory", title: "4. Memory per idle agent, and after passivation", load: async () => (await import("./memory.js")).suite },
   { id: "postgres", title: "5. Runners on Postgres: persisted messages per second, failover after kill -9", load: async () => (await import("./postgres.js")).suite },
-  { id: "gateway", title: "6. Gateway overhead: /v1/chat/completions vs the same agent in-process", load: async () => (await import("./gateway.js")).suite }
+  { id: "gateway", title: "6. Gateway overhead: /v1/chat/completions vs the same agent in-process", load: async () => (await import("./gateway.js")).suite },
+  { id: "support", title: "7. Customer-service desk: concurrent conversations on the fake server", load: async () => (await import("./support.js")).suite }
 ]
