@@ -40,7 +40,7 @@ interface SuiteResult {
   readonly tables: ReadonlyArray<Table>
 }
 
-const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway"]
+const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support"]
 
 describe("npm run bench -- --quick", () => {
   it("runs every suite, prints its tables and writes JSON with the machine", async () => {
