@@ -1,0 +1,79 @@
+/**
+ * The support desk across real runner processes on Postgres: an escalation opened on one runner
+ * outlives that runner's `kill -9`, is answered afterwards, and the conversation goes on.
+ */
+import * as Runners from "@colony/apps/RunnerProcess"
+import * as Desk from "@colony/apps/support/Desk"
+import * as Support from "@colony/apps/support/Support"
+import { Colony } from "@colony/runtime"
+import { Effect, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import { fileURLToPath } from "node:url"
+import { freshDatabase, heldShards, hostOf, killAll, postgresPerFile, SECRET } from "./support/cluster.js"
+
+const postgres = postgresPerFile()
+
+afterEach(() => killAll())
+
+const agentsModule = fileURLToPath(new URL("../packages/apps/src/support/RunnerAgents.ts", import.meta.url))
+
+// While the dead runner's shards move (about 2 s), calls to its agents fail as unavailable: an
+// operator's client tries again, as this one does.
+const untilReachable = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.retry(effect, {
+    while: (error) => error._tag === "AgentUnavailable",
+    schedule: Schedule.spaced("250 millis").pipe(Schedule.upTo("30 seconds"))
+  })
+
+describe("support desk on runners", () => {
+  it("an escalation survives a kill -9 of its runner, is answered afterwards, and the conversation goes on", async () => {
+    const url = await freshDatabase(postgres())
+    const runners = await Promise.all(
+      ["desk-a", "desk-b"].map((name) => Runners.spawnRunner({ name, databaseUrl: url, secret: SECRET, agentsModule }))
+    )
+    await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
+    const colony = ManagedRuntime.make(
+      Colony.declare(...Support.agents).pipe(
+        Layer.provideMerge(
+          Colony.layerClientOnly({ databaseUrl: Redacted.make(url), cluster: { secret: Redacted.make(SECRET) } })
+        )
+      )
+    )
+    try {
+      const conversation = "kill-1"
+      const first = await colony.runPromise(Desk.send(conversation, "Where is my order A-10024?"))
+      expect(first.tools.map((t) => t.name)).toEqual(["lookup_order"])
+      const escalated = await colony.runPromise(Desk.send(conversation, "I want to speak to a person, please"))
+      const ticket = escalated.escalation!
+      expect(ticket.status).toBe("open")
+
+      const victim = (await colony.runPromise(hostOf(runners, conversation)))!
+      expect(victim).toBeDefined()
+      victim.kill("SIGKILL")
+      await victim.exited
+
+      expect((await colony.runPromise(untilReachable(Desk.escalations))).map((t) => t.id)).toContain(ticket.id)
+      const answered = await colony.runPromise(
+        untilReachable(Desk.answerEscalation(ticket.id, "Hi, this is Sara: I've called the carrier, it arrives Friday."))
+      )
+      expect(answered.status).toBe("answered")
+      const survivor = runners.find((r) => r !== victim)!
+      const desk = await colony.runPromise(
+        Effect.flatMap(Colony.client(Desk.DeskAgent), (client) => client(conversation).Describe())
+      )
+      expect(desk.runner).toBe(survivor.address)
+
+      const next = await colony.runPromise(untilReachable(Desk.send(conversation, "Thanks! What is your return policy?")))
+      expect(next.escalation).toBeNull()
+      expect(next.tools.map((t) => t.name)).toEqual(["search_knowledge_base"])
+
+      const turns = await colony.runPromise(Desk.transcript(conversation))
+      expect(turns.map((t) => t.role)).toEqual(["customer", "agent", "customer", "agent", "human", "customer", "agent"])
+      expect(turns[4]!.by).toBe("operator")
+      expect(turns[4]!.text).toBe("Hi, this is Sara: I've called the carrier, it arrives Friday.")
+      expect(turns[6]!.by).toBe(`faq/${conversation}`)
+    } finally {
+      await colony.dispose()
+    }
+  }, 180_000)
+})
