@@ -151,6 +151,15 @@ describe("gateway: A2A server", () => {
     expect(second.contextId).toBe(contextId)
     // the simulated model reports how many messages of context it saw: memory included
     expect(textOf(second.status?.message?.parts)).toMatch(/4 message\(s\) of context/)
+    // ListTasks finds the conversation's two tasks, the latest first
+    const listed = await client.listTasks({
+      tenant: "",
+      contextId,
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageToken: "",
+      statusTimestampAfter: undefined
+    })
+    expect(listed.tasks.map((t) => t.id)).toEqual([second.id, expect.any(String)])
   })
 
   it("a preset runs a collaboration, its progress streamed as working updates", async () => {
