@@ -82,6 +82,20 @@ describe("support desk (embedded colony, embedded Postgres, simulated model)", (
     expect(turns[2]!.text).toBe("Hi, Sara here: your wedding list is set up.")
   }, 60_000)
 
+  it("a draft that breaks the written policy is revised, and when it still breaks it, goes to a person", async () => {
+    // the simulated model quotes the customer, so a draft repeating a secret the customer pasted
+    // breaks the no-secrets rule however it is revised
+    const reply = await run(Desk.send("critic-1", "The password is hunter2, where is my order A-10021?"))
+    expect(reply.escalation).not.toBeNull()
+    expect(reply.escalation!.reason).toContain("broke the support policy (no-secrets)")
+    expect(reply.text).not.toContain("hunter2")
+    expect(reply.handledBy).toContain("critic/critic-1")
+    // master-slave drafted (the password is a help-centre topic, the order an orders one), then the
+    // orders specialist revised, looking the order up again
+    expect(reply.pattern).toBe("master-slave")
+    expect(reply.tools.map((t) => t.name)).toEqual(["search_knowledge_base", "lookup_order", "lookup_order"])
+  }, 60_000)
+
   it("bad input is a SupportError saying what to do", async () => {
     const badId = await fails(Desk.send("has a space", "hello"))
     expect(badId._tag).toBe("SupportError")
@@ -91,4 +105,22 @@ describe("support desk (embedded colony, embedded Postgres, simulated model)", (
     const unknown = await fails(Desk.answerEscalation("T-999999", "hello"))
     expect((unknown as Desk.SupportError).reason).toContain("there is no ticket T-999999")
   }, 30_000)
+})
+
+describe("support desk with a pattern forced by configuration", () => {
+  let forced: ManagedRuntime.ManagedRuntime<any, unknown>
+  beforeAll(async () => {
+    forced = ManagedRuntime.make(Script.layer({ pattern: "peer-review" }))
+    await forced.runtime()
+  }, 120_000)
+  afterAll(() => forced?.dispose())
+
+  it("every message runs the forced pattern, whatever the router would choose", async () => {
+    const reply = await forced.runPromise(Desk.send("forced-1", "Where is my order A-10023?"))
+    expect(reply.intents).toEqual(["orders"])
+    expect(reply.pattern).toBe("peer-review")
+    expect(reply.handledBy).toEqual(
+      expect.arrayContaining(["orders/forced-1", "critic/forced-1", "reviewer/forced-1"])
+    )
+  }, 60_000)
 })

@@ -165,7 +165,11 @@ export const interactive = (conversation = `chat-${Date.now().toString(36)}`) =>
  * @since 0.1.0
  */
 export const layer = (
-  options: { readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined } = {}
+  options: {
+    readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
+    /** force one pattern for every message (default: `COLONY_SUPPORT_PATTERN`, else the router's choice) */
+    readonly pattern?: Desk.Pattern | undefined
+  } = {}
 ): Layer.Layer<Colony.Services | Sharding, unknown> => {
   const store = Layer.unwrapScoped(
     Effect.gen(function*() {
@@ -177,7 +181,8 @@ export const layer = (
       return Support.layerStore(server.url("support"))
     })
   )
-  return Support.layer.pipe(
+  const agents = options.pattern === undefined ? Support.layer : Support.layerWith({ pattern: options.pattern })
+  return agents.pipe(
     Layer.provide(store),
     Layer.provideMerge(Colony.layerEmbedded({ languageModel: options.languageModel }))
   )
