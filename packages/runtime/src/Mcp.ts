@@ -320,7 +320,19 @@ class Connection {
   })
 
   private async open(signal: AbortSignal, timeoutMs: number) {
-    const client = new Client({ name: "colony", version: "0.1.0" })
+    const client: Client = new Client({ name: "colony", version: "0.1.0" }, {
+      listChanged: {
+        tools: {
+          // A server that changes its tools, and says so, is listed again; agents see the new
+          // list from their next question on.
+          onChanged: (error, tools) => {
+            if (error === null && tools !== null && this.state._tag === "Connected" && this.state.client === client) {
+              this.tools = tools.map((tool) => this.toTool(tool))
+            }
+          }
+        }
+      }
+    })
     // Set before connecting so that no death goes unseen; it only takes effect once this client
     // is the connected one, and then a dead server is reconnected by the next call at once.
     client.onclose = () => this.lost(client, "the connection closed")

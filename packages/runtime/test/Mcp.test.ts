@@ -1,7 +1,7 @@
 import { Agent, Colony, Events, LanguageModel, Mcp } from "@colony/runtime"
 import { FakeOpenAI, McpTestServer } from "@colony/runtime/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Queue, TestClock } from "effect"
+import { Effect, Layer, Queue, Schedule, TestClock } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -39,10 +39,11 @@ describe("Mcp", () => {
       expect(called).toMatchObject([{ agent: "prober", id: "a", tool: "probe__echo", ok: true }])
 
       const description = yield* prober("a").Describe()
-      expect(description.tools).toEqual(["probe__echo", "probe__fail", "probe__crash"])
+      expect(description.tools).toEqual(["probe__echo", "probe__fail", "probe__learn", "probe__crash"])
       expect(description.toolDetails.map((t) => [t.name, t.source, t.available])).toEqual([
         ["probe__echo", "probe", true],
         ["probe__fail", "probe", true],
+        ["probe__learn", "probe", true],
         ["probe__crash", "probe", true]
       ])
       expect(description.toolDetails[0]!.description).toBe("Echo the given text back, with the server's process id")
@@ -98,6 +99,21 @@ describe("Mcp", () => {
       expect(pidIn(after.tools[0]!.output)).toBe(pidIn(before.tools[0]!.output))
     }).pipe(Effect.provide(colony())), 30_000)
 
+  it.scopedLive("a server that announces a changed tool list is listed again, and the agent uses the new tool", () =>
+    Effect.gen(function*() {
+      const prober = yield* Colony.client(Prober)
+      const learned = yield* prober("i").Ask({ prompt: "Learn a new tool" })
+      expect(learned.tools[0]).toMatchObject({ name: "probe__learn", ok: true, output: "learned greet" })
+      // the client lists the tools again when the server's notification arrives
+      const described = yield* prober("i").Describe().pipe(
+        Effect.filterOrFail((description) => description.tools.includes("probe__greet")),
+        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds")))
+      )
+      expect(described.toolDetails.find((t) => t.name === "probe__greet")?.description).toBe("Greet someone by name")
+      const greeted = yield* prober("i").Ask({ prompt: "Greet Ada by name" })
+      expect(greeted.tools[0]).toMatchObject({ name: "probe__greet", ok: true, output: "hello, Greet Ada by name" })
+    }).pipe(Effect.provide(colony())), 30_000)
+
   it.scopedLive("agent types naming the same server share one connection in the process", () =>
     Effect.gen(function*() {
       const prober = yield* Colony.client(Prober)
@@ -134,7 +150,7 @@ describe("Mcp", () => {
       expect(answer.tools[0]).toMatchObject({ name: "probe__echo", ok: true })
       expect(answer.tools[0]!.output).toMatch(/^echo: over the wire \(pid \d+\)$/)
       const sent = fake.requests()[0]!.body.tools ?? []
-      expect(sent.map((tool) => tool.function?.name)).toEqual(["probe__echo", "probe__fail", "probe__crash"])
+      expect(sent.map((tool) => tool.function?.name)).toEqual(["probe__echo", "probe__fail", "probe__learn", "probe__crash"])
       expect(sent[0]!.function?.parameters).toEqual({
         type: "object",
         properties: { text: { type: "string", description: "what to echo" } },

@@ -8,7 +8,8 @@
  *   restarted server from the first one);
  * - `fail` always answers with an error result (`isError: true`);
  * - `crash` exits the process mid-call (`how: "exit"`; over HTTP it drops the connections and
- *   stops listening instead) or never answers (`how: "hang"`).
+ *   stops listening instead) or never answers (`how: "hang"`);
+ * - `learn` adds a `greet` tool and tells the client that the tool list changed.
  *
  * With `COLONY_MCP_TEST_MARKER` set to a file path, the server starts only while that file does
  * not exist (and creates it); later starts append a line to it and exit at once, like a server
@@ -20,7 +21,12 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
-import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type Tool
+} from "@modelcontextprotocol/sdk/types.js"
 import { appendFileSync, existsSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -44,7 +50,7 @@ export const stdio = (name: string, options: Omit<StdioServer, "name" | "command
   args: ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, here]
 })
 
-const tools = [
+const tools: ReadonlyArray<Tool> = [
   {
     name: "echo",
     description: "Echo the given text back, with the server's process id",
@@ -58,6 +64,11 @@ const tools = [
   {
     name: "fail",
     description: "Always fails, answering an error result",
+    inputSchema: { type: "object", properties: {} }
+  },
+  {
+    name: "learn",
+    description: "Learn a new tool, and announce the changed tool list",
     inputSchema: { type: "object", properties: {} }
   },
   {
@@ -76,10 +87,19 @@ const text = (value: string, isError = false): CallToolResult => ({
   ...(isError ? { isError: true } : {})
 })
 
-const makeServer = (crash: () => void) => {
-  const server = new Server({ name: "colony-test-server", version: "0.1.0" }, { capabilities: { tools: {} } })
+const greet: Tool = {
+  name: "greet",
+  description: "Greet someone by name",
+  inputSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] }
+}
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }))
+const makeServer = (crash: () => void) => {
+  const server = new Server({ name: "colony-test-server", version: "0.1.0" }, {
+    capabilities: { tools: { listChanged: true } }
+  })
+  const offered = [...tools]
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: offered }))
 
   server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const args = request.params.arguments ?? {}
@@ -89,6 +109,12 @@ const makeServer = (crash: () => void) => {
         return text(`echo: ${args["text"]} (pid ${process.pid})`)
       case "fail":
         return text("the warehouse database is offline; try again later", true)
+      case "learn":
+        if (!offered.includes(greet)) offered.push(greet)
+        await server.sendToolListChanged()
+        return text("learned greet")
+      case "greet":
+        return offered.includes(greet) ? text(`hello, ${String(args["name"])}`) : text("unknown tool \"greet\"", true)
       case "crash":
         if (args["how"] === "exit") crash()
         return new Promise<never>(() => {})
