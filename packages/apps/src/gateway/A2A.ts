@@ -28,7 +28,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import {
   A2A_PROTOCOL_VERSION,
   A2A_VERSION_HEADER,
-  type AgentCard,
+  AgentCard,
   type AgentSkill,
   type ListTasksRequest,
   type ListTasksResponse,
@@ -464,7 +464,7 @@ export const router = Effect.gen(function*() {
       const headers = { vary: A2A_VERSION_HEADER }
       return version === undefined || version === legacyVersion
         ? HttpServerResponse.unsafeJson(legacyCard(current, url, settings.keys.length > 0), { headers })
-        : HttpServerResponse.unsafeJson(current, { headers })
+        : HttpServerResponse.unsafeJson(AgentCard.toJSON(current), { headers })
     })
 
   const rpc = Effect.gen(function*() {
