@@ -8,13 +8,16 @@ import * as Support from "@colony/apps/support/Support"
 import { Colony } from "@colony/runtime"
 import { Effect, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { freshDatabase, heldShards, hostOf, killAll, postgresPerFile, SECRET } from "./support/cluster.js"
 
 const postgres = postgresPerFile()
 
 afterEach(() => killAll())
 
+const bin = fileURLToPath(new URL("../packages/apps/bin/colony.js", import.meta.url))
 const agentsModule = fileURLToPath(new URL("../packages/apps/src/support/RunnerAgents.ts", import.meta.url))
 
 // While the dead runner's shards move (about 2 s), calls to its agents fail as unavailable: an
@@ -26,7 +29,7 @@ const untilReachable = <A, E extends { readonly _tag: string }, R>(effect: Effec
   })
 
 describe("support desk on runners", () => {
-  it("an escalation survives a kill -9 of its runner, is answered afterwards, and the conversation goes on", async () => {
+  it("an escalation survives a kill -9 of its runner, is answered afterwards (from the CLI), and the conversation goes on", async () => {
     const url = await freshDatabase(postgres())
     const runners = await Promise.all(
       ["desk-a", "desk-b"].map((name) => Runners.spawnRunner({ name, databaseUrl: url, secret: SECRET, agentsModule }))
@@ -53,10 +56,19 @@ describe("support desk on runners", () => {
       await victim.exited
 
       expect((await colony.runPromise(untilReachable(Desk.escalations))).map((t) => t.id)).toContain(ticket.id)
-      const answered = await colony.runPromise(
-        untilReachable(Desk.answerEscalation(ticket.id, "Hi, this is Sara: I've called the carrier, it arrives Friday."))
-      )
+      // the operator answers from the command line, a client of the colony like any other
+      const cli = (...args: Array<string>) =>
+        promisify(execFile)(process.execPath, [bin, "support", ...args], {
+          env: { ...process.env, DATABASE_URL: url, COLONY_RUNNER_SECRET: SECRET, NO_COLOR: "1" },
+          timeout: 60_000
+        })
+      const listed = await cli("escalations", "--json")
+      expect(listed.stdout.trim().split("\n").map((line) => JSON.parse(line).id)).toContain(ticket.id)
+      const replied = await cli("reply", ticket.id, "Hi, this is Sara: I've called the carrier, it arrives Friday.", "--json")
+      const answered = JSON.parse(replied.stdout) as { status: string; conversationId: string }
       expect(answered.status).toBe("answered")
+      expect(answered.conversationId).toBe(conversation)
+      expect((await colony.runPromise(Desk.escalations)).map((t) => t.id)).not.toContain(ticket.id)
       const survivor = runners.find((r) => r !== victim)!
       const desk = await colony.runPromise(
         Effect.flatMap(Colony.client(Desk.DeskAgent), (client) => client(conversation).Describe())
