@@ -6,6 +6,9 @@
  *   which `GatewayClient` and the `colony` CLI call;
  * - OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`;
  * - `/healthz`, `/readyz` and Prometheus `/metrics`;
+ * - the support desk's customer chat (`/support/`), operator dashboard (`/support/dashboard`) and
+ *   their API (`/support/api/...`), when it serves the desk;
+ * - routes of other applications (`Options.routes`);
  *
  * behind API keys, a per-key rate limit, a body size limit and CORS, with OTLP traces when
  * configured. Configuration: `GatewayConfig`.
@@ -37,6 +40,7 @@ import * as GatewayTracing from "./gateway/GatewayTracing.js"
 import * as OpenAICompat from "./gateway/OpenAICompat.js"
 import * as Prometheus from "./gateway/Prometheus.js"
 import * as SessionLog from "./gateway/SessionLog.js"
+import * as SupportDesk from "./gateway/SupportDesk.js"
 
 export { GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
 
@@ -226,9 +230,15 @@ export const layerServe = (
   )
 }
 
+// The support desk is an application on the gateway: its agents work behind its own pages and
+// API, and are not among the agents the gateway serves to callers (`agents`).
+const routesOf = (options: Options, support: SupportDesk.Options | undefined): ReadonlyArray<Routes> =>
+  support === undefined ? options.routes ?? [] : [SupportDesk.routes, ...(options.routes ?? [])]
+
 /**
  * A gateway hosting its own colony: the agents, sessions and the models in this process
- * (`colony gateway --embedded`).
+ * (`colony gateway --embedded`). It hosts the support desk too (its agents, pages and API, with an
+ * embedded Postgres for its tables) unless `support` is `false`.
  *
  * @since 0.1.0
  * @category layers
@@ -236,11 +246,18 @@ export const layerServe = (
 export const layerEmbedded = (options: Options & {
   readonly hosted?: Layer.Layer<never, never, Agent.Requirements> | undefined
   readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
+  readonly support?: SupportDesk.Options | false | undefined
 } = {}): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
-    return layerServe(resolved, options.agents ?? demoAgents, options.routes).pipe(
-      Layer.provide(Layer.mergeAll(options.hosted ?? Demo.TeamLive, Session.layer)),
+    const support = options.support === false ? undefined : options.support ?? {}
+    const hosted = Layer.mergeAll(
+      options.hosted ?? Demo.TeamLive,
+      Session.layer,
+      support === undefined ? Layer.empty : SupportDesk.layerHosted(support)
+    )
+    return layerServe(resolved, options.agents ?? demoAgents, routesOf(options, support)).pipe(
+      Layer.provide(hosted),
       Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
     )
@@ -249,19 +266,21 @@ export const layerEmbedded = (options: Options & {
 /**
  * A gateway in front of a Postgres colony of runners: joins it as a client (`DATABASE_URL`,
  * `COLONY_RUNNER_SECRET`, ...) and declares the agent types it serves. The runners must host
- * those agents and `Session.layer`.
+ * those agents and `Session.layer`; with `support: true`, also the support desk
+ * (`Support.layer`), whose pages and API the gateway then serves.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerClient = (
-  options: Options = {}
+  options: Options & { readonly support?: boolean | undefined } = {}
 ): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
+    const support = options.support === true ? {} : undefined
     const agents = options.agents ?? demoAgents
-    return layerServe(resolved, agents, options.routes).pipe(
-      Layer.provide(Colony.declare(...agents)),
+    return layerServe(resolved, agents, routesOf(options, support)).pipe(
+      Layer.provide(Colony.declare(...agents, ...(support === undefined ? [] : SupportDesk.agents))),
       Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))
     )

@@ -13,7 +13,8 @@ let gateway: Awaited<ReturnType<typeof start>>
 let openai: OpenAI
 
 beforeAll(async () => {
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+  // the support desk, with its Postgres, is tested in supportWeb.test.ts
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, support: false }))
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 })
 })
 afterAll(() => gateway.close())
@@ -133,7 +134,7 @@ describe("gateway: refusals", () => {
   })
 
   it("over the rate limit gets 429 with Retry-After", async () => {
-    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 2 } }))
+    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 2 }, support: false }))
     try {
       const list = () => fetch(`${limited.url}/v1/models`, { headers: { authorization: "Bearer k" } })
       expect((await list()).status).toBe(200)
@@ -163,7 +164,8 @@ describe("gateway: typed RPC", () => {
     fake = await FakeOpenAI.start({ latencyMs: 50 })
     slow = await start(Gateway.layerEmbedded({
       settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 },
-      languageModel: LanguageModel.layerOpenAI({ baseUrl: fake.url, apiKey: "fake" })
+      languageModel: LanguageModel.layerOpenAI({ baseUrl: fake.url, apiKey: "fake" }),
+      support: false
     }))
   })
   afterAll(async () => {

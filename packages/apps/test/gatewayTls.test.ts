@@ -36,7 +36,8 @@ beforeAll(async () => {
         tlsCert: Option.some(tls.cert),
         tlsKey: Option.some(tls.key),
         corsOrigins: ["https://app.example.com"]
-      }
+      },
+      support: false
     })
   )
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))

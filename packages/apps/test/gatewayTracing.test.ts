@@ -42,7 +42,8 @@ describe("gateway tracing", () => {
     await new Promise<void>((resolve) => otlp.server.listen(0, "127.0.0.1", resolve))
     const port = (otlp.server.address() as AddressInfo).port
     gateway = await start(Gateway.layerEmbedded({
-      settings: { port: 0, keys: [Redacted.make("k")], otlpEndpoint: Option.some(`http://127.0.0.1:${port}`) }
+      settings: { port: 0, keys: [Redacted.make("k")], otlpEndpoint: Option.some(`http://127.0.0.1:${port}`) },
+      support: false
     }))
   })
   afterAll(async () => {

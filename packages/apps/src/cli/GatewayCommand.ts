@@ -1,7 +1,7 @@
 /**
- * `colony gateway`: serve a colony over HTTP (typed RPC, OpenAI-compatible, health, metrics).
- * Embedded (the demo team in this process) unless `DATABASE_URL` is set, then a client of the
- * colony's runners.
+ * `colony gateway`: serve a colony over HTTP (typed RPC, OpenAI-compatible, health, metrics, the
+ * support desk's pages). Embedded (the demo team and the support desk in this process) unless
+ * `DATABASE_URL` is set, then a client of the colony's runners.
  *
  * @since 0.1.0
  */
@@ -11,7 +11,16 @@ import { Console, Effect, Layer, Option } from "effect"
 import * as Gateway from "../Gateway.js"
 
 const embedded = Options.boolean("embedded").pipe(
-  Options.withDescription("host the demo team in this process (the default when DATABASE_URL is not set)")
+  Options.withDescription("host the demo team and the support desk in this process (the default when DATABASE_URL is not set)")
+)
+const support = Options.boolean("support").pipe(
+  Options.withDescription(
+    "serve the support desk's chat page, dashboard and API (/support/): on by default when embedded (the desk is hosted " +
+      "here, with an embedded Postgres for its tables); as a client, in front of runners that host the desk"
+  )
+)
+const noSupport = Options.boolean("no-support").pipe(
+  Options.withDescription("leave the support desk out (embedded: do not start it nor its Postgres)")
 )
 const port = Options.integer("port").pipe(
   Options.withDescription("port to listen on, 0 for a free one (default COLONY_GATEWAY_PORT or 8420)"),
@@ -25,14 +34,17 @@ const host = Options.text("host").pipe(
 /**
  * @since 0.1.0
  */
-export const command = Command.make("gateway", { embedded, port, host }, (options) =>
+export const command = Command.make("gateway", { embedded, support, noSupport, port, host }, (options) =>
   Effect.gen(function*() {
     const overrides = {
       ...Option.match(options.port, { onNone: () => ({}), onSome: (port) => ({ port }) }),
       ...Option.match(options.host, { onNone: () => ({}), onSome: (host) => ({ host }) })
     }
     const local = options.embedded || (yield* Gateway.embeddedByDefault)
-    const layer = local ? Gateway.layerEmbedded({ settings: overrides }) : Gateway.layerClient({ settings: overrides })
+    const desk = !options.noSupport && (options.support || local)
+    const layer = local
+      ? Gateway.layerEmbedded({ settings: overrides, ...(desk ? {} : { support: false as const }) })
+      : Gateway.layerClient({ settings: overrides, support: desk })
     return yield* Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
       const settings = yield* Gateway.settings(overrides)
@@ -45,11 +57,16 @@ export const command = Command.make("gateway", { embedded, port, host }, (option
           `${settings.keys.length === 0 ? " — no API keys configured: open to anyone who can reach it" : ""}`
       )
       yield* Console.log(`  OpenAI-compatible: ${address}/v1   typed RPC: ${address}/rpc and ${address.replace(/^http/, "ws")}/rpc/ws`)
+      if (desk) {
+        const key = settings.keys.length === 0 ? "" : "   (open them with ?access_token=<key>)"
+        yield* Console.log(`  support desk: chat ${address}/support/   operator dashboard ${address}/support/dashboard${key}`)
+      }
       yield* Console.log(`  health: ${address}/healthz ${address}/readyz   metrics: ${address}/metrics   (Ctrl-C to stop)`)
       return yield* Effect.never
     }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer, unknown>))
   })).pipe(
     Command.withDescription(
-      "Serve the colony over HTTP: typed RPC (HTTP and WebSocket), OpenAI-compatible /v1, /healthz, /readyz, /metrics"
+      "Serve the colony over HTTP: typed RPC (HTTP and WebSocket), OpenAI-compatible /v1, /healthz, /readyz, /metrics, " +
+        "and the support desk's chat page and operator dashboard (/support/)"
     )
   )

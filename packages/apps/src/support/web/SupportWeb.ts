@@ -102,7 +102,9 @@ const readBody = <A, I>(schema: Schema.Schema<A, I>, example: string) =>
     }
     const decoded = Schema.decodeUnknownEither(schema)(parsed)
     if (Either.isLeft(decoded)) {
-      const why = ParseResult.TreeFormatter.formatErrorSync(decoded.left).replace(/\s*\n\s*/g, " ")
+      const why = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+        .map((issue) => issue.path.length === 0 ? issue.message : `"${issue.path.join(".")}": ${issue.message}`)
+        .join("; ")
       return Either.left(badRequest(`invalid request body: ${why}. Send ${example}`, "invalid_request"))
     }
     return Either.right(decoded.right)
@@ -320,10 +322,7 @@ export const routes: Gateway.Routes = Effect.gen(function*() {
   const pages = yield* Pages.load
   const page = (html: string) => Effect.succeed(HttpServerResponse.html(html))
   return HttpRouter.empty.pipe(
-    HttpRouter.get("/support", Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-      const query = request.url.indexOf("?")
-      return HttpServerResponse.redirect(`/support/${query < 0 ? "" : request.url.slice(query)}`, { status: 308 })
-    })),
+    // the router ignores a trailing slash: this serves /support too
     HttpRouter.get("/support/", page(pages.chat)),
     HttpRouter.get("/support/dashboard", page(pages.dashboard)),
     HttpRouter.get("/support/api/conversations", getConversations(activity)),

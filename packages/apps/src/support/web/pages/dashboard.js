@@ -73,12 +73,10 @@
     return rootOf(rpc)
   }
 
+  // Agents become nodes when they work on a message (an agent woken by a read is not drawn).
   const apply = (event) => {
     const address = `${event.agent}/${event.id}`
     switch (event._tag) {
-      case "AgentStarted":
-        node(address)
-        break
       case "MessageReceived": {
         if (reads.has(event.rpc)) break
         node(address).busy += 1
@@ -167,7 +165,7 @@
     const { position, width, height } = layout()
     const defs = s("defs")
     for (const [id, color] of [["arrow", "#98a2b3"], ["arrow-hot", "#3b5bdb"]]) {
-      const marker = s("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" })
+      const marker = s("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" })
       marker.append(s("path", { d: "M0,0 L10,5 L0,10 z", fill: color }))
       defs.append(marker)
     }
@@ -188,8 +186,14 @@
         const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x - 2, y2 = b.y + H / 2, dx = (x2 - x1) / 2
         d = `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`
         mid = { x: (x1 + x2) / 2, y: (y1 + y2) / 2 }
+      } else if (b.x === a.x) {
+        // same column: a straight line between the boxes, each direction on its own side
+        const down = b.y > a.y, side = down ? 14 : -14
+        const x = a.x + W / 2 + side, y1 = down ? a.y + H : a.y, y2 = down ? b.y - 2 : b.y + H + 2
+        d = `M${x},${y1} L${x},${y2}`
+        mid = { x: x + (down ? 16 : -16), y: (y1 + y2) / 2 + 8 }
       } else {
-        // same column or backwards: a loop under the boxes
+        // backwards: a loop under the boxes
         const x1 = a.x + W / 2 + 10, y1 = a.y + H, x2 = b.x + W / 2 - 10, y2 = b.y + H + 2, drop = 46
         d = `M${x1},${y1} C${x1},${y1 + drop} ${x2},${y2 + drop} ${x2},${y2}`
         mid = { x: (x1 + x2) / 2, y: Math.max(y1, y2) + drop * 0.75 }
