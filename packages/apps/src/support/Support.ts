@@ -107,7 +107,11 @@ const logged = <A, R>(name: string, handler: (args: A) => Effect.Effect<string, 
           output: (Exit.isSuccess(exit) ? exit.value : `error: ${describe(exit.cause)}`).slice(0, 500)
         })
       })
+      // re-inserted so the map's order is least recently used first, and bounded: a runner hosts
+      // conversations for days, and only a collaboration in progress reads its log
+      toolLog.delete(key)
       toolLog.set(key, calls.slice(-200))
+      if (toolLog.size > 10_000) toolLog.delete(toolLog.keys().next().value!)
     }
     return yield* exit
   })
@@ -555,7 +559,7 @@ const makeDesk = (options: Options) =>
           }
           return { outcome: current, ticket: null }
         })
-        const { outcome, ticket } = (yield* decide) as { outcome: Outcome; ticket: Ticket | null }
+        const { outcome, ticket } = yield* decide
 
         const answered = new Turn({ role: "agent", text: outcome.text, at: yield* Events.now, by: outcome.by })
         yield* agent.remember([...history, customer, encodeTurn(answered)])
@@ -592,7 +596,7 @@ export const layerWith = (
     CriticLive,
     Agent.toLayer(Agents.Reviewer),
     Agent.toLayer(Agents.Lead)
-  ).pipe(Layer.provide(Store.layer)) as any
+  ).pipe(Layer.provide(Store.layer))
 
 /**
  * The support agents, with the pattern from `COLONY_SUPPORT_PATTERN` (the router's choice when unset).
