@@ -28,6 +28,19 @@ describe("colony demo", () => {
     expect(stdout).toMatch(/total: \d+ tokens, simulated/)
   }, 120_000)
 
+  it("--interactive answers the customer's lines in the terminal until /quit", async () => {
+    const child = execFile(process.execPath, [bin, "demo", "--interactive"], { env: { ...process.env, NO_COLOR: "1" } })
+    let stdout = ""
+    child.stdout!.on("data", (chunk) => {
+      stdout += String(chunk)
+    })
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    child.stdin!.end("Where is my order A-10023?\n/quit\n")
+    expect(await exited).toBe(0)
+    expect(stdout).toContain("route: single; intents orders; tools: lookup_order")
+    expect(stdout).toMatch(/desk \(simulated\): \[simulated\] .*A-10023/)
+  }, 90_000)
+
   it("--team runs the coordinator and three workers: a progress line per message, then a labelled answer", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "demo", "--team"], {
       env: { ...process.env, NO_COLOR: "1" },
