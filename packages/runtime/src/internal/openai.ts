@@ -4,7 +4,7 @@
  * answer against the wire format, and sorts what goes wrong into faults worth another attempt
  * and final ones.
  */
-import { Duration, Effect, Option, ParseResult, Redacted, Schema, Stream } from "effect"
+import { Effect, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai"
 import type { ChatRequest, ResponseFormat } from "../LanguageModel.js"
 import { ChatMessage, ChatResponse, ToolCall, Usage } from "../LanguageModel.js"
@@ -203,6 +203,52 @@ const requestBody = (resolved: ModelRegistry.ResolvedModel, request: ChatRequest
   }
 }
 
+/**
+ * A request with a deadline: `TimedOut` when `run`'s promise has not settled within `timeoutMs`,
+ * and the request is then aborted (through the signal given to `run`), as it is when the caller
+ * is interrupted. One timer per attempt (and per stream event): `Effect.timeoutFail` races two
+ * forked fibers, which cost more CPU and latency than all the rest of an attempt's bookkeeping.
+ * The request runs in real time, so a real timer bounds it (a timer beyond what `setTimeout`
+ * can hold never fires, as with the Effect clock).
+ */
+const withDeadline = <A, E>(
+  timeoutMs: number,
+  run: (signal: AbortSignal) => PromiseLike<A>,
+  onError: (error: unknown) => E
+): Effect.Effect<A, E | TimedOut> =>
+  Effect.async<A, E | TimedOut>((resume, interrupted) => {
+    const controller = new AbortController()
+    let settled = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const settle = (result: Effect.Effect<A, E | TimedOut>) => {
+      if (settled) return
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      resume(result)
+    }
+    if (timeoutMs <= MAX_TIMER_MILLIS) {
+      timer = setTimeout(() => {
+        settle(Effect.fail(new TimedOut()))
+        controller.abort()
+      }, timeoutMs)
+    }
+    interrupted.addEventListener("abort", () => {
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      controller.abort()
+    }, { once: true })
+    try {
+      run(controller.signal).then(
+        (value) => settle(Effect.succeed(value)),
+        (error) => settle(Effect.fail(onError(error)))
+      )
+    } catch (error) {
+      settle(Effect.fail(onError(error)))
+    }
+  })
+
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
 const contentTypeOf = (response: Response) => response.headers.get("content-type") ?? "(none)"
 
 /** The provider for an OpenAI-compatible endpoint; one client per registry entry. */
@@ -224,12 +270,13 @@ export const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider 
   const complete: Provider["complete"] = (resolved, request, timeoutMs) =>
     Effect.gen(function*() {
       const body = requestBody(resolved, request)
-      const { data, response } = yield* Effect.tryPromise({
-        try: (signal) =>
+      const { data, response } = yield* withDeadline(
+        timeoutMs,
+        (signal) =>
           client.chat.completions.create({ ...body, stream: false }, { signal, timeout: timeoutMs + 1_000 })
             .withResponse(),
-        catch: toFailure
-      })
+        toFailure
+      )
       const contentType = contentTypeOf(response)
       if (!contentType.includes("json")) {
         return yield* new Malformed({ reason: `expected application/json, got content type "${contentType}"` })
@@ -251,19 +298,20 @@ export const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider 
         toolCalls,
         finishReason: choice.finish_reason ?? (toolCalls.length > 0 ? "tool_calls" : "stop")
       }, true)
-    }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
+    })
 
   const open: Provider["open"] = (resolved, request, timeoutMs) =>
     Effect.gen(function*() {
       const body = requestBody(resolved, request)
-      const { data, response } = yield* Effect.tryPromise({
-        try: (signal) =>
+      const { data, response } = yield* withDeadline(
+        timeoutMs,
+        (signal) =>
           client.chat.completions.create(
             { ...body, stream: true, stream_options: { include_usage: true } },
             { signal, timeout: timeoutMs + 1_000 }
           ).withResponse(),
-        catch: toFailure
-      }).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }))
+        toFailure
+      )
       // Closing the scope (the consumer is done, failed or was interrupted) aborts the request,
       // so an abandoned stream never keeps a connection or a concurrency permit.
       yield* Effect.addFinalizer(() => Effect.sync(() => data.controller.abort()))
@@ -272,12 +320,12 @@ export const openAIProvider = (settings: ModelRegistry.ModelSettings): Provider 
         return yield* new Malformed({ reason: `expected text/event-stream, got content type "${contentType}"` })
       }
       const iterator = data[Symbol.asyncIterator]()
-      const pull: Effect.Effect<WireEvent, Option.Option<StreamFailure>> = Effect.tryPromise({
-        try: () => iterator.next(),
-        catch: toStreamFailure
-      }).pipe(
-        // An idle stream is a hang like any other: bound the wait for each event, not the whole.
-        Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => new TimedOut() }),
+      // An idle stream is a hang like any other: bound the wait for each event, not the whole.
+      const pull: Effect.Effect<WireEvent, Option.Option<StreamFailure>> = withDeadline(
+        timeoutMs,
+        () => iterator.next(),
+        toStreamFailure
+      ).pipe(
         Effect.mapError(Option.some),
         Effect.flatMap((next) =>
           next.done
