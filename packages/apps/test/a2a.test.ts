@@ -31,14 +31,16 @@ let fake: FakeOpenAI.Server
 beforeAll(async () => {
   fake = await FakeOpenAI.start()
   ;[gateway, other] = await Promise.all([
-    start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } })),
+    // the support desk, with its Postgres, is tested in supportWeb.test.ts
+    start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, support: false })),
     start(Gateway.layerEmbedded({
       agents: [Broken, Slow],
       hosted: Layer.mergeAll(Agent.toLayer(Broken), Agent.toLayer(Slow)),
       languageModel: LanguageModel.layerRegistry(
         ModelRegistry.make({ default: { provider: "openai", baseUrl: fake.url, apiKey: "fake", maxRetries: 0 } })
       ),
-      settings: { port: 0, rateLimit: 0 }
+      settings: { port: 0, rateLimit: 0 },
+      support: false
     }))
   ])
 })
