@@ -65,7 +65,9 @@ export const receive = (clock: LogicalClock, remote: number): LogicalClock => ({
  *
  * @since 0.1.0
  */
-export const stamp = (clock: LogicalClock): Stamp => new Stamp({ time: clock.time, node: clock.node })
+export const stamp = (clock: LogicalClock): Stamp =>
+  // a session stamps every event: a time that is plainly a non-negative integer needs no schema pass
+  new Stamp({ time: clock.time, node: clock.node }, Number.isSafeInteger(clock.time) && clock.time >= 0)
 
 /**
  * The total order of stamps: by time, then by node name. It agrees with happened-before.

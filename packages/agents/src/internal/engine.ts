@@ -724,7 +724,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
         const now = yield* Ref.updateAndGet(clock, LogicalClock.tick)
         const at = yield* Clock.currentTimeMillis
         const e = event({ agent: SESSION_TYPE, id: session, at, clock: now.time })
-        if (publish) yield* Events.publish(e)
+        if (publish && Option.isSome(bus)) yield* bus.value.publish(e)
         yield* onEvent(new Stamped({ stamp: LogicalClock.stamp(now), event: e }, true))
       }))
     const emit = stampAnd(true)
