@@ -175,22 +175,22 @@ describe("support pages in Chromium", () => {
   }
 
   const say = async (chat: Page, text: string) => {
-    const answers = await chat.locator(".turn.agent").count()
+    const answers = await chat.locator(".turn[data-role=agent]").count()
     await chat.fill("#message", text)
     await chat.click("#send")
-    await chat.locator(".turn.agent").nth(answers).waitFor()
+    await chat.locator(".turn[data-role=agent]").nth(answers).waitFor()
   }
 
   it("the chat page sends a message and shows the answer with its route, pattern and the simulated label", async () => {
     const chat = await open("/support/", "web-1")
     await say(chat, "Where is my order A-10023, and how do I change the delivery address?")
-    const answer = chat.locator(".turn.agent").last()
+    const answer = chat.locator(".turn[data-role=agent]").last()
     expect(await answer.locator(".bubble").textContent()).toMatch(/^\[simulated\]/)
     const badges = await answer.locator("[data-testid=reply-badges]").textContent()
     expect(badges).toContain("route: orders")
     expect(badges).toMatch(/pattern: (single|master-slave|peer-review|hybrid)/)
     expect(badges).toContain("simulated")
-    expect(await chat.locator(".turn.customer .bubble").textContent()).toContain("A-10023")
+    expect(await chat.locator(".turn[data-role=customer] .bubble").textContent()).toContain("A-10023")
     await chat.screenshot({ path: join(screenshots, "support-chat.png") })
     await chat.close()
   })
@@ -207,7 +207,7 @@ describe("support pages in Chromium", () => {
     await dashboard.locator("#graph .node[data-address='triage/web-2']").waitFor()
     expect(await dashboard.locator("#graph .edge[data-from='desk/web-2'][data-to='triage/web-2']").count()).toBe(1)
     // the transcript beside the graph follows the conversation too
-    await dashboard.locator("#transcript .turn.agent").waitFor()
+    await dashboard.locator("#transcript .turn[data-role=agent]").waitFor()
     await chat.close()
     await dashboard.close()
   })
@@ -232,8 +232,8 @@ describe("support pages in Chromium", () => {
     const queue = await read(Tickets, api("/escalations"))
     expect(queue.tickets.map((t) => t.id)).not.toContain(ticket)
     // the chat follows the conversation's events and shows the person's answer without a reload
-    await chat.locator(".turn.human .bubble", { hasText: answer }).waitFor()
-    await dashboard.locator("#transcript .turn.human").waitFor()
+    await chat.locator(".turn[data-role=human] .bubble", { hasText: answer }).waitFor()
+    await dashboard.locator("#transcript .turn[data-role=human]").waitFor()
     await dashboard.locator("#graph .node[data-address='operator']").waitFor()
     await chat.close()
     await dashboard.screenshot({ path: join(screenshots, "support-dashboard.png") })

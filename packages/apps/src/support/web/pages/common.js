@@ -121,7 +121,7 @@ const Support = (() => {
     })
     if (options.pending) {
       items.push(h("article", { class: "turn customer pending" }, h("span", { class: "who" }, "You · sending…"), h("div", { class: "bubble" }, options.pending)))
-      items.push(h("article", { class: "turn agent typing", "aria-label": "the assistant is answering" }, h("div", { class: "bubble" }, "The team is working on it…")))
+      items.push(h("article", { class: "turn typing", "aria-label": "the assistant is answering" }, h("div", { class: "bubble" }, "The team is working on it…")))
     }
     if (options.ticket) {
       items.push(h("p", { class: "notice", role: "note" }, `Handed to a person (ticket ${options.ticket.id}): their answer will appear here.`))

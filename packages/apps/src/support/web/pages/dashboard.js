@@ -103,6 +103,8 @@
         node(address).tools.add(event.tool)
         break
       case "SessionStarted":
+        // a session is started by the agent handling a message (the desk): draw who started it
+        if (!graph.nodes.has(address)) edge(senderOf(address, "Send"), address)
         node(address).pattern = event.pattern
         break
       case "MessageSent":
@@ -113,7 +115,8 @@
         edge(address, event.from, true)
         break
       case "SubtaskAssigned":
-        node(event.worker)
+        // a hybrid session assigns parts to teams, which are not agents: their members appear when asked
+        if (event.worker.includes("/")) node(event.worker)
         break
     }
   }
@@ -127,26 +130,36 @@
 
   const W = 168, H = 54, GAP_X = 64, GAP_Y = 18, PAD = 20
 
-  /** Columns by distance from the customer (and the operator): who talks to whom reads left to right. */
+  /**
+   * Columns by the longest chain of messages from the customer (and the operator), so who asks
+   * whom reads left to right. Answers that go back up a chain (an operator's reply reaching the
+   * desk) are the back edges of a depth-first walk and do not count.
+   */
   const layout = () => {
     const nodes = [...graph.nodes.values()].sort((a, b) => a.order - b.order)
     const targets = new Set([...graph.edges.values()].map((e) => e.to))
-    const depth = new Map()
-    const queue = nodes.filter((n) => !targets.has(n.address)).map((n) => n.address)
-    if (queue.length === 0 && nodes.length > 0) queue.push(nodes[0].address)
-    for (const root of queue) depth.set(root, 0)
-    while (queue.length > 0) {
-      const at = queue.shift()
-      for (const e of graph.edges.values()) {
-        if (e.from === at && !depth.has(e.to)) {
-          depth.set(e.to, depth.get(at) + 1)
-          queue.push(e.to)
-        }
+    const next = new Map()
+    for (const e of graph.edges.values()) next.set(e.from, [...(next.get(e.from) || []), e.to])
+    const state = new Map()
+    const forward = []
+    const visit = (at) => {
+      state.set(at, "open")
+      for (const to of next.get(at) || []) {
+        if (state.get(to) === "open") continue
+        forward.push([at, to])
+        if (!state.has(to)) visit(to)
       }
+      state.set(at, "done")
+    }
+    const roots = nodes.filter((n) => !targets.has(n.address))
+    for (const n of [...roots, ...nodes]) if (!state.has(n.address)) visit(n.address)
+    const depth = new Map(nodes.map((n) => [n.address, 0]))
+    for (let round = 0; round < nodes.length; round++) {
+      for (const [from, to] of forward) depth.set(to, Math.max(depth.get(to), depth.get(from) + 1))
     }
     const columns = []
     for (const n of nodes) {
-      const d = depth.has(n.address) ? depth.get(n.address) : 1
+      const d = depth.get(n.address)
       ;(columns[d] = columns[d] || []).push(n)
     }
     const tallest = Math.max(1, ...columns.map((c) => (c ? c.length : 0)))
