@@ -5,14 +5,18 @@
 import { Collaboration, Session } from "@colony/agents"
 import * as Gateway from "@colony/apps/Gateway"
 import * as GatewayClient from "@colony/apps/GatewayClient"
+import * as Runners from "@colony/apps/RunnerProcess"
+import * as Desk from "@colony/apps/support/Desk"
 import * as HttpServer from "@effect/platform/HttpServer"
-import { Effect, ManagedRuntime, Redacted, Stream } from "effect"
+import { Effect, ManagedRuntime, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
+import { fileURLToPath } from "node:url"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
 import { client, freshDatabase, heldShards, postgresPerFile, SECRET, spawnRunner } from "./support/cluster.js"
 
 const postgres = postgresPerFile()
+const deskModule = fileURLToPath(new URL("../packages/apps/src/support/RunnerAgents.ts", import.meta.url))
 
 describe("gateway in front of runners", () => {
   it("serves agents and collaborations hosted by runner processes to the openai client and the typed client", async () => {
@@ -101,6 +105,55 @@ describe("gateway in front of runners", () => {
       }
     } finally {
       await gateway.dispose()
+    }
+  }, 120_000)
+
+  it("serves the support desk's chat API in front of runners that host the desk", async () => {
+    const url = await freshDatabase(postgres())
+    const runner = await Runners.spawnRunner({ name: "desk-runner", databaseUrl: url, secret: SECRET, agentsModule: deskModule })
+    await runner.waitForStatus((s) => heldShards(s) > 0)
+    const gateway = ManagedRuntime.make(
+      Gateway.layerClient({
+        agents: [],
+        support: true,
+        settings: { port: 0, keys: [Redacted.make("k-2")] },
+        colony: { databaseUrl: Redacted.make(url), cluster: { secret: Redacted.make(SECRET) } }
+      })
+    )
+    try {
+      const address = await gateway.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
+      if (address._tag !== "TcpAddress") throw new Error("the gateway is not on TCP")
+      const call = async <A, I>(schema: Schema.Schema<A, I>, path: string, body?: unknown) => {
+        const response = await fetch(`http://127.0.0.1:${address.port}/support/api${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { authorization: "Bearer k-2", "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+        expect(response.status).toBe(200)
+        return Schema.decodeUnknownSync(schema)(await response.json())
+      }
+
+      const reply = await call(Desk.Reply, "/conversations/gw-desk-1/messages", { text: "Can I speak to a real person, please?" })
+      expect(reply.handledBy).toContain("triage/gw-desk-1")
+      const ticket = reply.escalation!
+      expect(ticket.conversationId).toBe("gw-desk-1")
+      const queue = await call(Schema.Struct({ tickets: Schema.Array(Desk.Ticket) }), "/escalations")
+      expect(queue.tickets.map((t) => t.id)).toContain(ticket.id)
+
+      const answered = await call(Desk.Ticket, `/escalations/${ticket.id}/reply`, { text: "A person here: how can I help?" })
+      expect(answered.status).toBe("answered")
+      const conversation = await call(
+        Schema.Struct({ turns: Schema.Array(Desk.Turn), ticket: Schema.NullOr(Desk.Ticket) }),
+        "/conversations/gw-desk-1"
+      )
+      expect(conversation.turns.map((t) => t.role)).toEqual(["customer", "agent", "human"])
+      expect(conversation.ticket).toBeNull()
+
+      const page = await fetch(`http://127.0.0.1:${address.port}/support/dashboard?access_token=k-2`)
+      expect(await page.text()).toContain("Escalation queue")
+    } finally {
+      await gateway.dispose()
+      runner.kill("SIGKILL")
     }
   }, 120_000)
 })
