@@ -201,19 +201,44 @@ const exampleFor = (
   fromPrompt?: { readonly prompt: string; readonly stringsFromPrompt: boolean },
   jsonSchema?: Record<string, unknown>
 ): unknown => {
-  const fits = (candidate: unknown) => Either.isRight(Schema.decodeUnknownEither(schema)(candidate))
-  try {
-    const readable = sampleJson(jsonSchema ?? jsonSchemaOf(schema), { seed, ...fromPrompt })
-    if (fits(readable)) return readable
-  } catch {
-    // Schemas without a JSON Schema form still have an Arbitrary; fall through.
-  }
+  const readable = readableFor(schema, seed, fromPrompt, jsonSchema)
+  if (readable !== undefined) return readable
   try {
     const [value] = FastCheck.sample(Arbitrary.make(schema), { seed, numRuns: 1 })
     return Schema.encodeSync(schema)(value)
   } catch {
     return {}
   }
+}
+
+/** The readable `sampleJson` example of `schema`, when it fits. */
+const readableFor = (
+  schema: Schema.Schema.AnyNoContext,
+  seed: number,
+  fromPrompt?: { readonly prompt: string; readonly stringsFromPrompt: boolean },
+  jsonSchema?: Record<string, unknown>
+): unknown => {
+  try {
+    const readable = sampleJson(jsonSchema ?? jsonSchemaOf(schema), { seed, ...fromPrompt })
+    return Either.isRight(Schema.decodeUnknownEither(schema)(readable)) ? readable : undefined
+  } catch {
+    // Schemas without a JSON Schema form still have an Arbitrary (see exampleFor).
+    return undefined
+  }
+}
+
+/**
+ * What a tool needs that the request does not say: its parameters with a `pattern` nothing in
+ * `prompt` matches, by their descriptions (or names).
+ */
+const missingDetails = (parameters: Record<string, unknown>, prompt: string): ReadonlyArray<string> => {
+  const properties = asNode(parameters["properties"]) ?? {}
+  return Object.entries(properties).flatMap(([name, value]) => {
+    const node = asNode(value)
+    const pattern = node?.["pattern"]
+    if (typeof pattern !== "string" || matchIn(prompt, pattern) !== undefined) return []
+    return [typeof node?.["description"] === "string" ? node["description"] as string : name]
+  })
 }
 
 const words = (text: string): ReadonlyArray<string> =>
@@ -225,18 +250,17 @@ const words = (text: string): ReadonlyArray<string> =>
     // a plural matches its singular ("orders" and "order")
     .map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w)
 
-const pickTool = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ToolDefinition => {
+/** The tools, those sharing most words with the prompt first (ties keep their order). */
+const rankTools = (tools: ReadonlyArray<ToolDefinition>, prompt: string): ReadonlyArray<ToolDefinition> => {
   const asked = new Set(words(prompt))
-  let best = tools[0]!
-  let bestScore = -1
-  for (const tool of tools) {
-    const score = words(`${tool.name} ${tool.description}`).filter((w) => asked.has(w)).length
-    if (score > bestScore) {
-      best = tool
-      bestScore = score
-    }
-  }
-  return best
+  return tools
+    .map((tool, index) => ({
+      tool,
+      index,
+      score: words(`${tool.name} ${tool.description}`).filter((w) => asked.has(w)).length
+    }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .map((ranked) => ranked.tool)
 }
 
 /** See `LanguageModel.simulate`. */
@@ -261,15 +285,28 @@ export const simulate = (request: ChatRequest): ChatResponse => {
 
   const tools = request.tools ?? []
   if (tools.length > 0 && request.toolChoice !== "none" && toolResults.length === 0) {
-    const tool = pickTool(tools, lastUser)
-    const call = new ToolCall({
-      id: `call_sim_${hash.toString(16)}`,
-      name: tool.name,
-      arguments: JSON.stringify(
-        exampleFor(tool.parameters, hash, { prompt: lastUser, stringsFromPrompt: true }, toolParametersOf(tool))
-      )
-    })
-    return respond("", { toolCalls: [call], finishReason: "tool_calls" })
+    // Like a model, call the most relevant tool whose arguments the request supplies; when none
+    // can be called, ask for what is missing instead of inventing it (unless a call is required).
+    const fromPrompt = { prompt: lastUser, stringsFromPrompt: true }
+    const call = (tool: ToolDefinition, args: unknown) =>
+      respond("", {
+        toolCalls: [new ToolCall({ id: `call_sim_${hash.toString(16)}`, name: tool.name, arguments: JSON.stringify(args) })],
+        finishReason: "tool_calls"
+      })
+    const ranked = rankTools(tools, lastUser)
+    for (const tool of ranked) {
+      const args = readableFor(tool.parameters, hash, fromPrompt, toolParametersOf(tool))
+      if (args !== undefined) return call(tool, args)
+    }
+    const best = ranked[0]!
+    if (request.toolChoice === "required") {
+      return call(best, exampleFor(best.parameters, hash, fromPrompt, toolParametersOf(best)))
+    }
+    const missing = missingDetails(toolParametersOf(best), lastUser)
+    return respond(
+      `${SIMULATED_LABEL} To ${best.description.charAt(0).toLowerCase()}${best.description.slice(1)}, I need ` +
+        `${missing.length > 0 ? missing.join("; ") : "a few more details"}. Could you tell me?`
+    )
   }
   if (request.responseFormat !== undefined) {
     return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash, { prompt: lastUser, stringsFromPrompt: false })))
