@@ -3,13 +3,14 @@
  * own process), after a warm-up. Run it under the profiler and read the result with `cpuTop.ts`:
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/tools/profileCall.ts colony 5000
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/tools/profileCall.ts colony 1000 team
  *   npx tsx bench/src/tools/cpuTop.ts /tmp/prof/<file>.cpuprofile
  */
 import type { Contender } from "../contenders/Contender.js"
 import * as FakeServer from "../lib/fakeServer.js"
-import { PROMPT } from "../lib/workload.js"
+import { PROMPT, TASK } from "../lib/workload.js"
 
-const [id = "colony", count = "3000"] = process.argv.slice(2)
+const [id = "colony", count = "3000", shape = "single"] = process.argv.slice(2)
 // only the contender profiled is loaded, so the profile holds no other framework's start-up
 const modules: Record<string, readonly [string, string]> = {
   raw: ["../contenders/raw.js", "raw"],
@@ -22,12 +23,27 @@ const entry = modules[id]
 if (entry === undefined) throw new Error(`no contender ${id}; contenders: ${Object.keys(modules).join(", ")}`)
 const contender = (await import(entry[0]))[entry[1]] as Contender
 const server = await FakeServer.start({ latencyMs: 0 })
-const agent = await contender.singleAgent!({ baseUrl: server.url, maxConcurrency: 64 })
-for (let i = 0; i < 300; i++) await agent.call(PROMPT, "profile")
+// "single": one agent answering one prompt; "team": the collaboration suite's coordinator and
+// four workers on one task (the same agents every run, like its warm row)
+const subject = shape === "team"
+  ? await contender.team!({ baseUrl: server.url, maxConcurrency: 64, workers: 4 }).then((team) => ({
+    call: () => team.run(TASK, "profile"),
+    close: () => team.close()
+  }))
+  : await contender.singleAgent!({ baseUrl: server.url, maxConcurrency: 64 }).then((agent) => ({
+    call: () => agent.call(PROMPT, "profile"),
+    close: () => agent.close()
+  }))
+for (let i = 0; i < 300; i++) await subject.call()
 const started = performance.now()
-for (let i = 0; i < Number(count); i++) await agent.call(PROMPT, "profile")
+const cpu = process.cpuUsage()
+for (let i = 0; i < Number(count); i++) await subject.call()
 const elapsed = performance.now() - started
-console.log(`${id}: ${count} calls, ${((elapsed * 1000) / Number(count)).toFixed(0)} µs per call`)
-await agent.close()
+const used = process.cpuUsage(cpu)
+const per = (micros: number) => (micros / Number(count)).toFixed(0)
+console.log(
+  `${id} (${shape}): ${count} calls, ${per(elapsed * 1000)} µs per call, ${per(used.user + used.system)} µs CPU per call`
+)
+await subject.close()
 await server.close()
 process.exit(0)
