@@ -156,7 +156,7 @@ const readiness = Effect.gen(function*() {
 })
 
 /**
- * The gateway's routes.
+ * The gateway's routes, then those of the applications in `extensions`.
  *
  * @since 0.1.0
  */

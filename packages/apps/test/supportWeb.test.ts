@@ -51,9 +51,10 @@ beforeAll(async () => {
   })
 }, 120_000)
 
+let closed = false
 afterAll(async () => {
   await browser?.close()
-  await gateway?.close()
+  if (!closed) await gateway?.close()
   if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
 })
 
@@ -238,5 +239,18 @@ describe("support pages in Chromium", () => {
     await chat.close()
     await dashboard.screenshot({ path: join(screenshots, "support-dashboard.png") })
     await dashboard.close()
+  })
+})
+
+describe("support gateway shutdown", () => {
+  it("a gateway stops while a dashboard follows a conversation: the event stream ends instead of holding it open", async () => {
+    const stream = await api("/conversations/api-1/events")
+    const reader = stream.body!.getReader()
+    await reader.read()
+    closed = true
+    await gateway.close()
+    let done = false
+    while (!done) done = (await reader.read()).done
+    expect(done).toBe(true)
   })
 })

@@ -23,7 +23,7 @@ import { Events, LanguageModel } from "@colony/runtime"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Duration, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Deferred, Duration, Effect, Either, ParseResult, Schema, Stream } from "effect"
 import type * as Gateway from "../../Gateway.js"
 import { GatewayConfig } from "../../gateway/GatewayConfig.js"
 import * as GatewayMetrics from "../../gateway/GatewayMetrics.js"
@@ -74,6 +74,16 @@ const json = <A, I>(schema: Schema.Schema<A, I>, value: A, status = 200) =>
 /** A failure from the desk or the colony as a response. */
 const failed = (failure: { readonly _tag: string; readonly message: string }) => {
   if (failure._tag === "SupportError") return error(422, failure.message, "invalid_request_error", "support_error")
+  // the desk is not a route's resource: a colony without its agents is a misconfigured server
+  if (failure._tag === "UnknownAgent") {
+    return error(
+      503,
+      `the support desk is not hosted by this colony (${failure.message}). Host it on the runners ` +
+        `(colony runner --agents packages/apps/src/support/RunnerAgents.ts) or run the gateway embedded`,
+      "server_error",
+      "support_desk_unavailable"
+    )
+  }
   const { body, status } = fromColonyError(failure)
   return HttpServerResponse.unsafeJson(body, { status })
 }
@@ -193,7 +203,7 @@ const postEscalationReply = Effect.gen(function*() {
 
 const encodeEvent = Schema.encodeSync(Events.Event)
 
-const followEvents = (activity: Activity.Activity) =>
+const followEvents = (activity: Activity.Activity, closing: Deferred.Deferred<void>) =>
   Effect.gen(function*() {
     const id = yield* conversationParam
     if (Either.isLeft(id)) return id.left
@@ -205,6 +215,8 @@ const followEvents = (activity: Activity.Activity) =>
       // proxies close connections that stay silent; a comment line keeps this one open
       Stream.merge(Stream.map(Stream.tick("15 seconds"), () => ": keep-alive\n\n")),
       (events) => Stream.concat(Stream.make("retry: 2000\n\n"), events),
+      // the stream never ends by itself: end it when the gateway stops, which waits for open responses
+      Stream.interruptWhenDeferred(closing),
       Stream.encodeText
     )
     return HttpServerResponse.stream(frames, {
@@ -319,6 +331,8 @@ const conversationStats = (activity: Activity.Activity, usage: LanguageModel.Usa
  */
 export const routes: Gateway.Routes = Effect.gen(function*() {
   const activity = yield* Activity.make()
+  const closing = yield* Deferred.make<void>()
+  yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
   const pages = yield* Pages.load
   const page = (html: string) => Effect.succeed(HttpServerResponse.html(html))
   return HttpRouter.empty.pipe(
@@ -328,7 +342,7 @@ export const routes: Gateway.Routes = Effect.gen(function*() {
     HttpRouter.get("/support/api/conversations", getConversations(activity)),
     HttpRouter.get("/support/api/conversations/:id", getConversation),
     HttpRouter.post("/support/api/conversations/:id/messages", postMessage),
-    HttpRouter.get("/support/api/conversations/:id/events", followEvents(activity)),
+    HttpRouter.get("/support/api/conversations/:id/events", followEvents(activity, closing)),
     HttpRouter.get("/support/api/escalations", getEscalations),
     HttpRouter.post("/support/api/escalations/:ticket/reply", postEscalationReply),
     HttpRouter.get("/support/api/stats", getStats(activity))
