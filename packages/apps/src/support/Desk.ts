@@ -142,7 +142,7 @@ export class SendPayload extends Schema.Class<SendPayload>("@colony/apps/support
  * @category protocol
  */
 export class HumanReplyPayload extends Schema.Class<HumanReplyPayload>("@colony/apps/support/HumanReplyPayload")({
-  ticketId: Schema.String,
+  ticketId: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9-]{1,40}$/)),
   text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8000))
 }) {
   [PrimaryKey.symbol]() {

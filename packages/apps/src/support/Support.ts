@@ -322,21 +322,33 @@ const EscalationLive = Agent.toLayer(EscalationAgent, {
 
 // --- the desk ---
 
-// A turn is kept in the desk's memory as a chat message whose name carries who and when.
+// A turn is kept in the desk's memory as a chat message whose name carries who and when. The
+// name stays within what OpenAI-compatible endpoints accept (`[A-Za-z0-9_-]{1,64}`), so the
+// desk's memory remains a valid transcript for a model: `customer_<at>`, `agent_<at>_<type>` (the
+// agent instance is `<type>/<conversation>`: every agent on a conversation uses its id) and
+// `human_<at>_<ticket>`.
 const encodeTurn = (turn: Turn, ticketId?: string): LanguageModel.ChatMessage =>
   new LanguageModel.ChatMessage({
     role: turn.role === "customer" ? "user" : "assistant",
     content: turn.text,
-    name: [turn.role, String(turn.at), turn.by, ...(ticketId === undefined ? [] : [ticketId])].join(" ")
+    name: turn.role === "customer"
+      ? `customer_${turn.at}`
+      : turn.role === "agent"
+      ? `agent_${turn.at}_${turn.by.split("/")[0]}`
+      : `human_${turn.at}_${ticketId ?? "none"}`
   })
 
-const decodeTurn = (message: LanguageModel.ChatMessage): Turn | undefined => {
-  const [role, at, by] = (message.name ?? "").split(" ")
+const decodeTurn = (conversation: string) => (message: LanguageModel.ChatMessage): Turn | undefined => {
+  const [role, at, detail] = (message.name ?? "").split("_")
   if (role !== "customer" && role !== "agent" && role !== "human") return undefined
-  return new Turn({ role, text: message.content, at: Number(at), by: by ?? role })
+  const by = role === "customer" ? "customer" : role === "human" ? "operator" : `${detail}/${conversation}`
+  return new Turn({ role, text: message.content, at: Number(at), by })
 }
 
-const ticketOf = (message: LanguageModel.ChatMessage): string | undefined => (message.name ?? "").split(" ")[3]
+const ticketOf = (message: LanguageModel.ChatMessage): string | undefined => {
+  const [role, , ticket] = (message.name ?? "").split("_")
+  return role === "human" ? ticket : undefined
+}
 
 interface Outcome {
   readonly text: string
@@ -367,13 +379,13 @@ const escalationText = (ticket: Ticket, hard: boolean) =>
 const makeDesk = (options: Options) =>
   Agent.toLayer(DeskAgent, {
     GetTranscript: (_, agent) =>
-      Effect.map(agent.history, (history) => history.map(decodeTurn).filter((turn): turn is Turn => turn !== undefined)),
+      Effect.map(agent.history, (history) => history.map(decodeTurn(agent.id)).filter((turn): turn is Turn => turn !== undefined)),
 
     HumanReply: ({ text, ticketId }, agent) =>
       Effect.gen(function*() {
         const history = yield* agent.history
         const known = history.find((message) => ticketOf(message) === ticketId)
-        if (known !== undefined) return decodeTurn(known)!
+        if (known !== undefined) return decodeTurn(agent.id)(known)!
         const turn = new Turn({ role: "human", text, at: yield* Events.now, by: "operator" })
         yield* agent.remember([...history, encodeTurn(turn, ticketId)])
         return turn
