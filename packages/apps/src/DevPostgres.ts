@@ -116,6 +116,9 @@ export const start = async (options: Options): Promise<Server> => {
     // restart); throw-away directories are removed by our own stop()
     persistent: true,
     createPostgresUser: true,
+    // TCP only: every client connects to 127.0.0.1, and a Unix socket would need a writable
+    // /tmp (a hardened /tmp refuses the socket's lock file and the server would not start)
+    postgresFlags: ["-c", "unix_socket_directories="],
     onLog: (message) => log(String(message)),
     onError: (error) => log(String(error))
   })
