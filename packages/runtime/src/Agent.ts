@@ -21,7 +21,7 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Cause, Duration, Effect, Exit, Layer, Option, PrimaryKey, Ref, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Option, PrimaryKey, Ref, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { AgentFailed } from "./AgentError.js"
 import { AgentMemory, type Transcript } from "./AgentMemory.js"
@@ -382,6 +382,19 @@ export interface AgentContext {
 }
 
 /**
+ * The agent instance a tool or handler runs for: its type and id. Tools are shared by every
+ * instance of a type, so a tool that keeps per-conversation state (or logs what it did) reads
+ * whose call it is from here.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CurrentAgent extends Context.Tag("@colony/runtime/Agent/CurrentAgent")<CurrentAgent, {
+  readonly agent: string
+  readonly id: string
+}>() {}
+
+/**
  * Handlers for an agent's own RPCs: one function per RPC, from its decoded payload (and the
  * agent instance) to its reply.
  *
@@ -521,6 +534,7 @@ export function toLayer(
     const model = yield* LanguageModel
     const id = address.entityId as string
     const key = `${def.name}/${id}`
+    const self = { agent: def.name, id }
     const context = yield* Effect.context<any>()
     const mcp = yield* Effect.serviceOption(Mcp.Mcp)
 
@@ -587,7 +601,10 @@ export function toLayer(
       handler: (args: unknown) =>
         Effect.gen(function*() {
           const started = yield* Events.now
-          const exit = yield* Effect.exit(Effect.provide(Effect.suspend(() => tool.handler(args)), context))
+          const exit = yield* Effect.exit(Effect.suspend(() => tool.handler(args)).pipe(
+            Effect.provide(context),
+            Effect.provideService(CurrentAgent, self)
+          ))
           const output = Exit.isSuccess(exit)
             ? exit.value
             : `error: ${describeFailure(exit.cause)}`
@@ -739,7 +756,8 @@ export function toLayer(
                 })
               ))
           ),
-          Effect.provide(context)
+          Effect.provide(context),
+          Effect.provideService(CurrentAgent, self)
         )
       })
 

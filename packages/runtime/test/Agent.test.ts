@@ -72,7 +72,13 @@ const checkStock = LanguageModel.tool({
   name: "check_stock",
   description: "Check how many units of a product are in stock",
   parameters: Schema.Struct({ sku: Schema.String.pipe(Schema.pattern(/^SKU-\d{3}$/)) }),
-  handler: ({ sku }) => Effect.flatMap(Warehouse, (w) => w.stock(sku))
+  handler: ({ sku }) =>
+    Effect.gen(function*() {
+      const caller = yield* Agent.CurrentAgent
+      const stock = yield* Effect.flatMap(Warehouse, (w) => w.stock(sku))
+      // the tool knows whose call it is: the shared tool answers for one instance
+      return caller.id === "shop" ? stock : `${stock} (for ${caller.agent}/${caller.id})`
+    })
 })
 
 const Stockist = Agent.make({ name: "stockist", tools: ["check_stock"] })
@@ -358,6 +364,8 @@ describe("Agent", () => {
           summary: "12"
         })
         expect((yield* stockist("shop").Describe()).tools).toEqual(["check_stock"])
+        const other = yield* stockist("annex").Ask({ prompt: "How many SKU-123 are in stock?" })
+        expect(other.tools[0]!.output).toBe("12 (for stockist/annex)")
       })).pipe(Effect.provide(colony())))
 
   it.scoped("a tool's failure reaches the model as the tool's result and the agent answers anyway", () =>

@@ -21,7 +21,6 @@
  */
 import { Collaboration } from "@colony/agents"
 import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtime"
-import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { PgClient } from "@effect/sql-pg"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -93,10 +92,10 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 
 const logged = <A, R>(name: string, handler: (args: A) => Effect.Effect<string, SupportError, R>) => (args: A) =>
   Effect.gen(function*() {
-    const address = yield* Effect.serviceOption(Entity.CurrentAddress)
+    const caller = yield* Effect.serviceOption(Agent.CurrentAgent)
     const exit = yield* Effect.exit(handler(args))
-    if (Option.isSome(address)) {
-      const key = `${address.value.entityType}/${address.value.entityId}`
+    if (Option.isSome(caller)) {
+      const key = `${caller.value.agent}/${caller.value.id}`
       const calls = toolLog.get(key) ?? []
       calls.push({
         at: yield* Events.now,
