@@ -503,7 +503,7 @@ export function toLayer<
   agent: Agent<Name, Rpcs>,
   handlers: H,
   options?: LayerOptions<Tools>
-): Layer.Layer<never, never, Requirements | HandlersContext<H> | Tool.Context<Tools[number]>>
+): Layer.Layer<never, never, Requirements | Exclude<HandlersContext<H> | Tool.Context<Tools[number]>, CurrentAgent>>
 export function toLayer(
   agentIn: unknown,
   handlers: Record<string, any> = {},
