@@ -98,7 +98,8 @@ export interface Limits {
   readonly conversations: number
 }
 
-const defaults: Limits = { eventsPerConversation: 500, conversations: 500 }
+// about 300 bytes an event: at most some 20 MB for the busiest process
+const defaults: Limits = { eventsPerConversation: 300, conversations: 200 }
 
 /**
  * Start watching the bus for as long as the scope lives.
