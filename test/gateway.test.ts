@@ -57,7 +57,7 @@ describe("gateway in front of runners", () => {
         Effect.scoped(
           Effect.gen(function*() {
             const colony = yield* GatewayClient.make({ url: base, apiKey: "k-1", transport: "websocket" })
-            const agents = yield* colony.ListAgents()
+            const agents = yield* colony.ListAgents({})
             const progress = yield* colony.RunCollaboration({
               session: "gw-debate-1",
               collaboration: Collaboration.Peer.make({

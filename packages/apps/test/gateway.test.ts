@@ -102,7 +102,7 @@ describe("gateway: refusals", () => {
     expect(error.code).toBe("invalid_api_key")
     const rpc = await Effect.runPromise(Effect.scoped(Effect.flatMap(
       GatewayClient.make({ url: gateway.url, apiKey: "not-a-key" }),
-      (c) => Effect.flip(c.ListAgents())
+      (c) => Effect.flip(c.ListAgents({}))
     )))
     expect(String((rpc.cause as { response?: { status?: number } }).response?.status)).toBe("401")
   })
@@ -209,7 +209,7 @@ describe("gateway: typed RPC", () => {
   it("over HTTP: list agents, ask, run with a Collaboration value, status, sessions", async () => {
     const result = await client("http", (c) =>
       Effect.gen(function*() {
-        const agents = yield* c.ListAgents()
+        const agents = yield* c.ListAgents({})
         const answer = yield* c.Ask({ agent: "researcher", id: "rpc-1", prompt: "Who buys espresso machines?" })
         const pattern = Collaboration.Peer.make({
           peers: [new Collaboration.AgentRef({ agent: "writer", id: "p" }), new Collaboration.AgentRef({ agent: "analyst", id: "p" })],
@@ -258,7 +258,7 @@ describe("gateway: metrics", () => {
     const rpc = "colony_gateway_rpc_calls_total{rpc=\"ListAgents\",outcome=\"success\"}"
     const before = { requests: await metric(requests), tokens: await metric(tokens), rpc: await metric(rpc) }
     await openai.chat.completions.create({ model: "agent:coordinator", messages: [{ role: "user", content: "Plan it" }] })
-    await client("http", (c) => c.ListAgents())
+    await client("http", (c) => c.ListAgents({}))
     expect(await metric(requests)).toBe(before.requests + 1)
     expect(await metric(tokens)).toBeGreaterThan(before.tokens)
     expect(await metric(rpc)).toBe(before.rpc + 1)

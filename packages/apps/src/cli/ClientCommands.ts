@@ -179,10 +179,15 @@ export const run = Command.make(
  *
  * @since 0.1.0
  */
-export const agents = Command.make("agents", connection, (options) =>
+export const agents = Command.make("agents", {
+  ...connection,
+  tools: Options.boolean("tools").pipe(
+    Options.withDescription("also list each agent's tools (its own and its MCP servers'), with their descriptions")
+  )
+}, (options) =>
   withClient(options, (client) =>
     Effect.gen(function*() {
-      const agents = yield* client.ListAgents()
+      const agents = yield* client.ListAgents({ tools: options.tools })
       const presets = yield* client.ListPresets()
       if (options.json) {
         for (const a of agents) yield* line({ kind: "agent", ...a })
@@ -192,6 +197,13 @@ export const agents = Command.make("agents", connection, (options) =>
       yield* Console.log("agents:")
       for (const a of agents) {
         yield* Console.log(`  ${a.name.padEnd(14)} ${a.capabilities.join(", ").padEnd(22)} ${a.instructions}`)
+        if (options.tools) {
+          if (a.tools.length === 0) yield* Console.log(`    (no tools)`)
+          for (const t of a.tools) {
+            const source = t.source === "local" ? "" : ` [MCP ${t.source}${t.available ? "" : ", unavailable"}]`
+            yield* Console.log(`    ${t.name}${source}: ${t.description}`)
+          }
+        }
       }
       yield* Console.log("presets (colony run --pattern NAME, or model team:NAME):")
       for (const p of presets) yield* Console.log(`  ${p.name.padEnd(14)} ${p.pattern.padEnd(12)} ${p.participants.join(", ")}`)

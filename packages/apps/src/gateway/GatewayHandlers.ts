@@ -71,6 +71,21 @@ export const agentInfos = (agents: ReadonlyArray<Agent.Any>, known: ReadonlyArra
   })
 
 /**
+ * The instance asked to describe an agent type's tools: the tools are the type's, the same in
+ * every instance, so one well-known instance answers for all.
+ */
+const toolsInstance = "colony-tools"
+
+const withTools = (agents: ReadonlyArray<Agent.Any>, infos: ReadonlyArray<AgentInfo>) =>
+  Effect.forEach(infos, (info) =>
+    Effect.gen(function*() {
+      const agent = agents.find((a) => a.type === info.name)!
+      const client = yield* Colony.client(agent as unknown as Agent.Agent<string, never>)
+      const description = yield* client(toolsInstance).Describe()
+      return new AgentInfo({ ...info, tools: description.toolDetails })
+    }), { concurrency: 8 })
+
+/**
  * Follow a session this gateway did not start (another gateway or process did): the session
  * entity replays its events so far and streams the rest, wherever it runs.
  *
@@ -94,7 +109,11 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
   const known = Effect.provide(Colony.agents, context)
 
   return GatewayRpcs.of({
-    ListAgents: () => instrument("ListAgents")(Effect.map(known, (names) => agentInfos(agents, names))),
+    ListAgents: ({ tools }) =>
+      instrument("ListAgents")(Effect.flatMap(known, (names) => {
+        const infos = agentInfos(agents, names)
+        return tools ? Effect.provide(withTools(agents, infos), context) : Effect.succeed(infos)
+      })),
     ListPresets: () =>
       instrument("ListPresets")(Effect.sync(() =>
         Object.entries(presetsFor("<session>")).map(([name, collaboration]) =>

@@ -22,7 +22,9 @@ export class AgentInfo extends Schema.Class<AgentInfo>("@colony/apps/AgentInfo")
   instructions: Schema.String,
   model: Schema.String,
   capabilities: Schema.Array(Schema.String),
-  rpcs: Schema.Array(Schema.String)
+  rpcs: Schema.Array(Schema.String),
+  /** the agent's tools, local and from MCP servers; listed only when `ListAgents` asks for them */
+  tools: Schema.optionalWith(Schema.Array(Agent.ToolInfo), { default: () => [] })
 }) {}
 
 /**
@@ -76,7 +78,17 @@ export class UnknownPreset extends Schema.TaggedError<UnknownPreset>()("UnknownP
  * @since 0.1.0
  * @category protocol
  */
-export const ListAgents = Rpc.make("ListAgents", { success: Schema.Array(AgentInfo) })
+export const ListAgents = Rpc.make("ListAgents", {
+  payload: Schema.Struct({
+    /**
+     * also list each agent's tools: the gateway asks one instance of every agent type to describe
+     * itself, which starts it (and connects its MCP servers) if it is not running
+     */
+    tools: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  }),
+  success: Schema.Array(AgentInfo),
+  error: AgentError.AgentError
+})
 
 /**
  * List the collaboration presets the gateway offers.
