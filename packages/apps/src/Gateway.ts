@@ -101,6 +101,8 @@ export interface Options {
   readonly agents?: ReadonlyArray<AnyAgent> | undefined
   /** routes of applications served next to the gateway's own */
   readonly routes?: ReadonlyArray<Routes> | undefined
+  /** applications served over A2A next to the agents and presets */
+  readonly a2a?: ReadonlyArray<A2A.Application> | undefined
   /** settings that override the environment's */
   readonly settings?: Partial<Settings> | undefined
   /** for `layerClient`: how to reach the colony, overriding the environment's `DATABASE_URL`, ... */
@@ -160,10 +162,13 @@ const readiness = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const router = (extensions: ReadonlyArray<Routes> = []) => Effect.gen(function*() {
+export const router = (
+  extensions: ReadonlyArray<Routes> = [],
+  applications: ReadonlyArray<A2A.Application> = []
+) => Effect.gen(function*() {
   const rpcHttp = yield* RpcServer.toHttpApp(GatewayRpcs)
   const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
-  const a2a = yield* A2A.router
+  const a2a = yield* A2A.router(applications)
   const extra = yield* Effect.all(extensions)
   const own = HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))),
@@ -196,7 +201,8 @@ export const router = (extensions: ReadonlyArray<Routes> = []) => Effect.gen(fun
 export const layerServe = (
   settings: Settings,
   agents: ReadonlyArray<AnyAgent>,
-  routes: ReadonlyArray<Routes> = []
+  routes: ReadonlyArray<Routes> = [],
+  applications: ReadonlyArray<A2A.Application> = []
 ): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
@@ -217,7 +223,7 @@ export const layerServe = (
       )
     )
   }))
-  const app = Layer.unwrapScoped(Effect.map(router(routes), (all) => HttpServer.serve(all, GatewayMiddleware.make(settings))))
+  const app = Layer.unwrapScoped(Effect.map(router(routes, applications), (all) => HttpServer.serve(all, GatewayMiddleware.make(settings))))
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
   return Layer.mergeAll(app, metrics).pipe(
     Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
@@ -234,6 +240,9 @@ export const layerServe = (
 // API, and are not among the agents the gateway serves to callers (`agents`).
 const routesOf = (options: Options, support: SupportDesk.Options | undefined): ReadonlyArray<Routes> =>
   support === undefined ? options.routes ?? [] : [SupportDesk.routes, ...(options.routes ?? [])]
+
+const applicationsOf = (options: Options, support: SupportDesk.Options | undefined): ReadonlyArray<A2A.Application> =>
+  support === undefined ? options.a2a ?? [] : [SupportDesk.application, ...(options.a2a ?? [])]
 
 /**
  * A gateway hosting its own colony: the agents, sessions and the models in this process
@@ -256,7 +265,7 @@ export const layerEmbedded = (options: Options & {
       Session.layer,
       support === undefined ? Layer.empty : SupportDesk.layerHosted(support)
     )
-    return layerServe(resolved, options.agents ?? demoAgents, routesOf(options, support)).pipe(
+    return layerServe(resolved, options.agents ?? demoAgents, routesOf(options, support), applicationsOf(options, support)).pipe(
       Layer.provide(hosted),
       Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
@@ -279,7 +288,7 @@ export const layerClient = (
     const resolved = yield* settings(options.settings)
     const support = options.support === true ? {} : undefined
     const agents = options.agents ?? demoAgents
-    return layerServe(resolved, agents, routesOf(options, support)).pipe(
+    return layerServe(resolved, agents, routesOf(options, support), applicationsOf(options, support)).pipe(
       Layer.provide(Colony.declare(...agents, ...(support === undefined ? [] : SupportDesk.agents))),
       Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))

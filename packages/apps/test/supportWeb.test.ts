@@ -161,6 +161,41 @@ describe("support API", () => {
   })
 })
 
+describe("support desk over A2A", () => {
+  const a2a = (body: unknown) =>
+    fetch(`${gateway.url}/a2a/support-desk`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body)
+    }).then((r) => r.json() as Promise<any>)
+  const send = (id: number, contextId: string, text: string) =>
+    a2a({
+      jsonrpc: "2.0",
+      id,
+      method: "message/send",
+      params: { message: { kind: "message", messageId: `m-${id}`, role: "user", contextId, parts: [{ kind: "text", text }] } }
+    })
+
+  it("another framework's agent talks to the desk as a customer: the context is the conversation", async () => {
+    const card = await (await fetch(`${gateway.url}/a2a/support-desk/.well-known/agent-card.json`, {
+      headers: { authorization: `Bearer ${key}` }
+    })).json() as any
+    expect(card).toMatchObject({ name: "support-desk", skills: [{ id: "support-desk" }] })
+
+    const first = await send(1, "a2a-conv-1", "Where is my order A-10023?")
+    expect(first.result).toMatchObject({ kind: "task", contextId: "a2a-conv-1", status: { state: "completed" } })
+    const answer = first.result.artifacts[0].parts[0].text as string
+    expect(answer).toContain("[simulated]")
+    // the same conversation the chat and the dashboard see
+    const conversation = await read(SupportWeb.Conversation, api("/conversations/a2a-conv-1"))
+    expect(conversation.turns.map((t) => t.text)).toEqual(["Where is my order A-10023?", answer])
+
+    const handedOver = await send(2, "a2a-conv-1", "Can I speak to a real person, please? A human operator.")
+    expect(handedOver.result.status.state).toBe("completed")
+    expect(handedOver.result.artifacts[0].parts[0].text).toMatch(/handed to a person: ticket T-\d+/)
+  })
+})
+
 describe("support pages in Chromium", () => {
   // a script error on a page fails the test that opened it
   const scriptErrors: Array<string> = []

@@ -104,10 +104,31 @@ const agentMessage = (taskId: string, contextId: string, text: string): Message 
 
 // --- targets and cards ---
 
+/**
+ * An application served over A2A next to the agents and presets (the support desk, say): its
+ * own answer to a message, with the A2A context id as its conversation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Application {
+  /** the path segment and card name */
+  readonly name: string
+  readonly description: string
+  readonly tags: ReadonlyArray<string>
+  readonly examples?: ReadonlyArray<string> | undefined
+  readonly answer: (
+    conversation: string,
+    text: string
+  ) => Effect.Effect<string, { readonly _tag: string; readonly message: string }, Colony.Services | Sharding>
+}
+
+type Target = Presets.Target | { readonly _tag: "Application"; readonly application: Application }
+
 interface Served {
   /** the path segment the target is served under */
   readonly name: string
-  readonly target: Presets.Target
+  readonly target: Target
 }
 
 const describeAgent = (definition: Agent.Definition) => {
@@ -117,6 +138,17 @@ const describeAgent = (definition: Agent.Definition) => {
 
 const skillOf = (served: Served, agents: ReadonlyArray<Agent.Any>): AgentSkill => {
   const base = { examples: [], inputModes: [], outputModes: [], securityRequirements: [] }
+  if (served.target._tag === "Application") {
+    const { application } = served.target
+    return {
+      ...base,
+      examples: [...(application.examples ?? [])],
+      id: application.name,
+      name: application.name,
+      description: application.description,
+      tags: ["colony", "application", ...application.tags]
+    }
+  }
   if (served.target._tag === "Agent") {
     const name = served.target.agent
     const agent = agents.find((a) => a.type === name)
@@ -156,7 +188,11 @@ export const card = (
   const skill = skillOf(served, agents)
   const secured = settings.keys.length > 0
   return {
-    name: served.target._tag === "Agent" ? served.target.agent : `team:${served.target.name}`,
+    name: served.target._tag === "Agent"
+      ? served.target.agent
+      : served.target._tag === "Application"
+      ? served.target.application.name
+      : `team:${served.target.name}`,
     description: skill.description,
     // One endpoint answers both protocol versions; clients pick 1.0 when they can.
     supportedInterfaces: [A2A_PROTOCOL_VERSION, legacyVersion].map((protocolVersion) => ({
@@ -221,7 +257,7 @@ const failureText = (cause: Cause.Cause<Failure>): string =>
   })
 
 const executor = (
-  target: Presets.Target,
+  target: Target,
   settings: Settings,
   agents: ReadonlyArray<Agent.Any>,
   running: FiberMap.FiberMap<string>,
@@ -257,6 +293,11 @@ const executor = (
       const prompt = textOf(request.userMessage)
       const work: Effect.Effect<string, Failure, Colony.Services | Sharding> = prompt.trim().length === 0
         ? Effect.fail({ _tag: "InvalidMessage", message: "the message has no text; send at least one text part" })
+        : target._tag === "Application"
+        ? target.application.answer(contextId, prompt).pipe(
+          GatewayMetrics.trackInFlight(target.application.name),
+          Effect.withSpan("Gateway.a2a", { attributes: { "colony.application": target.application.name, "colony.id": contextId } })
+        )
         : target._tag === "Agent"
         ? Colony.ask(target.agent, contextId, prompt, { from: "a2a" }).pipe(
           Effect.tap((answer) => GatewayMetrics.countTokens(target.agent, answer.usage)),
@@ -411,7 +452,7 @@ const baseUrl = (request: HttpServerRequest.HttpServerRequest, settings: Setting
  *
  * @since 0.1.0
  */
-export const router = Effect.gen(function*() {
+export const router = (applications: ReadonlyArray<Application> = []) => Effect.gen(function*() {
   const { agents } = yield* ServedAgents
   const settings = yield* GatewayConfig
   const runtime = yield* Effect.runtime<Colony.Services | Sharding>()
@@ -422,13 +463,19 @@ export const router = Effect.gen(function*() {
 
   const resolve = (name: string) =>
     Effect.map(servedNames, (served): Served | undefined => {
+      const application = applications.find((a) => a.name === name)
+      if (application !== undefined) return { name, target: { _tag: "Application", application } }
       const target = Presets.resolve(name, served, (session) => Presets.presets(agents, settings.presets, session), "a2a")
       return target === undefined ? undefined : { name, target }
     })
 
   const listing = Effect.map(servedNames, (served): ReadonlyArray<string> => {
     const presets = Object.keys(Presets.presets(agents, settings.presets, "a2a"))
-    return [...served, ...presets.map((p) => served.includes(p) ? `team:${p}` : p)]
+    return [
+      ...served,
+      ...presets.map((p) => served.includes(p) ? `team:${p}` : p),
+      ...applications.map((a) => a.name)
+    ]
   })
 
   const unknown = (name: string) =>
@@ -436,7 +483,11 @@ export const router = Effect.gen(function*() {
       `no A2A agent "${name}" on this gateway; it serves ${names.map((n) => `${basePath}/${n}`).join(", ")} (GET ${basePath} lists their cards)`)
 
   const endpointFor = (served: Served, url: string): Endpoint => {
-    const key = served.target._tag === "Agent" ? `agent:${served.target.agent}` : `team:${served.target.name}`
+    const key = served.target._tag === "Agent"
+      ? `agent:${served.target.agent}`
+      : served.target._tag === "Application"
+      ? `application:${served.target.application.name}`
+      : `team:${served.target.name}`
     const existing = endpoints.get(key)
     if (existing !== undefined) return existing
     const handler = new DefaultRequestHandler(

@@ -7,10 +7,12 @@
 import { type Agent, type Colony, ColonyError } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { Effect, Layer } from "effect"
+import type * as A2A from "./A2A.js"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as DevPostgres from "../DevPostgres.js"
+import * as Desk from "../support/Desk.js"
 import * as Support from "../support/Support.js"
 import * as SupportWeb from "../support/web/SupportWeb.js"
 
@@ -40,6 +42,31 @@ export const agents = Support.agents
  * @since 0.1.0
  */
 export const routes = SupportWeb.routes
+
+/**
+ * The support desk as an A2A agent (`/a2a/support-desk`): another framework's agent talks to the
+ * desk as a customer would, the A2A context id being the conversation. A reply that hands the case
+ * to a person says so, with the ticket.
+ *
+ * @since 0.1.0
+ */
+export const application: A2A.Application = {
+  name: "support-desk",
+  description: "Northwind Goods customer service: orders (status, address changes, refunds), billing, " +
+    "technical help and the help centre, with a person taking over when needed. One A2A context is one " +
+    "customer conversation.",
+  tags: ["customer-service", "orders", "billing", "technical"],
+  examples: ["Where is my order A-10023?", "How long do refunds take?"],
+  answer: (conversation, text) =>
+    Desk.send(conversation, text).pipe(
+      Effect.map((reply) =>
+        reply.escalation === null
+          ? reply.text
+          : `${reply.text}\n\n(handed to a person: ticket ${reply.escalation.id}; the answer will join this conversation)`
+      ),
+      Effect.mapError((error) => ({ _tag: error._tag, message: error.message }))
+    )
+}
 
 const DATABASE = "support"
 
