@@ -118,7 +118,12 @@ describe("gateway: A2A server", () => {
 
     // the root card is the first served agent's, and like every route it wants the key
     expect((await json(await withKey(`${gateway.url}/.well-known/agent-card.json`))).name).toBe("coordinator")
-    expect((await fetch(`${gateway.url}/a2a/writer/.well-known/agent-card.json`)).status).toBe(401)
+    // cards are public, and say that the endpoint wants a key
+    const open = await fetch(`${gateway.url}/a2a/writer/.well-known/agent-card.json`)
+    expect(open.status).toBe(200)
+    expect(await open.json()).toMatchObject({ security: [{ bearer: [] }], securitySchemes: { bearer: { scheme: "bearer" } } })
+    const endpoint = await fetch(`${gateway.url}/a2a/writer`, { method: "POST", body: "{}" })
+    expect(endpoint.status).toBe(401)
   })
 
   it("the SDK client sends a message to an agent and reads the task back", async () => {
@@ -302,7 +307,7 @@ describe("A2ATool: a colony agent calls a remote A2A agent", () => {
 
       const missing = await Effect.runPromise(Effect.flip(A2ATool.make({ card: `${gateway.url}/a2a/nobody/.well-known/agent-card.json` })))
       expect(missing).toBeInstanceOf(A2ATool.RemoteAgentUnavailable)
-      expect(missing.message).toMatch(/cannot use the A2A agent at .*nobody.*: .*401/)
+      expect(missing.message).toMatch(/cannot use the A2A agent at .*nobody.*: .*404/)
     } finally {
       await colony.dispose()
     }

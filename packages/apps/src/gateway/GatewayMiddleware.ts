@@ -24,7 +24,24 @@ import * as RateLimit from "./RateLimit.js"
  */
 export const publicRoutes: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"])
 
+/**
+ * A2A agent cards are public, as the protocol expects: a card is how a caller learns that the
+ * agent wants a key (its security scheme) before it has one. The endpoints behind them are not.
+ */
+const isAgentCard = (path: string) =>
+  path === "/.well-known/agent-card.json" || (path.startsWith("/a2a/") && path.endsWith("/.well-known/agent-card.json"))
+
 const routes = new Set([...publicRoutes, "/rpc", "/rpc/ws", "/v1/chat/completions", "/v1/models"])
+
+// route labels of the metrics: a fixed set, so a caller cannot mint label values with paths
+const routeLabel = (path: string) =>
+  routes.has(path)
+    ? path
+    : path === "/a2a" || path.startsWith("/a2a/") || isAgentCard(path)
+    ? "/a2a"
+    : path === "/support" || path.startsWith("/support/")
+    ? "/support"
+    : "other"
 
 const digest = (value: string) => createHash("sha256").update(value).digest()
 
@@ -67,7 +84,7 @@ export const make = (settings: Settings) => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = request.url.split("?")[0]!
-      if (publicRoutes.has(path)) return yield* app
+      if (publicRoutes.has(path) || isAgentCard(path)) return yield* app
       const caller = identify(request)
       if (caller === undefined) {
         const presented = presentedKey(request) !== undefined
@@ -108,7 +125,7 @@ export const make = (settings: Settings) => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = request.url.split("?")[0]!
-      const route = routes.has(path) ? path : "other"
+      const route = routeLabel(path)
       const started = yield* Clock.currentTimeMillis
       const response = yield* Effect.onError(app, () =>
         Metric.increment(Metric.tagged(Metric.tagged(GatewayMetrics.requests, "route", route), "status", "500")))
