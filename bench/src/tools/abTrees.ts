@@ -4,7 +4,7 @@
  * on both alike. For before/after figures of a change on a busy machine, where two separate runs
  * of a suite are not comparable.
  *
- *   git archive <commit> | tar -x -C /tmp/before      # then link its node_modules (below)
+ *   mkdir -p /tmp/before/node_modules && git archive <commit> | tar -x -C /tmp/before
  *   for e in node_modules/* node_modules/.bin; do [ "$e" = node_modules/@colony ] || ln -s "$PWD/$e" /tmp/before/$e; done
  *   cp -a node_modules/@colony /tmp/before/node_modules/  # relative links: its own packages
  *   node --expose-gc --import tsx bench/src/tools/abTrees.ts /tmp/before single 12 200
