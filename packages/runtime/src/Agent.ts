@@ -577,6 +577,8 @@ export function toLayer(
       Effect.flatMap(Events.now, (at) => Events.publish(new Events.AgentStopped({ agent: def.name, id, at })))
     )
 
+    // The values below are built from values already valid (a model response, the handler's own
+    // records), so their constructors skip validation: it costs more than the rest of a hop.
     const modelCalled = (response: ChatResponse, durationMs: number) =>
       Effect.flatMap(Events.now, (at) =>
         Events.publish(
@@ -591,7 +593,7 @@ export function toLayer(
             cost: response.cost,
             retries: response.retries,
             durationMs
-          })
+          }, true)
         ))
 
     // A tool runs in the agent's own context, and whatever goes wrong in it becomes its result:
@@ -618,7 +620,7 @@ export function toLayer(
               ok: Exit.isSuccess(exit),
               durationMs: (yield* Events.now) - started,
               summary: Events.summarize(rendered)
-            })
+            }, true)
           )
           return rendered
         })
@@ -698,7 +700,7 @@ export function toLayer(
               arguments: invocation.call.arguments,
               ok: invocation.ok && !invocation.output.startsWith("error: "),
               output: invocation.output.slice(0, toolOutputLimit)
-            })
+            }, true)
           )
         }
         yield* remember([...history, question, new ChatMessage({ role: "assistant", content: response.text })])
@@ -713,7 +715,7 @@ export function toLayer(
           cost,
           runner,
           tools: used
-        })
+        }, true)
       })
 
     const agentContext: AgentContext = {
@@ -739,7 +741,7 @@ export function toLayer(
             rpc,
             ...(from === undefined ? {} : { from }),
             summary: summarizePayload(payload)
-          })
+          }, true)
         )
         return yield* Supervision.supervise(run, { agent: def.name, id, rpc, policy: def.supervision }).pipe(
           Effect.onExit((exit) =>
@@ -753,7 +755,7 @@ export function toLayer(
                   outcome: outcomeOf(exit),
                   durationMs: at - started,
                   summary: Exit.isSuccess(exit) ? summarizeResult(exit.value) : Cause.pretty(exit.cause).split("\n")[0]!
-                })
+                }, true)
               ))
           ),
           Effect.provide(context),
