@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import type { AgentError, Colony } from "@colony/runtime"
-import { Events } from "@colony/runtime"
+import { Agent, Events } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { type Effect, Schema } from "effect"
 import * as engine from "./internal/engine.js"
@@ -275,7 +275,9 @@ export class Contribution extends Schema.Class<Contribution>("@colony/agents/Con
   totalTokens: Schema.Number,
   /** what its model call cost, from the model's price table */
   cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  step: Schema.optionalWith(Schema.String, { default: () => "" })
+  step: Schema.optionalWith(Schema.String, { default: () => "" }),
+  /** the tools the agent called for this part, in order */
+  tools: Schema.optionalWith(Schema.Array(Agent.ToolUse), { default: () => [] })
 }) {}
 
 /**

@@ -182,7 +182,8 @@ const answerOf = (role: Contribution["role"], by: AgentRef, task: string, step: 
     model: answer.model,
     simulated: answer.simulated,
     totalTokens: answer.usage.totalTokens,
-    cost: answer.cost
+    cost: answer.cost,
+    tools: answer.tools
   }, true)
 
 // --- calls ---

@@ -99,17 +99,6 @@ export const Triage = Agent.make({
 })
 
 /**
- * The tool calls an agent made since a time, for collaborations, whose results do not carry them.
- *
- * @since 0.1.0
- * @category protocol
- */
-export const ToolCallsSince = Rpc.make("ToolCallsSince", {
-  payload: { since: Schema.Number },
-  success: Schema.Array(Agent.ToolUse)
-})
-
-/**
  * @since 0.1.0
  * @category agents
  */
@@ -120,7 +109,6 @@ export const Faq = Agent.make({
     "relevant is found, say so and offer to pass the question to a person.",
   capabilities: ["general", "billing", "technical"],
   tools: ["search_knowledge_base"],
-  protocol: [ToolCallsSince],
   maxToolSteps: 4
 })
 
@@ -135,7 +123,6 @@ export const Orders = Agent.make({
     "the customer gave none, ask for it. Report exactly what the tools return; never invent order data.",
   capabilities: ["orders"],
   tools: ["lookup_order", "change_address", "request_refund"],
-  protocol: [ToolCallsSince],
   maxToolSteps: 4
 })
 

@@ -24,7 +24,7 @@ import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtim
 import type { Sharding } from "@effect/cluster/Sharding"
 import { PgClient } from "@effect/sql-pg"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Config, Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Agents from "./Agents.js"
 import {
   DeskAgent,
@@ -80,44 +80,6 @@ export const patternConfig: Config.Config<Option.Option<Pattern>> = Config.optio
 
 // --- tools ---
 
-// Collaboration results do not carry their agents' tool calls, so every call is also kept here,
-// by the agent instance that made it, for the desk to collect with `ToolCallsSince`. The
-// instance runs in this process, so its calls are here too; a few hundred per instance is plenty.
-const toolLog = new Map<string, Array<{ readonly at: number; readonly use: Agent.ToolUse }>>()
-
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.squash(cause)
-  return failure instanceof SupportError ? `SupportError: ${failure.reason}` : Cause.pretty(cause).split("\n")[0]!
-}
-
-const logged = <A, R>(name: string, handler: (args: A) => Effect.Effect<string, SupportError, R>) => (args: A) =>
-  Effect.gen(function*() {
-    const caller = yield* Effect.serviceOption(Agent.CurrentAgent)
-    const exit = yield* Effect.exit(handler(args))
-    if (Option.isSome(caller)) {
-      const key = `${caller.value.agent}/${caller.value.id}`
-      const calls = toolLog.get(key) ?? []
-      calls.push({
-        at: yield* Events.now,
-        use: new Agent.ToolUse({
-          name,
-          arguments: JSON.stringify(args),
-          ok: Exit.isSuccess(exit),
-          output: (Exit.isSuccess(exit) ? exit.value : `error: ${describe(exit.cause)}`).slice(0, 500)
-        })
-      })
-      // re-inserted so the map's order is least recently used first, and bounded: a runner hosts
-      // conversations for days, and only a collaboration in progress reads its log
-      toolLog.delete(key)
-      toolLog.set(key, calls.slice(-200))
-      if (toolLog.size > 10_000) toolLog.delete(toolLog.keys().next().value!)
-    }
-    return yield* exit
-  })
-
-const toolCallsSince = (agent: Agent.AgentContext, since: number) =>
-  Effect.sync(() => (toolLog.get(`${agent.agent}/${agent.id}`) ?? []).filter((c) => c.at >= since).map((c) => c.use))
-
 const money = (cents: number) => (cents / 100).toFixed(2)
 
 const describeOrder = (order: Store.Order) =>
@@ -136,8 +98,8 @@ const ordersTools = [
     name: "lookup_order",
     description: "Look up where an order is: status, tracking number, carrier, expected delivery date, shipping address",
     parameters: Schema.Struct({ orderId: OrderIdParameter }),
-    handler: logged("lookup_order", ({ orderId }: { readonly orderId: string }) =>
-      Effect.flatMap(Store.Store, (store) => Effect.map(store.order(orderId), describeOrder)))
+    handler: ({ orderId }: { readonly orderId: string }) =>
+      Effect.flatMap(Store.Store, (store) => Effect.map(store.order(orderId), describeOrder))
   }),
   LanguageModel.tool({
     name: "change_address",
@@ -148,10 +110,10 @@ const ordersTools = [
         description: "the new address, house number first, then street, postcode and city: 5 Park Lane, Leeds LS1 4AB"
       })
     }),
-    handler: logged("change_address", ({ newAddress, orderId }: { readonly orderId: string; readonly newAddress: string }) =>
+    handler: ({ newAddress, orderId }: { readonly orderId: string; readonly newAddress: string }) =>
       Effect.flatMap(Store.Store, (store) =>
         Effect.map(store.changeAddress(orderId, newAddress), (order) =>
-          `the delivery address of order ${order.id} is now ${order.address}`)))
+          `the delivery address of order ${order.id} is now ${order.address}`))
   }),
   LanguageModel.tool({
     name: "request_refund",
@@ -160,9 +122,9 @@ const ordersTools = [
       orderId: OrderIdParameter,
       reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
     }),
-    handler: logged("request_refund", ({ orderId, reason }: { readonly orderId: string; readonly reason: string }) =>
+    handler: ({ orderId, reason }: { readonly orderId: string; readonly reason: string }) =>
       Effect.flatMap(Store.Store, (store) =>
-        Effect.map(store.requestRefund(orderId, reason.slice(0, 300)), (order) => `order ${order.id}: ${order.refund}`)))
+        Effect.map(store.requestRefund(orderId, reason.slice(0, 300)), (order) => `order ${order.id}: ${order.refund}`))
   })
 ] as const
 
@@ -175,14 +137,14 @@ const faqTools = [
         description: "what to look for, in the customer's words"
       })
     }),
-    handler: logged("search_knowledge_base", ({ query }: { readonly query: string }) => {
+    handler: ({ query }: { readonly query: string }) => {
       const hits = KnowledgeBase.search(query, { limit: 3 })
       return Effect.succeed(
         hits.length === 0
           ? "no article matches"
           : hits.map((hit) => `[${hit.id}] ${hit.title} (${hit.category}): ${hit.body}`).join("\n\n")
       )
-    })
+    }
   })
 ] as const
 
@@ -286,13 +248,9 @@ const CriticLive = Agent.toLayer(Agents.Critic, {
     })
 })
 
-const FaqLive = Agent.toLayer(Agents.Faq, {
-  ToolCallsSince: ({ since }, agent) => toolCallsSince(agent, since)
-}, { tools: faqTools })
+const FaqLive = Agent.toLayer(Agents.Faq, {}, { tools: faqTools })
 
-const OrdersLive = Agent.toLayer(Agents.Orders, {
-  ToolCallsSince: ({ since }, agent) => toolCallsSince(agent, since)
-}, { tools: ordersTools })
+const OrdersLive = Agent.toLayer(Agents.Orders, {}, { tools: ordersTools })
 
 const EscalationLive = Agent.toLayer(EscalationAgent, {
   OpenTicket: ({ question, reason }, agent) =>
@@ -411,12 +369,6 @@ const makeDesk = (options: Options) =>
         const faq = yield* Colony.client(Agents.Faq)
         const specialists = { orders, faq }
 
-        const collectTools = (names: ReadonlyArray<"orders" | "faq">) =>
-          Effect.map(
-            Effect.forEach(dedupe(names), (name) => specialists[name](conversation).ToolCallsSince({ since: started })),
-            (lists) => lists.flat()
-          )
-
         const ask = (name: "orders" | "faq", prompt: string) =>
           Effect.map(specialists[name](conversation).Ask({ prompt, from: self }), (answer): Outcome => ({
             text: answer.text,
@@ -428,11 +380,11 @@ const makeDesk = (options: Options) =>
             cost: answer.cost
           }))
 
-        const fromResult = (result: Collaboration.Result, tools: ReadonlyArray<Agent.ToolUse>, by: string): Outcome => ({
+        const fromResult = (result: Collaboration.Result, by: string): Outcome => ({
           text: result.answer,
           by,
           handledBy: dedupe(result.contributions.map((c) => `${c.by.agent}/${c.by.id}`)),
-          tools,
+          tools: result.contributions.flatMap((c) => c.tools),
           simulated: result.simulated,
           totalTokens: result.totalTokens,
           cost: result.totalCost
@@ -479,7 +431,7 @@ const makeDesk = (options: Options) =>
                     `The support policy:\n${Policy.text}\n\nShould the draft be sent as it is (approve) or revised (revise)?`,
                   { session: session("peer-review") }
                 )
-                const reviewed = combine(first, { ...fromResult(review, [], first.by), text: first.text, by: first.by })
+                const reviewed = combine(first, { ...fromResult(review, first.by), text: first.text, by: first.by })
                 // Only a reviewer who clearly asked for a revision gets one: a vote read by the
                 // fallback (an answer naming no option, or both) is no judgement of the draft.
                 const objections = review.votes.filter((vote) => vote.choice === "revise" && vote.how !== "fallback")
@@ -505,7 +457,7 @@ const makeDesk = (options: Options) =>
                   text,
                   { session: session("master-slave") }
                 )
-                return fromResult(result, yield* collectTools(names), `lead/${conversation}`)
+                return fromResult(result, `lead/${conversation}`)
               })
             case "hybrid":
               return Effect.gen(function*() {
@@ -523,7 +475,7 @@ const makeDesk = (options: Options) =>
                   `${text}\n\nThe support policy:\n${Policy.text}`,
                   { session: session("hybrid") }
                 )
-                return fromResult(result, yield* collectTools(resolvers), `lead/${conversation}`)
+                return fromResult(result, `lead/${conversation}`)
               })
           }
         }
