@@ -26,7 +26,7 @@ export const script: ReadonlyArray<string> = [
   "Hi! Where is my order A-10023?",
   "Please change the delivery address of A-10022 to 5 Park Lane, Leeds LS1 4AB",
   "Where is my order A-10028 and how do I return an item?",
-  "Which payment methods do you accept? Can I pay with Klarna?",
+  "When do you charge my card for an item that is not in stock yet?",
   "I'd like to speak to a person about a custom engraving for a wedding gift"
 ]
 

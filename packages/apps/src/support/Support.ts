@@ -9,7 +9,8 @@
  *    and picks the pattern (or takes the one configuration forces);
  * 2. `single`: one specialist answers (orders for order questions, FAQ for the rest);
  *    `master-slave`: the lead coordinates one specialist per intent (the router's intents are the
- *    decomposition) and combines their parts; `peer-review`: a specialist drafts, the critic and
+ *    decomposition), or for several questions on one topic one part per question, and combines
+ *    their parts; `peer-review`: a specialist drafts, the critic and
  *    the reviewer debate the draft; `hybrid` (hard cases): a team of specialists and a team of
  *    reviewers deliberate as peers under the lead;
  * 3. the critic checks the draft against the written policy; a rejected draft is revised once,
@@ -179,18 +180,33 @@ const structured = <A, I>(agent: Agent.AgentContext, prompt: string, schema: Sch
     return result
   })
 
+const questionWords = "how|what|where|when|why|which|who|can|could|do|does|did|is|are|will|would|should"
+const questionStart = new RegExp(`^(?:${questionWords})\\b`, "i")
+const questionBreak = new RegExp(`\\?|[.;!]\\s+|,?\\s+and\\s+(?=(?:${questionWords})\\b)`, "i")
+
 /**
- * The pattern for a routed message: hard cases go hybrid, several intents master-slave, a money
- * question gets its answer peer-reviewed, the rest is one specialist's.
+ * The questions a message asks: "Where is my order A-10023 and how do I change the address?"
+ * asks two, "Hi, where is my order?" one. A message of several questions is multi-part even when
+ * they are all one specialist's.
  *
  * @since 0.1.0
  */
-export const choosePattern = (routing: Agents.Routing): Pattern =>
+export const questionsIn = (text: string): ReadonlyArray<string> =>
+  text.split(questionBreak).map((part) => part.trim()).filter((part) => questionStart.test(part))
+
+/**
+ * The pattern for a routed message: hard cases go hybrid, a message of several intents or several
+ * questions master-slave, a money question gets its answer peer-reviewed, the rest is one
+ * specialist's.
+ *
+ * @since 0.1.0
+ */
+export const choosePattern = (routing: Agents.Routing, questions = 1): Pattern =>
   routing.handling === "hard"
     ? "hybrid"
     : routing.handling === "human"
     ? "single"
-    : routing.intents.length > 1
+    : routing.intents.length > 1 || questions > 1
     ? "master-slave"
     : routing.intents[0] === "billing"
     ? "peer-review"
@@ -206,7 +222,7 @@ const TriageLive = Agent.toLayer(Agents.Triage, {
       return new Agents.Route({
         intents: routing.intents,
         handling: routing.handling,
-        pattern: pattern ?? choosePattern(routing),
+        pattern: pattern ?? choosePattern(routing, questionsIn(text).length),
         forced: pattern !== undefined,
         simulated: response.simulated,
         totalTokens: usage.totalTokens,
@@ -446,12 +462,18 @@ const makeDesk = (options: Options) =>
             case "master-slave":
               return Effect.gen(function*() {
                 const names = dedupe(route.intents.map(specialistFor))
+                // several topics: one part per intent, to its specialist; several questions on one
+                // topic: one part per question, all to that topic's specialist
+                const byTopic = route.intents.length > 1
+                const questions = questionsIn(text)
                 const result = yield* Collaboration.run(
                   Collaboration.MasterSlave.make({
                     coordinator: ref("lead"),
-                    workers: names.map(ref) as [Collaboration.AgentRef, ...Array<Collaboration.AgentRef>],
-                    decompose: { _tag: "Vertical", functions: route.intents as [Intent, ...Array<Intent>] },
-                    assign: "capability",
+                    workers: (byTopic ? names : [primary]).map(ref) as [Collaboration.AgentRef, ...Array<Collaboration.AgentRef>],
+                    decompose: byTopic || questions.length < 2
+                      ? { _tag: "Vertical", functions: route.intents as [Intent, ...Array<Intent>] }
+                      : { _tag: "Horizontal", items: questions as [string, ...Array<string>], blocks: questions.length },
+                    assign: byTopic ? "capability" : "round-robin",
                     aggregate: "synthesis"
                   }),
                   text,

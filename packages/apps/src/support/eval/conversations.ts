@@ -52,7 +52,14 @@ export const conversations: ReadonlyArray<Conversation> = [
   one("status-2", "Has order A-10024 shipped yet? I need the tracking number", order("lookup_order")),
   one("status-3", "When will my parcel A-10029 arrive?", order("lookup_order")),
   one("status-4", "What is the status of A-10022?", order("lookup_order")),
-  one("status-5", "Can you check the tracking of A-10030 for me?", order("lookup_order")),
+  // two questions on one order: a part each, both the orders specialist's (who can only look the
+  // order up until the customer gives the new address)
+  one("status-5", "Where is my order A-10023 and how do I change the address?", {
+    intents: ["orders"],
+    pattern: "master-slave",
+    tools: ["lookup_order", "lookup_order"],
+    escalated: false
+  }),
   one("status-6", "Where is A-99999? It never came", order("lookup_order")),
   // address changes
   one("address-1", "Please change the delivery address of A-10022 to 5 Park Lane, Leeds LS1 4AB", order("change_address")),
@@ -98,7 +105,11 @@ export const conversations: ReadonlyArray<Conversation> = [
   }),
   // help-centre questions
   one("faq-1", "What is your return policy?", faq(["general"])),
-  one("faq-2", "Do you ship to Switzerland? What about customs?", faq(["general"])),
+  // two questions: one part each, both the help centre's
+  one("faq-2", "Do you ship to Switzerland? What about customs?", {
+    ...faq(["general"], "master-slave"),
+    tools: ["search_knowledge_base", "search_knowledge_base"]
+  }),
   one("faq-3", "How do I reset my password?", faq(["general"])),
   one("faq-4", "What are your opening hours for phone support?", faq(["general"])),
   one("faq-5", "How should I care for linen bedding?", faq(["general"])),
@@ -110,7 +121,10 @@ export const conversations: ReadonlyArray<Conversation> = [
   one("faq-11", "Tell me about Northwind Goods", faq(["general"])),
   one("faq-12", "Can I exchange shoes for another size?", faq(["general"])),
   // money questions: peer-reviewed
-  one("billing-1", "Which payment methods do you accept? Can I pay with Klarna?", faq(["billing"], "peer-review")),
+  one("billing-1", "Which payment methods do you accept? Can I pay with Klarna?", {
+    ...faq(["billing"], "master-slave"),
+    tools: ["search_knowledge_base", "search_knowledge_base"]
+  }),
   one("billing-2", "I was charged twice on my card", faq(["billing"], "peer-review")),
   one("billing-3", "How do I get an invoice for my company?", faq(["billing"], "peer-review")),
   one("billing-4", "My discount code did not work", faq(["billing"], "peer-review")),
