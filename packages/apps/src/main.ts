@@ -12,18 +12,12 @@ import * as ClientCommands from "./cli/ClientCommands.js"
 import * as GatewayCommand from "./cli/GatewayCommand.js"
 import * as SupportCommands from "./cli/SupportCommands.js"
 import * as Demo from "./Demo.js"
+import * as ModelOptions from "./cli/ModelOptions.js"
 import * as Dev from "./Dev.js"
 import * as Runner from "./Runner.js"
 import * as SupportScript from "./support/Script.js"
 
-const modelUrl = Options.text("model-url").pipe(
-  Options.withDescription("an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (default: simulated model)"),
-  Options.optional
-)
-const modelId = Options.text("model-id").pipe(
-  Options.withDescription("the model id to request from --model-url (default: the agent's model name)"),
-  Options.optional
-)
+const { modelId, modelUrl } = ModelOptions
 
 const demo = Command.make(
   "demo",
@@ -38,7 +32,7 @@ const demo = Command.make(
     )
   },
   ({ interactive, modelId, modelUrl, team }) => {
-    const models = SupportCommands.modelFromOptions(modelUrl, modelId)
+    const models = ModelOptions.layer(modelUrl, modelId)
     if (team) {
       return Demo.run().pipe(
         Effect.provide(Demo.TeamLive.pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: models }))))

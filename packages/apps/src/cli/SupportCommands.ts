@@ -6,12 +6,13 @@
  *
  * @since 0.1.0
  */
-import { Colony, LanguageModel } from "@colony/runtime"
+import { Colony } from "@colony/runtime"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as Desk from "../support/Desk.js"
 import * as Evaluate from "../support/eval/Evaluate.js"
 import * as Script from "../support/Script.js"
+import * as ModelOptions from "./ModelOptions.js"
 import * as Support from "../support/Support.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON, one value per line"))
@@ -66,35 +67,7 @@ const reply = Command.make(
     }).pipe(Effect.provide(colonyClient), Effect.catchAll(reportFailure(options.json)))
 ).pipe(Command.withDescription("Answer a support ticket as the operator: the reply joins the customer's conversation"))
 
-const modelUrl = Options.text("model-url").pipe(
-  Options.withDescription("an OpenAI-compatible base URL to evaluate (default: the simulated model)"),
-  Options.optional
-)
-const modelId = Options.text("model-id").pipe(
-  Options.withDescription("the model id to request from --model-url"),
-  Options.optional
-)
-
-/**
- * The language model for `--model-url` / `--model-id`, or the default (simulated unless configured).
- *
- * @since 0.1.0
- */
-export const modelFromOptions = (
-  modelUrl: Option.Option<string>,
-  modelId: Option.Option<string>
-): Layer.Layer<LanguageModel.LanguageModel> | undefined =>
-  Option.match(modelUrl, {
-    onNone: () => undefined,
-    onSome: (baseUrl) =>
-      LanguageModel.layerOpenAI({
-        baseUrl,
-        ...Option.match(modelId, { onNone: () => ({}), onSome: (id) => ({ modelId: id }) }),
-        apiKey: process.env.COLONY_MODEL_KEY ?? "not-needed"
-      })
-  })
-
-const evaluate = Command.make("eval", { json, modelUrl, modelId }, (options) => {
+const evaluate = Command.make("eval", { json, modelUrl: ModelOptions.modelUrl, modelId: ModelOptions.modelId }, (options) => {
   const label = Option.match(options.modelUrl, {
     onNone: () => "simulated model",
     onSome: (url) => `${Option.getOrElse(options.modelId, () => "default")} at ${url}`
@@ -106,7 +79,7 @@ const evaluate = Command.make("eval", { json, modelUrl, modelId }, (options) => 
       ? Console.log(JSON.stringify({ ...report, outcomes: report.outcomes }))
       : Console.log(Evaluate.format(report, label))
   }).pipe(
-    Effect.provide(Script.layer({ languageModel: modelFromOptions(options.modelUrl, options.modelId) })),
+    Effect.provide(Script.layer({ languageModel: ModelOptions.layer(options.modelUrl, options.modelId) })),
     Effect.catchAll(reportFailure(options.json))
   )
 }).pipe(Command.withDescription("Run the support evaluation set and print routing accuracy and tool-call correctness"))
