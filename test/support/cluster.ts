@@ -5,7 +5,7 @@
 import * as DevPostgres from "@colony/apps/DevPostgres"
 import * as Runners from "@colony/apps/RunnerProcess"
 import { Colony } from "@colony/runtime"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -85,12 +85,22 @@ export const client = (databaseUrl: string) =>
 
 /**
  * The runner holding an entity's shard now, from the runners' own status reports (each reports
- * the shards it holds whenever that changes).
+ * the shards it holds whenever that changes, checked every second). While shards move between
+ * runners no report may claim the shard yet, so the reports are read again until one does, for up
+ * to 10 s; `undefined` after that.
  */
 export const hostOf = (runners: ReadonlyArray<RunnerProcess>, entityId: string) =>
-  Effect.map(Colony.shardOf(entityId), (shard) =>
-    runners.find((runner) => {
-      if (runner.child.exitCode !== null || runner.child.signalCode !== null) return false
-      const last = runner.statuses.at(-1)
-      return last?.shardIds[shard.group]?.includes(shard.id) ?? false
-    }))
+  Effect.flatMap(Colony.shardOf(entityId), (shard) => {
+    const holder = Effect.sync(() =>
+      runners.find((runner) => {
+        if (runner.child.exitCode !== null || runner.child.signalCode !== null) return false
+        const last = runner.statuses.at(-1)
+        return last?.shardIds[shard.group]?.includes(shard.id) ?? false
+      })
+    )
+    return holder.pipe(
+      Effect.flatMap(Effect.fromNullable),
+      Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds"))),
+      Effect.orElseSucceed(() => undefined)
+    )
+  })
