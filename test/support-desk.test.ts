@@ -44,9 +44,11 @@ describe("support desk on runners", () => {
     )
     try {
       const conversation = "kill-1"
-      const first = await colony.runPromise(Desk.send(conversation, "Where is my order A-10024?"))
-      expect(first.tools.map((t) => t.name)).toEqual(["lookup_order"])
-      const escalated = await colony.runPromise(Desk.send(conversation, "I want to speak to a person, please"))
+      // Jonas Weber, whose order A-10024 is
+      const customer = "jonas.weber@example.com"
+      const first = await colony.runPromise(Desk.send(conversation, "Where is my order A-10024?", { customer }))
+      expect(first.tools.map((t) => [t.name, t.ok])).toEqual([["lookup_order", true]])
+      const escalated = await colony.runPromise(Desk.send(conversation, "I want to speak to a person, please", { customer }))
       const ticket = escalated.escalation!
       expect(ticket.status).toBe("open")
 
@@ -75,7 +77,7 @@ describe("support desk on runners", () => {
       )
       expect(desk.runner).toBe(survivor.address)
 
-      const next = await colony.runPromise(untilReachable(Desk.send(conversation, "Thanks! What is your return policy?")))
+      const next = await colony.runPromise(untilReachable(Desk.send(conversation, "Thanks! What is your return policy?", { customer })))
       expect(next.escalation).toBeNull()
       expect(next.tools.map((t) => t.name)).toEqual(["search_knowledge_base"])
 

@@ -19,6 +19,10 @@ const TURNS = 3
 // conversations open at this rate, as customers arrive, instead of all in the same millisecond
 const ARRIVALS_PER_SECOND = 500
 
+// Every conversation is Ana Ribeiro's (A-10023 is her order): the messages naming other customers'
+// orders are refused by the order tools, as a desk in production refuses some of its traffic.
+const customer = "ana.ribeiro@example.com"
+
 const messages = [
   "Where is my order A-10023?",
   "Can you change the delivery address of A-10022 to 5 Park Lane, Leeds LS1 4AB?",
@@ -76,7 +80,7 @@ export const suite: Suite = {
     )
     try {
       log("support: starting the desk (embedded Postgres for its tables)")
-      await runtime.runPromise(Desk.send("warm-up", messages[0]))
+      await runtime.runPromise(Desk.send("warm-up", messages[0], { customer }))
       const data: Array<Level> = []
       for (const conversations of levels) {
         await server.reset()
@@ -90,7 +94,7 @@ export const suite: Suite = {
           for (let turn = 0; turn < TURNS; turn++) {
             const text = messages[Math.floor(random() * messages.length)]!
             const sent = performance.now()
-            const exit = await runtime.runPromiseExit(Desk.send(`load-${conversations}-${index}`, text))
+            const exit = await runtime.runPromiseExit(Desk.send(`load-${conversations}-${index}`, text, { customer }))
             if (Exit.isSuccess(exit)) latencies.push(performance.now() - sent)
             else {
               errors++

@@ -29,16 +29,24 @@ const demo = Command.make(
     ),
     team: Options.boolean("team").pipe(
       Options.withDescription("run the earlier demo instead: a coordinator and three workers on one request")
+    ),
+    customer: Options.text("customer").pipe(
+      Options.withDescription(
+        `the signed-in customer's e-mail address; the desk acts only on their orders (default: ${SupportScript.customer})`
+      ),
+      Options.withDefault(SupportScript.customer)
     )
   },
-  ({ interactive, modelId, modelUrl, team }) => {
+  ({ customer, interactive, modelId, modelUrl, team }) => {
     const models = ModelOptions.layer(modelUrl, modelId)
     if (team) {
       return Demo.run().pipe(
         Effect.provide(Demo.TeamLive.pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: models }))))
       )
     }
-    const program = interactive ? SupportScript.interactive() : Effect.asVoid(SupportScript.run())
+    const program = interactive
+      ? SupportScript.interactive(undefined, customer)
+      : Effect.asVoid(SupportScript.run(undefined, customer))
     return program.pipe(Effect.provide(SupportScript.layer({ languageModel: models })))
   }
 ).pipe(

@@ -11,6 +11,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as Desk from "../support/Desk.js"
 import * as Evaluate from "../support/eval/Evaluate.js"
+import { conversations } from "../support/eval/conversations.js"
 import * as Script from "../support/Script.js"
 import * as ModelOptions from "./ModelOptions.js"
 import * as Support from "../support/Support.js"
@@ -73,7 +74,7 @@ const evaluate = Command.make("eval", { json, modelUrl: ModelOptions.modelUrl, m
     onSome: (url) => `${Option.getOrElse(options.modelId, () => "default")} at ${url}`
   })
   return Effect.gen(function*() {
-    if (!options.json) yield* Console.error(`evaluating 50 conversations on ${label}…`)
+    if (!options.json) yield* Console.error(`evaluating ${conversations.length} conversations on ${label}…`)
     const report = yield* Evaluate.run()
     yield* options.json
       ? Console.log(JSON.stringify({ ...report, outcomes: report.outcomes }))

@@ -3,7 +3,9 @@
  * dashboard, the CLI, the demo) calls, and the shapes it gets back. Each conversation is one
  * durable `desk` agent whose entity id is the conversation id; the desk routes every customer
  * message to the specialist agents and answers with a `Reply`. Escalated cases become `Ticket`s a
- * human answers with `answerEscalation`; the answer joins the conversation's transcript.
+ * human answers with `answerEscalation`; the answer joins the conversation's transcript. A
+ * conversation belongs to the verified customer who started it (or to none): `owner` says whose
+ * it is, and the desk refuses anyone else's message with `ConversationNotYours`.
  *
  * Everything here needs only a colony that hosts (or reaches) the support agents:
  * `Colony.Services | Sharding`. The agents themselves are hosted by `Support.layer`.
@@ -13,7 +15,7 @@
 import { Agent, AgentError, Colony, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { Rpc } from "@effect/rpc"
-import { Effect, PrimaryKey, Schema } from "effect"
+import { Effect, type Option, PrimaryKey, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 
 // --- the contract's shapes ---
@@ -117,6 +119,38 @@ export class SupportError extends Schema.TaggedError<SupportError>()("SupportErr
   }
 }
 
+/**
+ * A message reached a conversation that belongs to someone else: it was started by another
+ * signed-in customer, or by a signed-in customer while this sender is not signed in, or without a
+ * signed-in customer while this sender is one. The message is not stored or answered. The message
+ * never names the conversation's customer. A web layer answers it as "not found" (or "forbidden"):
+ * the conversation is not the sender's.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConversationNotYours extends Schema.TaggedError<ConversationNotYours>()("ConversationNotYours", {
+  conversationId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.reason
+  }
+}
+
+/**
+ * A verified customer's identity: their e-mail address, as in the `orders.email` column. Compared
+ * without regard to case, and kept lower-case.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Customer = Schema.String.pipe(
+  Schema.pattern(/^[^\s@]+@[^\s@]+$/),
+  Schema.maxLength(320),
+  Schema.annotations({ description: "the verified customer's e-mail address, like ana.ribeiro@example.com" })
+)
+
 // --- the agents behind the contract ---
 
 /**
@@ -128,10 +162,14 @@ export class SupportError extends Schema.TaggedError<SupportError>()("SupportErr
  */
 export class SendPayload extends Schema.Class<SendPayload>("@colony/apps/support/SendPayload")({
   text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8000)),
-  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() })
+  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() }),
+  /** the verified customer sending it; absent when the sender is not signed in as a customer */
+  customer: Schema.optional(Customer)
 }) {
+  // The customer is part of the key: a message id answers once per sender, so someone who learns
+  // the id of another customer's message gets a refusal, not that customer's stored reply.
   [PrimaryKey.symbol]() {
-    return this.messageId
+    return this.customer === undefined ? this.messageId : `${this.messageId}/${this.customer}`
   }
 }
 
@@ -156,7 +194,7 @@ export class HumanReplyPayload extends Schema.Class<HumanReplyPayload>("@colony/
  * @since 0.1.0
  * @category protocol
  */
-export const DeskError = Schema.Union(SupportError, AgentError.AgentError, LanguageModel.ModelError)
+export const DeskError = Schema.Union(SupportError, ConversationNotYours, AgentError.AgentError, LanguageModel.ModelError)
 
 /**
  * A customer message: route, answer (or escalate), reply.
@@ -266,6 +304,42 @@ export const EscalationAgent = Agent.make({
  */
 export const queueId = "queue"
 
+/**
+ * Whose a conversation is: `None` for a conversation that has not started, `Some(null)` for one
+ * started without a signed-in customer, `Some(email)` for a customer's.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const GetOwner = Rpc.make("GetOwner", {
+  payload: { conversationId: Schema.String },
+  success: Schema.Option(Schema.NullOr(Schema.String)),
+  error: SupportError
+})
+
+/**
+ * Knows which customer each conversation belongs to. Not the desk itself: a desk answers one
+ * message at a time, and a check before showing a transcript or an event stream must not wait for
+ * the message in progress.
+ *
+ * @since 0.1.0
+ * @category agents
+ */
+export const OwnershipAgent = Agent.make({
+  name: "ownership",
+  instructions: "You know which signed-in customer each support conversation belongs to.",
+  capabilities: ["ownership"],
+  protocol: [GetOwner]
+})
+
+/**
+ * The ownership instance that answers for every conversation.
+ *
+ * @since 0.1.0
+ * @category agents
+ */
+export const ownershipId = "conversations"
+
 // --- the contract's operations ---
 
 /**
@@ -295,25 +369,64 @@ const checkText = (text: string): Effect.Effect<void, SupportError> =>
     ? Effect.fail(new SupportError({ reason: `the message has ${text.length} characters; the limit is 8000` }))
     : Effect.void
 
+const checkCustomer = (customer: string | undefined): Effect.Effect<string | undefined, SupportError> =>
+  customer === undefined
+    ? Effect.succeed(undefined)
+    : Schema.is(Customer)(customer.trim())
+    ? Effect.succeed(customer.trim().toLowerCase())
+    : Effect.fail(
+      new SupportError({
+        reason: `invalid customer "${customer.slice(0, 80)}": give the verified customer's e-mail address, ` +
+          `or no customer when the sender is not signed in as one`
+      })
+    )
+
 /**
- * Send a customer message to a conversation and get the desk's reply. Give `messageId` to make a
- * retried send (after a timeout or a crash) answered once.
+ * Send a message to a conversation and get the desk's reply. `customer` is the verified
+ * customer sending it (their e-mail address, as in the orders); leave it out when the sender is
+ * not signed in as a customer (staff, a key without a customer). The first message binds the
+ * conversation to its customer (or to none): a later message from anyone else fails with
+ * `ConversationNotYours`, and the order tools act only on the bound customer's orders. Give
+ * `messageId` to make a retried send (after a timeout or a crash) answered once.
  *
  * @since 0.1.0
  */
 export const send = (
   conversationId: string,
   text: string,
-  options?: { readonly messageId?: string | undefined }
-): Effect.Effect<Reply, SupportError | AgentError.AgentError | LanguageModel.ModelError, Requirements> =>
+  options?: { readonly messageId?: string | undefined; readonly customer?: string | undefined }
+): Effect.Effect<
+  Reply,
+  SupportError | ConversationNotYours | AgentError.AgentError | LanguageModel.ModelError,
+  Requirements
+> =>
   Effect.gen(function*() {
     yield* checkConversation(conversationId)
     yield* checkText(text)
+    const customer = yield* checkCustomer(options?.customer)
     const desk = yield* Colony.client(DeskAgent)
     return yield* desk(conversationId).Send({
       text,
-      ...(options?.messageId === undefined ? {} : { messageId: options.messageId })
+      ...(options?.messageId === undefined ? {} : { messageId: options.messageId }),
+      ...(customer === undefined ? {} : { customer })
     })
+  })
+
+/**
+ * Whose a conversation is, to check before showing its transcript or events: `None` when it has
+ * not started, `Some(null)` when it was started without a signed-in customer, `Some(email)` (lower
+ * case) when a customer started it. Answers at once, even while the conversation's desk is busy
+ * with a message.
+ *
+ * @since 0.1.0
+ */
+export const owner = (
+  conversationId: string
+): Effect.Effect<Option.Option<string | null>, SupportError | AgentError.AgentError, Requirements> =>
+  Effect.gen(function*() {
+    yield* checkConversation(conversationId)
+    const ownership = yield* Colony.client(OwnershipAgent)
+    return yield* ownership(ownershipId).GetOwner({ conversationId })
   })
 
 /**

@@ -40,7 +40,7 @@ export const rules: ReadonlyArray<Rule> = [
   },
   {
     id: "no-other-customers",
-    text: "Never disclose another customer's data: only the order the customer named, and never its email address.",
+    text: "Never disclose another customer's data: only orders on the signed-in customer's account, and never an email address.",
     violatedBy: [/[\w.+-]+@example\.com/i]
   },
   {

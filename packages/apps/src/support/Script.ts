@@ -1,8 +1,9 @@
 /**
  * `colony demo`: the support desk on the embedded default. An embedded Postgres holds the shop's
- * orders and tickets, the colony runs in this process, and a scripted customer talks to the desk
- * (an order lookup, an address change, a multi-part question, a FAQ, a case a human answers),
- * with a progress line per step and the desk's replies. `interactive` chats in the terminal.
+ * orders and tickets, the colony runs in this process, and a scripted customer, signed in as Ana
+ * Ribeiro, talks to the desk (an order lookup, an address change, a multi-part question about an
+ * order that is not hers, a FAQ, a case a human answers), with a progress line per step and the
+ * desk's replies. `interactive` chats in the terminal.
  *
  * @since 0.1.0
  */
@@ -18,13 +19,22 @@ import * as Desk from "./Desk.js"
 import * as Support from "./Support.js"
 
 /**
- * The scripted customer's messages.
+ * Who the scripted customer is signed in as: Ana Ribeiro, whose orders are A-10023 (shipped) and
+ * A-10031 (processing).
+ *
+ * @since 0.1.0
+ */
+export const customer = "ana.ribeiro@example.com"
+
+/**
+ * The scripted customer's messages. The third names an order of another customer's: the desk
+ * answers the part it may, and says the order is not on her account.
  *
  * @since 0.1.0
  */
 export const script: ReadonlyArray<string> = [
   "Hi! Where is my order A-10023?",
-  "Please change the delivery address of A-10022 to 5 Park Lane, Leeds LS1 4AB",
+  "Please change the delivery address of A-10031 to 9 Rua Nova, 4000-123 Porto",
   "Where is my order A-10028 and how do I return an item?",
   "When do you charge my card for an item that is not in stock yet?",
   "I'd like to speak to a person about a custom engraving for a wedding gift"
@@ -90,23 +100,27 @@ export const withProgress = <A, E, R>(conversation: string, effect: Effect.Effec
   }).pipe(Effect.scoped)
 
 /**
- * Run the scripted conversation on the current colony and print it; returns the replies.
+ * Run the scripted conversation on the current colony and print it; returns the replies. The
+ * customer signed in is `customer` (Ana Ribeiro) unless `signedIn` names another.
  *
  * @since 0.1.0
  */
 export const run = (
-  conversation = "demo-1"
+  conversation = "demo-1",
+  signedIn: string = customer
 ): Effect.Effect<
   ReadonlyArray<Desk.Reply>,
-  Desk.SupportError | import("@colony/runtime").AgentError.AgentError | LanguageModel.ModelError,
+  Desk.SupportError | Desk.ConversationNotYours | import("@colony/runtime").AgentError.AgentError | LanguageModel.ModelError,
   Colony.Services | Sharding
 > =>
   Effect.gen(function*() {
-    yield* Console.log(`colony demo: the Northwind Goods support desk, in one process (conversation ${conversation})\n`)
+    yield* Console.log(
+      `colony demo: the Northwind Goods support desk, in one process (conversation ${conversation}, signed in as ${signedIn})\n`
+    )
     const replies: Array<Desk.Reply> = []
     for (const message of script) {
       yield* Console.log(`customer: ${message}`)
-      const reply = yield* withProgress(conversation, Desk.send(conversation, message))
+      const reply = yield* withProgress(conversation, Desk.send(conversation, message, { customer: signedIn }))
       yield* printReply(reply)
       replies.push(reply)
       if (reply.escalation !== null) {
@@ -124,14 +138,15 @@ export const run = (
   })
 
 /**
- * Chat with the desk in the terminal until `/quit` or end of input.
+ * Chat with the desk in the terminal until `/quit` or end of input, signed in as `signedIn`
+ * (default: the scripted customer, Ana Ribeiro).
  *
  * @since 0.1.0
  */
-export const interactive = (conversation = `chat-${Date.now().toString(36)}`) =>
+export const interactive = (conversation = `chat-${Date.now().toString(36)}`, signedIn: string = customer) =>
   Effect.gen(function*() {
-    yield* Console.log(`Northwind Goods support (conversation ${conversation}). /quit to leave, /tickets to list ` +
-      `escalations, /answer <ticket> <text> to answer one as the operator.\n`)
+    yield* Console.log(`Northwind Goods support (conversation ${conversation}, signed in as ${signedIn}). /quit to ` +
+      `leave, /tickets to list escalations, /answer <ticket> <text> to answer one as the operator.\n`)
     const rl = yield* Effect.acquireRelease(
       Effect.sync(() => readline.createInterface({ input: process.stdin, output: process.stdout, terminal: false })),
       (rl) => Effect.sync(() => rl.close())
@@ -151,7 +166,7 @@ export const interactive = (conversation = `chat-${Date.now().toString(36)}`) =>
       const answer = /^\/answer\s+(\S+)\s+(.+)$/.exec(line)
       const step = answer !== null
         ? Effect.map(Desk.answerEscalation(answer[1]!, answer[2]!), (t) => Console.log(`  ticket ${t.id} answered`))
-        : Effect.map(withProgress(conversation, Desk.send(conversation, line)), printReply)
+        : Effect.map(withProgress(conversation, Desk.send(conversation, line, { customer: signedIn })), printReply)
       yield* Effect.flatten(step).pipe(
         Effect.catchAll((error) => Console.log(`  error: ${"message" in error ? error.message : String(error)}`))
       )

@@ -1,7 +1,8 @@
 /**
  * The shop's data the support agents work on, in Postgres: the `orders` table (seeded with demo
- * orders) and the `support_tickets` table of cases handed to humans. Tables are created and the
- * demo orders seeded on first use, so a fresh database needs no migration step.
+ * orders), the `support_conversations` table of which customer each conversation belongs to, and
+ * the `support_tickets` table of cases handed to humans. Tables are created and the demo orders
+ * seeded on first use, so a fresh database needs no migration step.
  *
  * @since 0.1.0
  */
@@ -56,6 +57,13 @@ export class Store extends Context.Tag("@colony/apps/support/Store")<Store, {
   readonly order: (id: string) => Effect.Effect<Order, SupportError>
   readonly changeAddress: (id: string, address: string) => Effect.Effect<Order, SupportError>
   readonly requestRefund: (id: string, reason: string) => Effect.Effect<Order, SupportError>
+  /**
+   * Bind a conversation to its customer (`null`: started without a signed-in customer) unless it
+   * is bound already, and return the customer it is bound to.
+   */
+  readonly bindConversation: (conversationId: string, customer: string | null) => Effect.Effect<string | null, SupportError>
+  /** the customer a conversation is bound to; `None` when it has not started */
+  readonly conversationOwner: (conversationId: string) => Effect.Effect<Option.Option<string | null>, SupportError>
   readonly openTicket: (
     ticket: { readonly conversationId: string; readonly question: string; readonly reason: string }
   ) => Effect.Effect<Ticket, SupportError>
@@ -82,7 +90,8 @@ export const seedOrders: ReadonlyArray<Seed> = [
   ["A-10027", "Lea Rossi", "lea.rossi@example.com", "Smart kettle", 8900, "delivered", "GLS", "GLS 8830 2211 04", "Via Torino 45, 20123 Milano, Italy", "2026-11-05", "2026-11-10"],
   ["A-10028", "Kenji Sato", "kenji.sato@example.com", "Bamboo bath towels (set of 4)", 6200, "processing", null, null, "Keizersgracht 210, 1016 DZ Amsterdam, Netherlands", "2026-11-21", "2026-11-28"],
   ["A-10029", "Olivia Brown", "olivia.brown@example.com", "Air purifier, 2 spare filters", 22900, "shipped", "Royal Mail", "RM 4471 9902 6GB", "7 Castle Street, Edinburgh EH2 3AH, United Kingdom", "2026-11-17", "2026-11-24"],
-  ["A-10030", "Diego Fernández", "diego.f@example.com", "Running shoes (EU 43)", 11000, "delivered", "SEUR", "SE2266041", "Calle Mayor 10, 28013 Madrid, Spain", "2026-11-01", "2026-11-06"]
+  ["A-10030", "Diego Fernández", "diego.f@example.com", "Running shoes (EU 43)", 11000, "delivered", "SEUR", "SE2266041", "Calle Mayor 10, 28013 Madrid, Spain", "2026-11-01", "2026-11-06"],
+  ["A-10031", "Ana Ribeiro", "ana.ribeiro@example.com", "Milk frother, 4 cappuccino cups", 6400, "processing", null, null, "Rua das Flores 88, 4050-262 Porto, Portugal", "2026-11-22", "2026-11-29"]
 ]
 
 const now = () => Date.now()
@@ -173,6 +182,11 @@ export const layer: Layer.Layer<Store, never, SqlClient.SqlClient> = Layer.effec
         expected_on TEXT,
         refund TEXT
       )`
+      yield* sql`CREATE TABLE IF NOT EXISTS support_conversations (
+        id TEXT PRIMARY KEY,
+        customer TEXT,
+        started_at BIGINT NOT NULL
+      )`
       yield* sql`CREATE SEQUENCE IF NOT EXISTS support_ticket_numbers START 1001`
       yield* sql`CREATE TABLE IF NOT EXISTS support_tickets (
         id TEXT PRIMARY KEY,
@@ -249,6 +263,22 @@ export const layer: Layer.Layer<Store, never, SqlClient.SqlClient> = Layer.effec
           const rows = yield* sql<OrderRow>`UPDATE orders SET refund = ${note} WHERE id = ${id} RETURNING *`
           return toOrder(rows[0]!)
         })),
+      bindConversation: (conversationId, customer) =>
+        withSchema(Effect.gen(function*() {
+          // The first binding wins, so a message handled again after a crash, or two first
+          // messages racing, leave the conversation with one customer.
+          yield* sql`INSERT INTO support_conversations (id, customer, started_at)
+            VALUES (${conversationId}, ${customer}, ${now()}) ON CONFLICT (id) DO NOTHING`
+          const rows = yield* sql<{ customer: string | null }>`SELECT customer FROM support_conversations WHERE id = ${conversationId}`
+          return rows[0]!.customer
+        })),
+      conversationOwner: (conversationId) =>
+        withSchema(
+          Effect.map(
+            sql<{ customer: string | null }>`SELECT customer FROM support_conversations WHERE id = ${conversationId}`,
+            (rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.customer)
+          )
+        ),
       openTicket: ({ conversationId, question, reason }) =>
         withSchema(Effect.gen(function*() {
           const [next] = yield* sql<{ n: string | number }>`SELECT nextval('support_ticket_numbers') AS n`

@@ -5,6 +5,9 @@
  * makes from `DATABASE_URL` or an explicit URL.
  *
  * How a customer message is handled (the desk's `Send`):
+ * 0. the conversation is bound to the sender's verified customer on its first message, and a
+ *    message from anyone else is refused (`ConversationNotYours`); the order tools act only on
+ *    the bound customer's orders (`OrderNotYours`, `CustomerNotVerified`);
  * 1. the router (`triage/<conversation>`) names the message's intents and whether it needs a person,
  *    and picks the pattern (or takes the one configuration forces);
  * 2. `single`: one specialist answers (orders for order questions, FAQ for the rest);
@@ -28,9 +31,11 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Agents from "./Agents.js"
 import {
+  ConversationNotYours,
   DeskAgent,
   EscalationAgent,
   type Intent,
+  OwnershipAgent,
   type Pattern,
   Pattern as PatternSchema,
   queueId,
@@ -51,6 +56,7 @@ import * as Store from "./Store.js"
 export const agents = [
   DeskAgent,
   EscalationAgent,
+  OwnershipAgent,
   Agents.Triage,
   Agents.Faq,
   Agents.Orders,
@@ -92,6 +98,53 @@ const describeOrder = (order: Store.Order) =>
     order.refund === null ? undefined : order.refund
   ].filter((part) => part !== undefined).join("; ")
 
+/**
+ * An order tool was asked about an order of another customer than the conversation's. The
+ * message tells the model what to answer, and nothing about the order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OrderNotYours extends Schema.TaggedError<OrderNotYours>()("OrderNotYours", { orderId: Schema.String }) {
+  override get message() {
+    return `order ${this.orderId} is not on the signed-in customer's account, so you can neither see nor change it: ` +
+      `tell the customer so, say nothing else about that order, and ask them to check the number or sign in with ` +
+      `the account that placed it`
+  }
+}
+
+/**
+ * An order tool was used in a conversation that no verified customer started.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CustomerNotVerified extends Schema.TaggedError<CustomerNotVerified>()("CustomerNotVerified", {
+  orderId: Schema.String
+}) {
+  override get message() {
+    return `the customer is not signed in, so no order can be looked up or changed in this conversation (asked: ` +
+      `${this.orderId}): ask the customer to sign in and start a new conversation`
+  }
+}
+
+/**
+ * The order, when it is the conversation's customer's. Tools are shared by every conversation;
+ * the agent instance's id is its conversation's (every agent on a conversation uses it), and the
+ * desk bound that conversation to its verified customer before any specialist ran.
+ */
+const ownOrder = (orderId: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store.Store
+    const { id } = yield* Agent.CurrentAgent
+    const customer = Option.getOrNull(yield* store.conversationOwner(id))
+    // checked before the order is read, so an unverified sender learns nothing, not even whether it exists
+    if (customer === null) return yield* new CustomerNotVerified({ orderId })
+    const order = yield* store.order(orderId)
+    if (order.email.toLowerCase() !== customer.toLowerCase()) return yield* new OrderNotYours({ orderId })
+    return order
+  })
+
 const OrderIdParameter = Store.OrderId
 
 const ordersTools = [
@@ -99,8 +152,7 @@ const ordersTools = [
     name: "lookup_order",
     description: "Look up where an order is: status, tracking number, carrier, expected delivery date, shipping address",
     parameters: Schema.Struct({ orderId: OrderIdParameter }),
-    handler: ({ orderId }: { readonly orderId: string }) =>
-      Effect.flatMap(Store.Store, (store) => Effect.map(store.order(orderId), describeOrder))
+    handler: ({ orderId }: { readonly orderId: string }) => Effect.map(ownOrder(orderId), describeOrder)
   }),
   LanguageModel.tool({
     name: "change_address",
@@ -112,9 +164,11 @@ const ordersTools = [
       })
     }),
     handler: ({ newAddress, orderId }: { readonly orderId: string; readonly newAddress: string }) =>
-      Effect.flatMap(Store.Store, (store) =>
-        Effect.map(store.changeAddress(orderId, newAddress), (order) =>
-          `the delivery address of order ${order.id} is now ${order.address}`))
+      Effect.gen(function*() {
+        yield* ownOrder(orderId)
+        const order = yield* Effect.flatMap(Store.Store, (store) => store.changeAddress(orderId, newAddress))
+        return `the delivery address of order ${order.id} is now ${order.address}`
+      })
   }),
   LanguageModel.tool({
     name: "request_refund",
@@ -124,8 +178,11 @@ const ordersTools = [
       reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
     }),
     handler: ({ orderId, reason }: { readonly orderId: string; readonly reason: string }) =>
-      Effect.flatMap(Store.Store, (store) =>
-        Effect.map(store.requestRefund(orderId, reason.slice(0, 300)), (order) => `order ${order.id}: ${order.refund}`))
+      Effect.gen(function*() {
+        yield* ownOrder(orderId)
+        const order = yield* Effect.flatMap(Store.Store, (store) => store.requestRefund(orderId, reason.slice(0, 300)))
+        return `order ${order.id}: ${order.refund}`
+      })
   })
 ] as const
 
@@ -268,6 +325,10 @@ const FaqLive = Agent.toLayer(Agents.Faq, {}, { tools: faqTools })
 
 const OrdersLive = Agent.toLayer(Agents.Orders, {}, { tools: ordersTools })
 
+const OwnershipLive = Agent.toLayer(OwnershipAgent, {
+  GetOwner: ({ conversationId }) => Effect.flatMap(Store.Store, (store) => store.conversationOwner(conversationId))
+})
+
 const EscalationLive = Agent.toLayer(EscalationAgent, {
   OpenTicket: ({ question, reason }, agent) =>
     Effect.flatMap(Store.Store, (store) => store.openTicket({ conversationId: agent.id, question, reason })),
@@ -349,6 +410,18 @@ const escalationText = (ticket: Ticket, hard: boolean) =>
     : `I've passed your conversation to our support team (ticket ${ticket.id}). A person will reply here, usually ` +
       `within a few hours during opening times.`
 
+const notYours = (conversationId: string, bound: string | null, sender: string | null) =>
+  new ConversationNotYours({
+    conversationId,
+    reason: bound === null
+      ? `conversation ${conversationId} was started without a signed-in customer; start a new conversation ` +
+        `to get help with your orders`
+      : sender === null
+      ? `conversation ${conversationId} belongs to a signed-in customer; sign in as that customer, or start a ` +
+        `new conversation`
+      : `conversation ${conversationId} belongs to another customer; start a new conversation`
+  })
+
 const makeDesk = (options: Options) =>
   Agent.toLayer(DeskAgent, {
     GetTranscript: (_, agent) =>
@@ -364,9 +437,15 @@ const makeDesk = (options: Options) =>
         return turn
       }),
 
-    Send: ({ text }, agent) =>
+    Send: ({ customer: sender, text }, agent) =>
       Effect.gen(function*() {
         const conversation = agent.id
+        // before the message is stored: a message from someone else joins neither the transcript
+        // nor any specialist's memory
+        const store = yield* Store.Store
+        const signedIn = sender?.toLowerCase() ?? null
+        const bound = yield* store.bindConversation(conversation, signedIn)
+        if (bound !== signedIn) return yield* notYours(conversation, bound, signedIn)
         const self = `desk/${conversation}`
         const started = yield* Events.now
         const history = yield* agent.history
@@ -575,6 +654,7 @@ export const layerWith = (
   Layer.mergeAll(
     makeDesk(options),
     EscalationLive,
+    OwnershipLive,
     TriageLive,
     FaqLive,
     OrdersLive,
@@ -631,7 +711,7 @@ export const layerStore = (url?: string): Layer.Layer<SqlClient.SqlClient, Suppo
  *
  * @since 0.1.0
  */
-export type DeskError = SupportError | AgentError.AgentError | LanguageModel.ModelError
+export type DeskError = SupportError | ConversationNotYours | AgentError.AgentError | LanguageModel.ModelError
 
 /**
  * The ticket queue's instance id (see `Desk.escalations`).

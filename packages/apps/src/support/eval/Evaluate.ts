@@ -1,7 +1,8 @@
 /**
  * Run the evaluation set against the support desk of the current colony and score it: routing
  * accuracy (intents and pattern as expected), tool-call correctness (the expected tools, no more,
- * no fewer) and escalation correctness, per message and as a table.
+ * no fewer, and an order tool refusing exactly where the order is not the signed-in customer's)
+ * and escalation correctness, per message and as a table.
  *
  * @since 0.1.0
  */
@@ -25,6 +26,8 @@ export interface Outcome {
   readonly pattern: Desk.Pattern
   readonly tools: ReadonlyArray<string>
   readonly escalated: boolean
+  /** an order tool refused: the order was not the signed-in customer's, or no one was signed in */
+  readonly refused: boolean
   readonly routed: boolean
   readonly toolsCorrect: boolean
   readonly escalationCorrect: boolean
@@ -50,6 +53,9 @@ const sameSet = <A>(a: ReadonlyArray<A>, b: ReadonlyArray<A>) =>
 const sameMultiset = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && [...a].sort().join("\u0000") === [...b].sort().join("\u0000")
 
+// how the runtime renders a failed tool's typed error to the model (and in `Reply.tools`)
+const REFUSAL = /^error: (?:OrderNotYours|CustomerNotVerified):/
+
 /**
  * Score one reply against what was expected.
  *
@@ -63,6 +69,7 @@ export const score = (
   reply: Desk.Reply
 ): Outcome => {
   const tools = reply.tools.map((t) => t.name)
+  const refused = reply.tools.some((t) => REFUSAL.test(t.output))
   return {
     conversation,
     step,
@@ -72,15 +79,17 @@ export const score = (
     pattern: reply.pattern,
     tools,
     escalated: reply.escalation !== null,
+    refused,
     routed: sameSet(reply.intents, expected.intents) && reply.pattern === expected.pattern,
-    toolsCorrect: sameMultiset(tools, expected.tools),
+    toolsCorrect: sameMultiset(tools, expected.tools) && refused === expected.refused,
     escalationCorrect: (reply.escalation !== null) === expected.escalated,
     simulated: reply.simulated
   }
 }
 
 /**
- * Run conversations (all 50 by default) on the desk, one conversation id per run and set.
+ * Run conversations (all 52 by default) on the desk, one conversation id per run and set, each as
+ * its signed-in customer.
  *
  * @since 0.1.0
  */
@@ -88,7 +97,7 @@ export const run = (
   options: { readonly prefix?: string | undefined; readonly set?: ReadonlyArray<Conversation> | undefined } = {}
 ): Effect.Effect<
   Report,
-  Desk.SupportError | AgentError.AgentError | LanguageModel.ModelError,
+  Desk.SupportError | Desk.ConversationNotYours | AgentError.AgentError | LanguageModel.ModelError,
   Colony.Services | Sharding
 > =>
   Effect.gen(function*() {
@@ -97,7 +106,7 @@ export const run = (
     const outcomes = yield* Effect.forEach(set, (conversation) =>
       Effect.forEach(conversation.steps, (step, i) =>
         Effect.map(
-          Desk.send(`${prefix}-${conversation.id}`, step.customer),
+          Desk.send(`${prefix}-${conversation.id}`, step.customer, { customer: conversation.signedIn ?? undefined }),
           (reply) => score(conversation.id, i + 1, step.customer, step.expect, reply)
         )), { concurrency: 8 })
     const flat = outcomes.flat()
@@ -114,6 +123,9 @@ export const run = (
   })
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
+
+const toolList = (tools: ReadonlyArray<string>, refused: boolean) =>
+  `${tools.join(", ") || "-"}${refused ? " (refused)" : ""}`
 
 /**
  * The report as a table a person can read: one row per message that missed, then the totals.
@@ -138,7 +150,8 @@ export const format = (report: Report, label: string): string => {
     for (const o of rows) {
       lines.push(
         `| ${o.conversation} | ${o.step} | ${o.expected.intents.join("+")} ${o.expected.pattern} | ` +
-          `${o.intents.join("+")} ${o.pattern} | ${o.expected.tools.join(", ") || "-"} | ${o.tools.join(", ") || "-"} | ` +
+          `${o.intents.join("+")} ${o.pattern} | ${toolList(o.expected.tools, o.expected.refused)} | ` +
+          `${toolList(o.tools, o.refused)} | ` +
           `${o.expected.escalated ? "yes" : "no"} / ${o.escalated ? "yes" : "no"} |`
       )
     }
