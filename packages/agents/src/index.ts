@@ -5,6 +5,7 @@
  */
 export * as Aggregate from "./Aggregate.js"
 export * as Assign from "./Assign.js"
+export * as Broadcast from "./Broadcast.js"
 export * as Collaboration from "./Collaboration.js"
 export * as Decompose from "./Decompose.js"
 export * as DurableSession from "./DurableSession.js"

@@ -5,13 +5,34 @@
  *
  * @since 0.1.0
  */
-import { type Collaboration, Session } from "@colony/agents"
+import { Broadcast, type Collaboration, Session } from "@colony/agents"
 import type { AgentError } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import { Cause, Clock, Context, Effect, Exit, Layer, Option, PubSub, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Option, type Scope, Stream } from "effect"
 import { SessionSummary } from "./GatewayRpcs.js"
 
 type RunError = Session.SessionBusy | Session.SessionCancelled | AgentError.UnknownAgent | AgentError.AgentUnavailable
+
+/**
+ * How a followed run can end badly: the run's own failures, or `Broadcast.FollowerOverflow` when
+ * the follower read too slowly (its buffer of `Broadcast.capacity` items filled up).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FollowError = RunError | Broadcast.FollowerOverflow
+
+/**
+ * How the gateway runs a collaboration: `Session.run`, the session entity in the cluster.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Run<R> = (
+  session: string,
+  collaboration: Collaboration.Collaboration,
+  task: string
+) => Stream.Stream<Session.Progress, RunError, R>
 
 type Item =
   | { readonly _tag: "Progress"; readonly index: number; readonly value: Session.Progress }
@@ -24,7 +45,7 @@ interface Entry {
   readonly startedAt: number
   readonly progress: Array<Session.Progress>
   exit: Exit.Exit<void, RunError> | undefined
-  readonly hub: PubSub.PubSub<Item>
+  readonly hub: Broadcast.Broadcast<Item>
 }
 
 /**
@@ -44,23 +65,28 @@ export class SessionLog extends Context.Tag("@colony/apps/SessionLog")<SessionLo
     session: string,
     collaboration: Collaboration.Collaboration,
     task: string
-  ) => Stream.Stream<Session.Progress, RunError>
+  ) => Stream.Stream<Session.Progress, FollowError>
   /** follow a run this gateway started; `None` if it did not start one under that id */
-  readonly follow: (session: string) => Option.Option<Stream.Stream<Session.Progress, RunError>>
+  readonly follow: (session: string) => Option.Option<Stream.Stream<Session.Progress, FollowError>>
   readonly list: Effect.Effect<ReadonlyArray<SessionSummary>>
+  /** the live followers of every remembered run, what waits for them, and how many fell behind */
+  readonly followers: Effect.Effect<Broadcast.Stats>
 }>() {}
 
-const followEntry = (entry: Entry): Stream.Stream<Session.Progress, RunError> =>
+// the whole progress is kept for the run's life, so a new follower misses nothing
+const resume = "call WatchSession again: it replays the session's progress from its start"
+
+const followEntry = (entry: Entry): Stream.Stream<Session.Progress, FollowError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     // Subscribe before reading the backlog; items already in the backlog are skipped by index.
-    const queue = yield* PubSub.subscribe(entry.hub)
+    const items = yield* entry.hub.follow({ resume })
     const backlog = entry.progress.slice()
     const done = entry.exit
     const replay = Stream.fromIterable(backlog)
     if (done !== undefined) return Stream.concat(replay, Exit.isSuccess(done) ? Stream.empty : Stream.failCause(done.cause))
-    const live = Stream.fromQueue(queue).pipe(
+    const live = items.pipe(
       Stream.takeUntil((item) => item._tag === "End"),
-      Stream.flatMap((item) =>
+      Stream.flatMap((item): Stream.Stream<Session.Progress, FollowError> =>
         item._tag === "End"
           ? Exit.isSuccess(item.exit) ? Stream.empty : Stream.failCause(item.exit.cause)
           : item.index < backlog.length
@@ -72,13 +98,19 @@ const followEntry = (entry: Entry): Stream.Stream<Session.Progress, RunError> =>
   }))
 
 /**
+ * A session log that starts runs with `run`, in the scope it is made in; each follower buffers
+ * at most `followerBuffer` items (default `Broadcast.capacity`).
+ *
  * @since 0.1.0
- * @category layers
+ * @category constructors
  */
-export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(
-  SessionLog,
+export const make = <R>(
+  run: Run<R>,
+  options: { readonly followerBuffer?: number | undefined } = {}
+): Effect.Effect<Context.Tag.Service<SessionLog>, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
+    const context = yield* Effect.context<R>()
     const entries = new Map<string, Entry>()
     const forget = () => {
       if (entries.size <= retained) return
@@ -87,7 +119,6 @@ export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(
         if (entry.exit !== undefined) entries.delete(id)
       }
     }
-    const sharding = yield* Effect.context<Sharding>()
 
     const start = (session: string, collaboration: Collaboration.Collaboration, task: string) =>
       Stream.unwrap(Effect.gen(function*() {
@@ -100,7 +131,7 @@ export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(
           startedAt: yield* Clock.currentTimeMillis,
           progress: [],
           exit: undefined,
-          hub: yield* PubSub.unbounded<Item>()
+          hub: yield* Broadcast.make<Item>({ capacity: options.followerBuffer })
         }
         entries.delete(session)
         entries.set(session, entry)
@@ -108,29 +139,40 @@ export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(
         const follower = followEntry(entry)
         // The run is consumed in the gateway's scope, not the caller's: a caller that goes away
         // leaves it running for watchers, as the session entity itself does.
-        yield* Session.run(session, collaboration, task).pipe(
+        yield* run(session, collaboration, task).pipe(
           Stream.runForEach((value) =>
             Effect.suspend(() => {
               entry.progress.push(value)
-              return PubSub.publish(entry.hub, { _tag: "Progress", index: entry.progress.length - 1, value })
+              return entry.hub.publish({ _tag: "Progress", index: entry.progress.length - 1, value })
             })
           ),
           Effect.exit,
           Effect.flatMap((exit) =>
             Effect.suspend(() => {
               entry.exit = exit
-              return PubSub.publish(entry.hub, { _tag: "End", exit })
+              return entry.hub.publish({ _tag: "End", exit })
             })
           ),
-          Effect.provide(sharding),
+          Effect.provide(context),
           Effect.forkIn(scope)
         )
         return follower
       }))
 
+    const followers = Effect.map(
+      Effect.suspend(() => Effect.forEach([...entries.values()], (entry) => entry.hub.stats)),
+      (all) =>
+        all.reduce((sum, stats) => ({
+          followers: sum.followers + stats.followers,
+          buffered: sum.buffered + stats.buffered,
+          overflowed: sum.overflowed + stats.overflowed
+        }), { followers: 0, buffered: 0, overflowed: 0 })
+    )
+
     return SessionLog.of({
       start,
       follow: (session) => Option.map(Option.fromNullable(entries.get(session)), followEntry),
+      followers,
       list: Effect.sync(() =>
         [...entries.values()].reverse().map((entry) => {
           const failure = entry.exit !== undefined && Exit.isFailure(entry.exit)
@@ -150,4 +192,9 @@ export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(
       )
     })
   })
-)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(SessionLog, make(Session.run))

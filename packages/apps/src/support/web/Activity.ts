@@ -12,8 +12,9 @@
  *
  * @since 0.1.0
  */
+import { Broadcast } from "@colony/agents"
 import { Events } from "@colony/runtime"
-import { Effect, PubSub, Queue, type Scope, Stream } from "effect"
+import { Effect, Queue, Schema, type Scope, Stream } from "effect"
 
 /**
  * An event with its place in this process's feed: a client that reconnects says the last number
@@ -56,17 +57,53 @@ export interface Seen {
 }
 
 /**
+ * A follower of a conversation read too slowly and was ended: `capacity` events waited unread.
+ * It had received every event up to `lastSeq`; following again after `lastSeq` (an EventSource
+ * reconnecting sends it as `Last-Event-ID` by itself) resumes with what is still remembered.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FellBehind extends Schema.TaggedError<FellBehind>()("FellBehind", {
+  conversation: Schema.String,
+  lastSeq: Schema.Int,
+  capacity: Schema.Int
+}) {
+  override get message() {
+    return `this reader of conversation "${this.conversation}" fell ${this.capacity} events behind, so its feed was ` +
+      `ended after event ${this.lastSeq}; reconnect with Last-Event-ID: ${this.lastSeq} (or ?after=${this.lastSeq}) to resume`
+  }
+}
+
+/**
+ * The last frame of an event-stream feed that fell behind: `event: overflow` with `id:` the last
+ * event sent, so the page can tell why the feed ended and the EventSource's reconnection resumes
+ * after that event. Its data is `{ conversation, lastSeq, message }`.
+ *
+ * @since 0.1.0
+ */
+export const overflowFrame = (behind: FellBehind): string =>
+  `event: overflow\nid: ${behind.lastSeq}\ndata: ${
+    JSON.stringify({ conversation: behind.conversation, lastSeq: behind.lastSeq, message: behind.message })
+  }\n\n`
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Activity {
-  /** the conversation's remembered events after `after`, then its new ones as they happen */
-  readonly follow: (conversation: string, after?: number) => Stream.Stream<Entry>
+  /**
+   * the conversation's remembered events after `after`, then its new ones as they happen; a
+   * reader that leaves `Limits.followerBuffer` of them unread is ended with `FellBehind`
+   */
+  readonly follow: (conversation: string, after?: number) => Stream.Stream<Entry, FellBehind>
   /** the conversation's remembered events */
   readonly history: (conversation: string) => ReadonlyArray<Entry>
   readonly load: () => ReadonlyArray<Load>
   /** the conversations with events, most recent first */
   readonly conversations: () => ReadonlyArray<Seen>
+  /** the live followers, the events waiting for them, and how many were ended for falling behind */
+  readonly followers: Effect.Effect<Broadcast.Stats>
 }
 
 /**
@@ -96,10 +133,12 @@ export interface Limits {
   readonly eventsPerConversation: number
   /** conversations remembered (the least recently active go first) */
   readonly conversations: number
+  /** events a follower may leave unread before its feed is ended (default `Broadcast.capacity`) */
+  readonly followerBuffer?: number | undefined
 }
 
-// about 300 bytes an event: at most some 20 MB for the busiest process
-const defaults: Limits = { eventsPerConversation: 300, conversations: 200 }
+// about 300 bytes an event: at most some 20 MB for the busiest process, and 300 KB per follower
+const defaults: Limits = { eventsPerConversation: 300, conversations: 200, followerBuffer: Broadcast.capacity }
 
 /**
  * Start watching the bus for as long as the scope lives.
@@ -110,7 +149,7 @@ const defaults: Limits = { eventsPerConversation: 300, conversations: 200 }
 export const make = (limits: Limits = defaults): Effect.Effect<Activity, never, Events.Events | Scope.Scope> =>
   Effect.gen(function*() {
     const bus = yield* Events.Events
-    const hub = yield* PubSub.unbounded<Entry>()
+    const hub = yield* Broadcast.make<Entry>({ capacity: limits.followerBuffer })
     // Map iteration order is insertion order: re-inserting a conversation on each event keeps the
     // least recently active first, which is the one to forget.
     const histories = new Map<
@@ -152,7 +191,7 @@ export const make = (limits: Limits = defaults): Effect.Effect<Activity, never, 
     yield* Queue.take(queue).pipe(
       Effect.flatMap((event) => {
         count(event)
-        return PubSub.publish(hub, remember(event))
+        return hub.publish(remember(event))
       }),
       Effect.forever,
       Effect.forkScoped
@@ -166,17 +205,17 @@ export const make = (limits: Limits = defaults): Effect.Effect<Activity, never, 
       // nothing falls between the two, and nothing is sent twice.
       follow: (conversation, after = 0) =>
         Stream.unwrapScoped(Effect.gen(function*() {
-          const live = yield* PubSub.subscribe(hub)
+          const live = yield* hub.follow({ accept: (entry) => entry.conversation === conversation })
           const past = history(conversation).filter((entry) => entry.seq > after)
           const last = past.length === 0 ? after : past[past.length - 1]!.seq
+          let sent = after
           return Stream.fromIterable(past).pipe(
-            Stream.concat(
-              Stream.fromQueue(live).pipe(
-                Stream.filter((entry) => entry.seq > last && entry.conversation === conversation)
-              )
-            )
+            Stream.concat(Stream.filter(live, (entry) => entry.seq > last)),
+            Stream.tap((entry) => Effect.sync(() => (sent = entry.seq))),
+            Stream.mapError((overflow) => new FellBehind({ conversation, lastSeq: sent, capacity: overflow.capacity }))
           )
         })),
+      followers: hub.stats,
       load: () =>
         [...loads].map(([agent, load]) => ({ agent, ...load })).sort((a, b) => a.agent.localeCompare(b.agent)),
       conversations: () =>
