@@ -149,7 +149,7 @@ describe("gateway in front of runners", () => {
       expect(conversation.turns.map((t) => t.role)).toEqual(["customer", "agent", "human"])
       expect(conversation.ticket).toBeNull()
 
-      const page = await fetch(`http://127.0.0.1:${address.port}/support/dashboard?access_token=k-2`)
+      const page = await fetch(`http://127.0.0.1:${address.port}/support/dashboard`)
       expect(await page.text()).toContain("Escalation queue")
     } finally {
       await gateway.dispose()

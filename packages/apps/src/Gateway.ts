@@ -18,6 +18,7 @@
 import { Session } from "@colony/agents"
 import { type Agent, Colony, ColonyError, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -25,12 +26,14 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
-import { Config, Effect, Layer, Option, type Scope } from "effect"
+import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import * as Demo from "./Demo.js"
 import * as A2A from "./gateway/A2A.js"
+import * as Auth from "./gateway/Auth.js"
 import { config, GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
 import * as GatewayHandlers from "./gateway/GatewayHandlers.js"
 import * as GatewayMetrics from "./gateway/GatewayMetrics.js"
@@ -40,6 +43,7 @@ import * as GatewayTracing from "./gateway/GatewayTracing.js"
 import * as OpenAICompat from "./gateway/OpenAICompat.js"
 import * as Prometheus from "./gateway/Prometheus.js"
 import * as SessionLog from "./gateway/SessionLog.js"
+import * as WebSocketLimit from "./gateway/WebSocketLimit.js"
 import * as SupportDesk from "./gateway/SupportDesk.js"
 
 export { GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
@@ -69,6 +73,7 @@ const asAny = (agents: ReadonlyArray<AnyAgent>) => agents as unknown as Readonly
  * @category models
  */
 export type RouteContext =
+  | Auth.Credentials
   | Colony.Services
   | Sharding
   | GatewayConfig
@@ -78,8 +83,9 @@ export type RouteContext =
 
 /**
  * Routes an application adds to the gateway (the support desk's pages and API, ...), served
- * behind the same keys, rate limit, body limit and metrics as the gateway's own. Its handlers
- * answer their own failures (a bad body is a 400 the route writes). An effect, so that an
+ * behind the same checks, body limit and metrics as the gateway's own. Each route declares who
+ * may call it with `Auth.route` (a route that does not is unreachable: it has no caller). Its
+ * handlers answer their own failures (a bad body is a 400 the route writes). An effect, so that an
  * application can start what its routes share (a feed, a cache) once, for as long as the gateway
  * runs.
  *
@@ -112,8 +118,9 @@ export interface Options {
 const loopback = new Set(["127.0.0.1", "::1", "localhost"])
 
 /**
- * The gateway's settings: the environment's, then `overrides`. An open gateway (no keys) may
- * only listen on a loopback interface.
+ * The gateway's settings: the environment's, then `overrides`. A gateway without keys may only
+ * listen on a loopback interface, and makes an admin key for the run with a one-use sign-in code
+ * (`loginCode`): it is never open to whoever can reach it.
  *
  * @since 0.1.0
  */
@@ -130,13 +137,37 @@ export const settings = (overrides: Partial<Settings> = {}): Effect.Effect<Setti
           `Set COLONY_GATEWAY_KEYS (comma-separated keys), or listen on 127.0.0.1`
       })
     }
+    if (Option.isSome(merged.tokenSecret) && Buffer.byteLength(Redacted.value(merged.tokenSecret.value)) < 32) {
+      return yield* new ColonyError.StartFailed({
+        reason: "COLONY_GATEWAY_TOKEN_SECRET is shorter than 32 bytes: use a long random string (openssl rand -hex 32)"
+      })
+    }
     if (Option.isSome(merged.tlsCert) !== Option.isSome(merged.tlsKey)) {
       return yield* new ColonyError.StartFailed({
         reason: "TLS needs both COLONY_GATEWAY_TLS_CERT and COLONY_GATEWAY_TLS_KEY (PEM files); set both or neither"
       })
     }
+    if (merged.keys.length === 0) {
+      return {
+        ...merged,
+        keys: [Redacted.make(`admin:${randomBytes(24).toString("base64url")}`)],
+        loginCode: Option.some(Redacted.make(randomBytes(24).toString("base64url")))
+      }
+    }
     return merged
   })
+
+/**
+ * The key and sign-in link of a gateway that made its own key (no `COLONY_GATEWAY_KEYS`), for
+ * the person who started it.
+ *
+ * @since 0.1.0
+ */
+export const generatedCredential = (settings: Settings, address: string) =>
+  Option.map(settings.loginCode, (code) => ({
+    key: Redacted.value(settings.keys[0]!).replace(/^admin:/, ""),
+    signIn: `${address}/auth/login?code=${Redacted.value(code)}`
+  }))
 
 const readiness = Effect.gen(function*() {
   const status = yield* Colony.status.pipe(Effect.timeout("2 seconds"), Effect.option)
@@ -171,23 +202,26 @@ export const router = (
   const a2a = yield* A2A.router(applications)
   const extra = yield* Effect.all(extensions)
   const own = HttpRouter.empty.pipe(
-    HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))),
-    HttpRouter.get("/readyz", readiness),
+    HttpRouter.get("/healthz", Auth.route("public", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" })))),
+    HttpRouter.get("/readyz", Auth.route("public", readiness)),
     HttpRouter.get(
       "/metrics",
-      Effect.map(Prometheus.text, (body) => HttpServerResponse.text(body, { contentType: Prometheus.contentType }))
+      Auth.route(
+        "public",
+        Effect.map(Prometheus.text, (body) => HttpServerResponse.text(body, { contentType: Prometheus.contentType }))
+      )
     ),
-    HttpRouter.post("/rpc", rpcHttp),
-    HttpRouter.get("/rpc/ws", rpcWebSocket),
-    HttpRouter.post("/v1/chat/completions", OpenAICompat.chatCompletions),
-    HttpRouter.get("/v1/models", OpenAICompat.models),
+    // each call takes its own share of the rate limit (GatewayHandlers), not each HTTP request
+    HttpRouter.post("/rpc", Auth.route("client", rpcHttp, { limit: false, sealCaller: true })),
+    HttpRouter.get("/rpc/ws", Auth.route("client", rpcWebSocket, { limit: false, sealCaller: true, ticket: true })),
+    HttpRouter.post("/v1/chat/completions", Auth.route("client", OpenAICompat.chatCompletions)),
+    HttpRouter.get("/v1/models", Auth.route("client", OpenAICompat.models)),
+    HttpRouter.concat(Auth.router),
     HttpRouter.concat(a2a)
   )
   return extra.reduce<HttpRouter.HttpRouter<never, RouteContext | GatewayHandlers.ServedAgents>>(
     (all, routes) => HttpRouter.concat(all, routes),
     own
-  ).pipe(
-    Effect.catchTag("RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))
   )
 })
 
@@ -203,7 +237,7 @@ export const layerServe = (
   agents: ReadonlyArray<AnyAgent>,
   routes: ReadonlyArray<Routes> = [],
   applications: ReadonlyArray<A2A.Application> = []
-): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed, Colony.Services | Sharding> => {
+): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
     const credentials = yield* Option.match(tls, {
@@ -215,7 +249,12 @@ export const layerServe = (
         })
     })
     return NodeHttpServer.layer(
-      () => credentials === undefined ? createHttpServer() : createHttpsServer(credentials),
+      () => {
+        const server = credentials === undefined ? createHttpServer() : createHttpsServer(credentials)
+        // `ws` would buffer a message of up to 100 MiB before the gateway sees it
+        WebSocketLimit.limitFrames(server, settings.maxBodyBytes)
+        return server
+      },
       { host: settings.host, port: settings.port }
     ).pipe(
       Layer.mapError((error) =>
@@ -223,15 +262,21 @@ export const layerServe = (
       )
     )
   }))
-  const app = Layer.unwrapScoped(Effect.map(router(routes, applications), (all) => HttpServer.serve(all, GatewayMiddleware.make(settings))))
+  const app = Layer.unwrapScoped(Effect.map(router(routes, applications), (all) =>
+    HttpServer.serve(
+      Effect.catchTag(all, "RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound)),
+      GatewayMiddleware.make(settings, GatewayMiddleware.labelsOf([...all.routes].map((route) => route.path)))
+    ).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))))
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
   return Layer.mergeAll(app, metrics).pipe(
     Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
     Layer.provide(Layer.mergeAll(
       SessionLog.layer,
       GatewayHandlers.layerServedAgents(asAny(agents)),
-      Layer.succeed(GatewayConfig, settings)
+      Auth.layer(settings)
     )),
+    // the settings in use are part of the output: a gateway that made its own key tells it
+    Layer.provideMerge(Layer.succeed(GatewayConfig, settings)),
     Layer.provideMerge(server)
   )
 }
@@ -256,7 +301,7 @@ export const layerEmbedded = (options: Options & {
   readonly hosted?: Layer.Layer<never, never, Agent.Requirements> | undefined
   readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
   readonly support?: SupportDesk.Options | false | undefined
-} = {}): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed> =>
+} = {}): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
     const support = options.support === false ? undefined : options.support ?? {}
@@ -283,7 +328,7 @@ export const layerEmbedded = (options: Options & {
  */
 export const layerClient = (
   options: Options & { readonly support?: boolean | undefined } = {}
-): Layer.Layer<HttpServer.HttpServer, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
+): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
     const support = options.support === true ? {} : undefined

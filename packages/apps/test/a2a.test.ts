@@ -12,11 +12,14 @@ import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
-import { BoundedTaskStore } from "../src/gateway/A2A.js"
+import { ServerCallContext } from "@a2a-js/sdk/server"
+import { BoundedTaskStore, GatewayUser } from "../src/gateway/A2A.js"
+import * as Auth from "../src/gateway/Auth.js"
 import * as A2ATool from "../src/interop/A2ATool.js"
 import { start } from "./gatewaySupport.js"
 
 const key = "a2a-key"
+const otherKey = "other-a2a-key"
 
 // On the open gateway: `broken`, whose model is not in its colony's registry (every answer fails,
 // as a model outage would), and `slow`, whose model is the fake OpenAI server.
@@ -39,7 +42,7 @@ beforeAll(async () => {
       languageModel: LanguageModel.layerRegistry(
         ModelRegistry.make({ default: { provider: "openai", baseUrl: fake.url, apiKey: "fake", maxRetries: 0 } })
       ),
-      settings: { port: 0, rateLimit: 0 },
+      settings: { port: 0, keys: [Redacted.make(otherKey)], rateLimit: 0 },
       support: false
     }))
   ])
@@ -57,6 +60,19 @@ const withKey: typeof fetch = (input, init) => {
 }
 
 const json = (response: Response): Promise<any> => response.json()
+
+/** A client of the second gateway's agent `name`. */
+const otherClientFor = (name: string): Promise<Client> => {
+  const fetchImpl: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers)
+    headers.set("authorization", `Bearer ${otherKey}`)
+    return fetch(input, { ...init, headers })
+  }
+  return new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports: [new JsonRpcTransportFactory({ fetchImpl })],
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl })
+  })).createFromUrl(`${other.url}/a2a/${name}/.well-known/agent-card.json`, "")
+}
 
 const clientFor = (name: string): Promise<Client> =>
   new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
@@ -122,7 +138,7 @@ describe("gateway: A2A server", () => {
     const open = await fetch(`${gateway.url}/a2a/writer/.well-known/agent-card.json`)
     expect(open.status).toBe(200)
     expect(await open.json()).toMatchObject({ security: [{ bearer: [] }], securitySchemes: { bearer: { scheme: "bearer" } } })
-    const endpoint = await fetch(`${gateway.url}/a2a/writer`, { method: "POST", body: "{}" })
+    const endpoint = await fetch(`${gateway.url}/a2a/writer`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
     expect(endpoint.status).toBe(401)
   })
 
@@ -235,9 +251,7 @@ describe("gateway: A2A server", () => {
 
 describe("gateway: A2A failures", () => {
   it("a failing agent ends its task failed with the reason, and the gateway keeps serving", async () => {
-    const client = await new ClientFactory().createFromUrl(`${other.url}/a2a/broken/.well-known/agent-card.json`, "")
-    // an open gateway (no keys) declares no security
-    expect(Object.keys((await client.getAgentCard()).securitySchemes ?? {})).toEqual([])
+    const client = await otherClientFor("broken")
     const result = await client.sendMessage(send("Anything"))
     if (!("status" in result)) throw new Error("expected a task")
     expect(result.status?.state).toBe(TaskState.TASK_STATE_FAILED)
@@ -252,7 +266,7 @@ describe("gateway: A2A failures", () => {
 
   it("CancelTask stops a running task, which ends canceled", async () => {
     fake.inject("hang")
-    const client = await new ClientFactory().createFromUrl(`${other.url}/a2a/slow/.well-known/agent-card.json`, "")
+    const client = await otherClientFor("slow")
     const states: Array<string> = []
     let canceled: Task | undefined
     for await (const event of client.sendMessageStream(send("Take your time"))) {
@@ -284,7 +298,10 @@ describe("A2ATool: a colony agent calls a remote A2A agent", () => {
           card: `${gateway.url}/a2a/writer/.well-known/agent-card.json`,
           headers: { authorization: `Bearer ${key}` }
         })
-        const broken = yield* A2ATool.make({ card: `${other.url}/a2a/broken/.well-known/agent-card.json` })
+        const broken = yield* A2ATool.make({
+          card: `${other.url}/a2a/broken/.well-known/agent-card.json`,
+          headers: { authorization: `Bearer ${otherKey}` }
+        })
         expect(writer.name).toBe("writer")
         expect(writer.description).toContain("Ask the remote agent \"writer\"")
         return Agent.toLayer(Scout, {}, { tools: [writer, broken] })
@@ -323,7 +340,14 @@ describe("BoundedTaskStore", () => {
     history: [],
     metadata: undefined
   })
-  const list = (store: BoundedTaskStore, params: { contextId?: string; status?: TaskState; pageSize?: number; pageToken?: string }) =>
+  const as = (subject: string, scope: Auth.Scope = "client") =>
+    new ServerCallContext({ user: new GatewayUser(new Auth.Caller({ subject, scope, customer: null })) })
+  const mine = as("key:a")
+  const list = (
+    store: BoundedTaskStore,
+    params: { contextId?: string; status?: TaskState; pageSize?: number; pageToken?: string },
+    context = mine
+  ) =>
     store.list({
       tenant: "",
       contextId: params.contextId ?? "",
@@ -331,17 +355,17 @@ describe("BoundedTaskStore", () => {
       pageSize: params.pageSize,
       pageToken: params.pageToken ?? "",
       statusTimestampAfter: undefined
-    })
+    }, context)
 
   it("keeps the most recently updated tasks, and lists them newest first, a page at a time", async () => {
     const store = new BoundedTaskStore(3)
-    await store.save(task("a", "c1", TaskState.TASK_STATE_WORKING, 1))
-    await store.save(task("b", "c1", TaskState.TASK_STATE_COMPLETED, 2))
-    await store.save(task("c", "c2", TaskState.TASK_STATE_COMPLETED, 3))
-    await store.save(task("a", "c1", TaskState.TASK_STATE_COMPLETED, 4)) // updated: now the newest
-    await store.save(task("d", "c2", TaskState.TASK_STATE_FAILED, 5)) // evicts b, the least recently updated
-    expect(await store.load("b")).toBeUndefined()
-    expect((await store.load("a"))?.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    await store.save(task("a", "c1", TaskState.TASK_STATE_WORKING, 1), mine)
+    await store.save(task("b", "c1", TaskState.TASK_STATE_COMPLETED, 2), mine)
+    await store.save(task("c", "c2", TaskState.TASK_STATE_COMPLETED, 3), mine)
+    await store.save(task("a", "c1", TaskState.TASK_STATE_COMPLETED, 4), mine) // updated: now the newest
+    await store.save(task("d", "c2", TaskState.TASK_STATE_FAILED, 5), mine) // evicts b, the least recently updated
+    expect(await store.load("b", mine)).toBeUndefined()
+    expect((await store.load("a", mine))?.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
 
     const first = await list(store, { pageSize: 2 })
     expect(first.tasks.map((t) => t.id)).toEqual(["d", "a"])
@@ -350,5 +374,16 @@ describe("BoundedTaskStore", () => {
     expect(second.tasks.map((t) => t.id)).toEqual(["c"])
     expect(second.nextPageToken).toBe("")
     expect((await list(store, { contextId: "c2", status: TaskState.TASK_STATE_COMPLETED })).tasks.map((t) => t.id)).toEqual(["c"])
+  })
+
+  it("a task is its creator's: another client neither loads, lists nor overwrites it; staff see it", async () => {
+    const store = new BoundedTaskStore(10)
+    await store.save(task("t", "c1", TaskState.TASK_STATE_WORKING, 1), mine)
+    const theirs = as("key:b")
+    expect(await store.load("t", theirs)).toBeUndefined()
+    expect((await list(store, {}, theirs)).tasks).toEqual([])
+    await expect(store.save(task("t", "c1", TaskState.TASK_STATE_COMPLETED, 2), theirs)).rejects.toThrow()
+    expect((await store.load("t", mine))?.status?.state).toBe(TaskState.TASK_STATE_WORKING)
+    expect((await store.load("t", as("key:op", "operator")))?.id).toBe("t")
   })
 })

@@ -1,6 +1,6 @@
 import { Agent, LanguageModel } from "@colony/runtime"
 import { McpTestServer } from "@colony/runtime/testing"
-import { Effect, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
@@ -26,14 +26,14 @@ beforeAll(async () => {
     agents: [Clerk],
     hosted: Agent.toLayer(Clerk, {}, { tools: [weigh] }),
     support: false,
-    settings: { port: 0, keys: [], rateLimit: 0 }
+    settings: { port: 0, keys: [Redacted.make("tools-key")], rateLimit: 0 }
   }))
 })
 afterAll(() => gateway.close())
 
 const colony = async (...args: Array<string>) => {
   const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args], {
-    env: { ...process.env, NO_COLOR: "1", COLONY_GATEWAY_URL: gateway.url },
+    env: { ...process.env, NO_COLOR: "1", COLONY_GATEWAY_URL: gateway.url, COLONY_API_KEY: "tools-key" },
     timeout: 30_000
   })
   return stdout

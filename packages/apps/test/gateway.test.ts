@@ -94,7 +94,7 @@ describe("gateway: refusals", () => {
   it("no key or a bad key gets 401", async () => {
     const none = await fetch(`${gateway.url}/v1/models`)
     expect(none.status).toBe(401)
-    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/no API key/)
+    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/no credential/)
     const bad = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "not-a-key", maxRetries: 0 })
     const error = await bad.chat.completions.create({ model: "agent:writer", messages: [{ role: "user", content: "hi" }] })
       .catch((e) => e)

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
+import * as Auth from "../src/gateway/Auth.js"
 import * as Desk from "../src/support/Desk.js"
 import * as SupportWeb from "../src/support/web/SupportWeb.js"
 import { start } from "./gatewaySupport.js"
@@ -49,7 +50,31 @@ beforeAll(async () => {
     ],
     viewport: { width: 1440, height: 900 }
   })
+  // the operator signs the browser in once: the key goes in a header, the browser keeps a cookie
+  const signedIn = await browser.request.post(`${gateway.url}/auth/session`, {
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    data: {}
+  })
+  expect(signedIn.status()).toBe(200)
 }, 120_000)
+
+/** A customer token, minted by the operator for the customer's e-mail address. */
+const tokenFor = async (customer: string) => {
+  const response = await fetch(`${gateway.url}/auth/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ subject: customer, ttlSeconds: 600 })
+  })
+  expect(response.status).toBe(201)
+  return ((await response.json()) as { token: string }).token
+}
+
+/** The full id of a customer's conversation, as operators see it. */
+const fullId = (customer: string, conversation: string) =>
+  Auth.namespaced(new Auth.Caller({ subject: `customer:${customer}`, scope: "client", customer }), conversation)
+
+const ana = "ana.ribeiro@example.com"
+const jonas = "jonas.weber@example.com"
 
 let closed = false
 afterAll(async () => {
@@ -161,6 +186,47 @@ describe("support API", () => {
   })
 })
 
+describe("support API: each customer sees only their own", () => {
+  const as = (token: string, path: string, init: { readonly method?: string; readonly body?: unknown } = {}) =>
+    fetch(`${gateway.url}/support/api${path}`, {
+      method: init.method ?? "GET",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) })
+    })
+
+  it("another customer can neither read, follow nor write into a conversation, and customers cannot reach staff routes", async () => {
+    const [anaToken, jonasToken] = await Promise.all([tokenFor(ana), tokenFor(jonas)])
+    const sent = await as(anaToken, "/conversations/private-1/messages", { method: "POST", body: { text: "Where is my order A-10023?" } })
+    expect(sent.status).toBe(200)
+    const reply = await read(Desk.Reply, sent)
+    // Ana's own order: the tool answered with it
+    expect(reply.text).toMatch(/A-10023/)
+    expect((await as(anaToken, "/conversations/private-1")).status).toBe(200)
+
+    expect((await as(jonasToken, "/conversations/private-1")).status).toBe(404)
+    const events = await as(jonasToken, "/conversations/private-1/events")
+    const seen = await readEvents(events, (e) => e.length > 0 || true)
+    expect(seen).toEqual([])
+    // Jonas's message under the same name is his own conversation
+    const his = await read(Desk.Reply, as(jonasToken, "/conversations/private-1/messages", { method: "POST", body: { text: "What is your return policy?" } }))
+    expect(his.conversationId).not.toBe(reply.conversationId)
+    const transcript = await read(SupportWeb.Conversation, as(anaToken, "/conversations/private-1"))
+    expect(transcript.turns).toHaveLength(2)
+
+    for (const path of ["/escalations", "/conversations", "/stats"]) {
+      const refused = await as(anaToken, path)
+      expect(refused.status, path).toBe(403)
+    }
+  })
+
+  it("a customer asking about another customer's order gets none of its details", async () => {
+    const token = await tokenFor(ana)
+    const reply = await read(Desk.Reply, as(token, "/conversations/nosy-1/messages", { method: "POST", body: { text: "Where is my order A-10024?" } }))
+    // A-10024 is Jonas Weber's, shipped to Berlin with DPD
+    expect(reply.text).not.toMatch(/Lindenstrasse|Berlin|01905 5521 7789|Jonas/)
+  })
+})
+
 describe("support desk over A2A", () => {
   const a2a = (body: unknown) =>
     fetch(`${gateway.url}/a2a/support-desk`, {
@@ -203,10 +269,12 @@ describe("support pages in Chromium", () => {
     expect(scriptErrors).toEqual([])
   })
 
-  const open = async (path: string, conversation: string): Promise<Page> => {
+  /** The chat page as a customer (a token in the URL's fragment), or the dashboard as the signed-in operator. */
+  const open = async (path: string, conversation: string, customer?: string): Promise<Page> => {
     const page = await browser.newPage()
     page.on("pageerror", (error) => scriptErrors.push(`${path}: ${error.message}`))
-    await page.goto(`${gateway.url}${path}?access_token=${key}&conversation=${conversation}`)
+    const fragment = customer === undefined ? "" : `#token=${await tokenFor(customer)}`
+    await page.goto(`${gateway.url}${path}?conversation=${conversation}${fragment}`)
     return page
   }
 
@@ -218,7 +286,7 @@ describe("support pages in Chromium", () => {
   }
 
   it("the chat page sends a message and shows the answer with its route, pattern and the simulated label", async () => {
-    const chat = await open("/support/", "web-1")
+    const chat = await open("/support/", "web-1", ana)
     await say(chat, "Where is my order A-10023, and how do I change the delivery address?")
     const answer = chat.locator(".turn[data-role=agent]").last()
     expect(await answer.locator(".bubble").textContent()).toMatch(/^\[simulated\]/)
@@ -232,16 +300,17 @@ describe("support pages in Chromium", () => {
   })
 
   it("the dashboard's graph draws the conversation's agents and messages as they happen", async () => {
-    const dashboard = await open("/support/dashboard", "web-2")
+    const id = fullId(jonas, "web-2")
+    const dashboard = await open("/support/dashboard", id)
     await dashboard.locator("#live.on").waitFor()
     expect(await dashboard.locator("#graph .node").count()).toBe(0)
 
-    const chat = await open("/support/", "web-2")
+    const chat = await open("/support/", "web-2", jonas)
     await say(chat, "Where is my order A-10024?")
-    await dashboard.locator("#graph .node[data-address='desk/web-2']").waitFor()
-    await dashboard.locator("#graph .edge[data-from='customer'][data-to='desk/web-2']").waitFor()
-    await dashboard.locator("#graph .node[data-address='triage/web-2']").waitFor()
-    expect(await dashboard.locator("#graph .edge[data-from='desk/web-2'][data-to='triage/web-2']").count()).toBe(1)
+    await dashboard.locator(`#graph .node[data-address='desk/${id}']`).waitFor()
+    await dashboard.locator(`#graph .edge[data-from='customer'][data-to='desk/${id}']`).waitFor()
+    await dashboard.locator(`#graph .node[data-address='triage/${id}']`).waitFor()
+    expect(await dashboard.locator(`#graph .edge[data-from='desk/${id}'][data-to='triage/${id}']`).count()).toBe(1)
     // the transcript beside the graph follows the conversation too
     await dashboard.locator("#transcript .turn[data-role=agent]").waitFor()
     await chat.close()
@@ -249,16 +318,16 @@ describe("support pages in Chromium", () => {
   })
 
   it("an operator answers an escalation from the dashboard: the ticket leaves the queue and the answer reaches the chat", async () => {
-    const chat = await open("/support/", "web-3")
+    const chat = await open("/support/", "web-3", ana)
     await say(chat, "Can I speak to a real person, please? A human operator.")
     const notice = await chat.locator(".notice").textContent()
     const ticket = /ticket (T-[\w-]+)/.exec(notice ?? "")?.[1]
     expect(ticket, `the chat says the case went to a person: ${notice}`).toBeDefined()
 
-    const dashboard = await open("/support/dashboard", "web-3")
+    const dashboard = await open("/support/dashboard", fullId(ana, "web-3"))
     const card = dashboard.locator(`.ticket[data-ticket='${ticket}']`)
     await card.waitFor()
-    await dashboard.locator("#graph .node[data-address='escalation/web-3']").waitFor()
+    await dashboard.locator(`#graph .node[data-address='escalation/${fullId(ana, "web-3")}']`).waitFor()
     await dashboard.screenshot({ path: join(screenshots, "support-escalation.png") })
     const answer = "A colleague here: I have checked your case and will call you today."
     await card.locator("textarea").fill(answer)

@@ -47,23 +47,28 @@ export const command = Command.make("gateway", { embedded, support, noSupport, p
       : Gateway.layerClient({ settings: overrides, support: desk })
     return yield* Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
-      const settings = yield* Gateway.settings(overrides)
+      const settings = yield* Gateway.GatewayConfig
       const scheme = Option.isSome(settings.tlsCert) ? "https" : "http"
       const address = server.address._tag === "TcpAddress"
         ? `${scheme}://${server.address.hostname === "0.0.0.0" ? "127.0.0.1" : server.address.hostname}:${server.address.port}`
         : String(server.address.path)
       yield* Console.log(
-        `colony gateway (${local ? "embedded colony" : "client of the colony's runners"}) listening on ${address}` +
-          `${settings.keys.length === 0 ? " — no API keys configured: open to anyone who can reach it" : ""}`
+        `colony gateway (${local ? "embedded colony" : "client of the colony's runners"}) listening on ${address}`
       )
+      const generated = Gateway.generatedCredential(settings, address)
+      if (Option.isSome(generated)) {
+        yield* Console.log(`  no COLONY_GATEWAY_KEYS: this run's admin key is ${generated.value.key} (COLONY_API_KEY=... for the colony CLI)`)
+        yield* Console.log(`  sign in a browser once with ${generated.value.signIn}`)
+      }
       yield* Console.log(`  OpenAI-compatible: ${address}/v1   typed RPC: ${address}/rpc and ${address.replace(/^http/, "ws")}/rpc/ws`)
       if (desk) {
-        const key = settings.keys.length === 0 ? "" : "   (open them with ?access_token=<key>)"
-        yield* Console.log(`  support desk: chat ${address}/support/   operator dashboard ${address}/support/dashboard${key}`)
+        yield* Console.log(
+          `  support desk: chat ${address}/support/#token=<customer token from POST /auth/tokens>   operator dashboard ${address}/support/dashboard`
+        )
       }
       yield* Console.log(`  health: ${address}/healthz ${address}/readyz   metrics: ${address}/metrics   (Ctrl-C to stop)`)
       return yield* Effect.never
-    }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer, unknown>))
+    }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer | Gateway.GatewayConfig, unknown>))
   })).pipe(
     Command.withDescription(
       "Serve the colony over HTTP: typed RPC (HTTP and WebSocket), OpenAI-compatible /v1, /healthz, /readyz, /metrics, " +

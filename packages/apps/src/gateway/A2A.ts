@@ -49,12 +49,13 @@ import {
   type ExecutionEventBus,
   JsonRpcTransportHandler,
   type RequestContext,
+  type ServerCallContext,
   type TaskStore,
-  UnauthenticatedUser,
   validateVersion
 } from "@a2a-js/sdk/server"
 import { Cause, DateTime, Duration, Effect, Exit, Fiber, FiberMap, Option, Runtime, Stream } from "effect"
 import { randomUUID } from "node:crypto"
+import * as Auth from "./Auth.js"
 import { GatewayConfig, type Settings } from "./GatewayConfig.js"
 import { ServedAgents } from "./GatewayHandlers.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
@@ -119,8 +120,32 @@ export interface Application {
   readonly examples?: ReadonlyArray<string> | undefined
   readonly answer: (
     conversation: string,
-    text: string
+    text: string,
+    caller: Auth.Caller
   ) => Effect.Effect<string, { readonly _tag: string; readonly message: string }, Colony.Services | Sharding>
+}
+
+/**
+ * The gateway's caller as the A2A SDK's user: tasks are kept per user (`BoundedTaskStore`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class GatewayUser {
+  constructor(readonly caller: Auth.Caller) {}
+  get isAuthenticated() {
+    return true
+  }
+  get userName() {
+    return this.caller.subject
+  }
+}
+
+const callerOf = (context: ServerCallContext | undefined): Auth.Caller => {
+  const user = context?.user
+  // every request reaches the SDK through `rpc`, which sets the user: anything else is a bug
+  if (!(user instanceof GatewayUser)) throw new Error("an A2A request without the gateway's caller")
+  return user.caller
 }
 
 type Target = Presets.Target | { readonly _tag: "Application"; readonly application: Application }
@@ -266,6 +291,9 @@ const executor = (
   const execute = (request: RequestContext, bus: ExecutionEventBus) =>
     Effect.gen(function*() {
       const { contextId, taskId } = request
+      const caller = callerOf(request.context)
+      // a client's A2A contexts are conversations in its own namespace
+      const conversation = Auth.namespaced(caller, contextId)
       const status = (state: TaskState, text?: string) =>
         Effect.map(DateTime.now, (now) =>
           bus.publish(AgentEvent.statusUpdate({
@@ -294,16 +322,16 @@ const executor = (
       const work: Effect.Effect<string, Failure, Colony.Services | Sharding> = prompt.trim().length === 0
         ? Effect.fail({ _tag: "InvalidMessage", message: "the message has no text; send at least one text part" })
         : target._tag === "Application"
-        ? target.application.answer(contextId, prompt).pipe(
+        ? target.application.answer(conversation, prompt, caller).pipe(
           GatewayMetrics.trackInFlight(target.application.name),
-          Effect.withSpan("Gateway.a2a", { attributes: { "colony.application": target.application.name, "colony.id": contextId } })
+          Effect.withSpan("Gateway.a2a", { attributes: { "colony.application": target.application.name, "colony.id": conversation } })
         )
         : target._tag === "Agent"
-        ? Colony.ask(target.agent, contextId, prompt, { from: "a2a" }).pipe(
+        ? Colony.ask(target.agent, conversation, prompt, { from: "a2a" }).pipe(
           Effect.tap((answer) => GatewayMetrics.countTokens(target.agent, answer.usage)),
           Effect.map((answer) => answer.text),
           GatewayMetrics.trackInFlight(target.agent),
-          Effect.withSpan("Gateway.a2a", { attributes: { "colony.agent": target.agent, "colony.id": contextId } })
+          Effect.withSpan("Gateway.a2a", { attributes: { "colony.agent": target.agent, "colony.id": conversation } })
         )
         : runPreset(target, agents, settings, prompt, (line) => status(TaskState.TASK_STATE_WORKING, line))
       const timed = work.pipe(
@@ -382,32 +410,46 @@ const runPreset = (
  * The tasks an endpoint remembers for `GetTask`, `ListTasks` and follow-up messages: the most
  * recently updated `capacity` of them. The SDK's in-memory store keeps every task forever, which a
  * long-running gateway cannot afford; a task evicted here is `TaskNotFound` to a late `GetTask`.
+ * A task belongs to the caller that created it: to anyone else it does not exist, and staff see
+ * all of them.
  *
  * @since 0.1.0
  */
 export class BoundedTaskStore implements TaskStore {
   // insertion order is update order: a save moves the task to the end, eviction takes the front
-  private readonly tasks = new Map<string, Task>()
+  private readonly tasks = new Map<string, { readonly owner: string; readonly task: Task }>()
   constructor(readonly capacity: number) {}
 
-  async load(taskId: string): Promise<Task | undefined> {
-    const task = this.tasks.get(taskId)
-    return task === undefined ? undefined : structuredClone(task)
+  private visible(entry: { readonly owner: string } | undefined, context: ServerCallContext | undefined) {
+    if (entry === undefined) return false
+    const caller = callerOf(context)
+    return Auth.isStaff(caller) || entry.owner === caller.subject
   }
 
-  async save(task: Task): Promise<void> {
+  async load(taskId: string, context?: ServerCallContext): Promise<Task | undefined> {
+    const entry = this.tasks.get(taskId)
+    return entry === undefined || !this.visible(entry, context) ? undefined : structuredClone(entry.task)
+  }
+
+  async save(task: Task, context?: ServerCallContext): Promise<void> {
+    const existing = this.tasks.get(task.id)
+    // a task keeps its first owner; another caller's save under the same id is refused
+    if (existing !== undefined && !this.visible(existing, context)) throw new Error(`no task ${task.id}`)
+    const owner = existing?.owner ?? callerOf(context).subject
     this.tasks.delete(task.id)
-    this.tasks.set(task.id, structuredClone(task))
+    this.tasks.set(task.id, { owner, task: structuredClone(task) })
     for (const oldest of this.tasks.keys()) {
       if (this.tasks.size <= this.capacity) break
       this.tasks.delete(oldest)
     }
   }
 
-  async list(params: ListTasksRequest): Promise<ListTasksResponse> {
+  async list(params: ListTasksRequest, context?: ServerCallContext): Promise<ListTasksResponse> {
     const after = params.statusTimestampAfter === undefined ? undefined : Date.parse(params.statusTimestampAfter)
     const stamp = (task: Task) => task.status?.timestamp ?? ""
     const matching = [...this.tasks.values()]
+      .filter((entry) => this.visible(entry, context))
+      .map((entry) => entry.task)
       .filter((task) =>
         (params.contextId === "" || task.contextId === params.contextId) &&
         (params.status === TaskState.TASK_STATE_UNSPECIFIED || task.status?.state === params.status) &&
@@ -543,7 +585,7 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
     const legacy = header === undefined || header === legacyVersion
     const context = defaultServerCallContextBuilder({
       extensions: undefined,
-      user: new UnauthenticatedUser(),
+      user: new GatewayUser(yield* Auth.caller),
       headers: request.headers,
       requestedVersion: header ?? legacyVersion
     })
@@ -590,10 +632,12 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
       ? Effect.succeed(HttpServerResponse.unsafeJson({ error: "this gateway serves no agents" }, { status: 404 }))
       : serveCard(names[0]))
 
+  // Cards are public, as the protocol expects: a card is how a caller learns that the agent
+  // wants a key (its security scheme) before it has one. The endpoints behind them are not.
   return HttpRouter.empty.pipe(
-    HttpRouter.get(cardPath, defaultCard),
-    HttpRouter.get(basePath, index),
-    HttpRouter.get(`${basePath}/:name${cardPath}`, Effect.flatMap(nameParam, serveCard)),
-    HttpRouter.post(`${basePath}/:name`, rpc)
+    HttpRouter.get(cardPath, Auth.route("public", defaultCard)),
+    HttpRouter.get(basePath, Auth.route("client", index)),
+    HttpRouter.get(`${basePath}/:name${cardPath}`, Auth.route("public", Effect.flatMap(nameParam, serveCard))),
+    HttpRouter.post(`${basePath}/:name`, Auth.route("client", rpc))
   )
 })

@@ -16,13 +16,29 @@ export interface Settings {
   readonly host: string
   /** port to listen on; 0 picks a free one */
   readonly port: number
-  /** API keys accepted as `Authorization: Bearer <key>`; none means no authentication */
+  /**
+   * API keys accepted as `Authorization: Bearer <key>`, each `admin:`, `operator:` or `client:`
+   * followed by the key (a bare key is `admin`). None: the gateway makes an admin key for the run
+   * and a one-use sign-in link (`loginCode`).
+   */
   readonly keys: ReadonlyArray<Redacted.Redacted<string>>
+  /** the one-use code of `GET /auth/login?code=`, set when the gateway made its own key */
+  readonly loginCode: Option.Option<Redacted.Redacted<string>>
+  /** the key customer tokens and tickets are signed with; unset: a random key per process */
+  readonly tokenSecret: Option.Option<Redacted.Redacted<string>>
+  /**
+   * host names the gateway answers to (`Host` header); `*` for any. Unset: the loopback names
+   * when it listens on loopback (a web page cannot rebind a name of its own to it), else any.
+   */
+  readonly allowedHosts: ReadonlyArray<string>
   /** requests per minute per key (per client address without keys); 0 for no limit */
   readonly rateLimit: number
   /** largest request body accepted, in bytes */
   readonly maxBodyBytes: number
-  /** origins allowed by CORS (`*` for any); none disables CORS */
+  /**
+   * origins other than the gateway's own that browsers may call it from (CORS and WebSocket;
+   * `*` for any); none: only pages the gateway serves itself
+   */
   readonly corsOrigins: ReadonlyArray<string>
   /** PEM certificate and key files: both set means HTTPS (and WSS) */
   readonly tlsCert: Option.Option<string>
@@ -34,6 +50,8 @@ export interface Settings {
   readonly presets: Readonly<Record<string, Collaboration.Collaboration>>
   /** how long an OpenAI-compatible request may take before it fails */
   readonly requestTimeout: Duration.Duration
+  /** how large a collaboration a caller may send (rounds, participants, ...) */
+  readonly bounds: Collaboration.Bounds
 }
 
 /**
@@ -81,6 +99,9 @@ export const config: Config.Config<Settings> = Config.all({
     ),
     Config.withDefault([] as ReadonlyArray<Redacted.Redacted<string>>)
   ),
+  loginCode: Config.succeed(Option.none<Redacted.Redacted<string>>()),
+  tokenSecret: Config.option(Config.redacted("COLONY_GATEWAY_TOKEN_SECRET")),
+  allowedHosts: list("COLONY_GATEWAY_ALLOWED_HOSTS"),
   rateLimit: Config.integer("COLONY_GATEWAY_RATE_LIMIT").pipe(Config.withDefault(600)),
   maxBodyBytes: Config.integer("COLONY_GATEWAY_MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024)),
   corsOrigins: list("COLONY_GATEWAY_CORS_ORIGINS"),
@@ -89,5 +110,6 @@ export const config: Config.Config<Settings> = Config.all({
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("colony-gateway")),
   presets: presetsConfig,
-  requestTimeout: Config.duration("COLONY_GATEWAY_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.minutes(5)))
+  requestTimeout: Config.duration("COLONY_GATEWAY_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.minutes(5))),
+  bounds: Collaboration.boundsConfig
 })

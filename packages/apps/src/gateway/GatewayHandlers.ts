@@ -2,20 +2,29 @@
  * The gateway's RPC handlers: each call goes to the colony through the runtime's clients
  * (`Colony.ask`, `Session.run`, ...), so the gateway holds no agent state of its own.
  *
+ * Every call is admitted first: the caller comes sealed from the route (`Auth.callerHeader`),
+ * takes one call of its rate limit, and reaches only the agents the gateway serves; a `client`
+ * caller's conversations and sessions live in its own namespace (`Auth.namespaced`).
+ *
  * @since 0.1.0
  */
-import { Collaboration, Session } from "@colony/agents"
-import { Agent, type AgentError, Colony, LanguageModel } from "@colony/runtime"
+import { type Broadcast, Collaboration, Session } from "@colony/agents"
+import { Agent, AgentError, Colony, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
+import type * as Headers from "@effect/platform/Headers"
 import { Clock, Context, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
+import * as Auth from "./Auth.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
-import { AgentInfo, GatewayRpcs, PresetInfo, UnknownPreset, type Watched } from "./GatewayRpcs.js"
-
-type WatchError =
-  | Session.SessionBusy
-  | Session.SessionCancelled
-  | AgentError.UnknownAgent
-  | AgentError.AgentUnavailable
+import {
+  AccessDenied,
+  AgentInfo,
+  GatewayRpcs,
+  PresetInfo,
+  RateLimited,
+  SessionSummary,
+  UnknownPreset,
+  type Watched
+} from "./GatewayRpcs.js"
 import * as Presets from "./Presets.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { SessionLog } from "./SessionLog.js"
@@ -103,65 +112,130 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
   const context = yield* Effect.context<Colony.Services | Sharding>()
   const sharding = yield* Effect.context<Sharding>()
   const { agents } = yield* ServedAgents
-  const { presets: configured } = yield* GatewayConfig
+  const { bounds, presets: configured } = yield* GatewayConfig
+  const credentials = yield* Auth.Credentials
   const log = yield* SessionLog
   const presetsFor = (session: string) => Presets.presets(agents, configured, session)
   const known = Effect.provide(Colony.agents, context)
+  const served = new Set(agents.map((agent) => agent.type as string))
+
+  // The route sealed the caller into a header; a call that arrives without it did not pass a
+  // route's check, and is refused.
+  const admit = (headers: Headers.Headers): Effect.Effect<Auth.Caller, AccessDenied | RateLimited> =>
+    Effect.gen(function*() {
+      const sealed = headers[Auth.callerHeader]
+      const caller = sealed === undefined ? Option.none() : credentials.openCaller(sealed)
+      if (Option.isNone(caller)) {
+        return yield* new AccessDenied({ reason: "no credential: call the gateway's /rpc or /rpc/ws with \"Authorization: Bearer <key>\"" })
+      }
+      const decision = yield* credentials.take(caller.value.subject)
+      if (!decision.allowed) {
+        return yield* new RateLimited({ limitPerMinute: credentials.settings.rateLimit, retryAfterMs: decision.retryAfterMs })
+      }
+      return caller.value
+    })
+
+  const unserved = (names: ReadonlyArray<string>) =>
+    Effect.map(known, (registered) => {
+      const offered = [...served].filter((name) => registered.includes(name)).sort()
+      const missing = names.find((name) => !offered.includes(name))
+      return missing === undefined ? Option.none() : Option.some(new AgentError.UnknownAgent({ agent: missing, registered: offered }))
+    })
 
   return GatewayRpcs.of({
-    ListAgents: ({ tools }) =>
-      instrument("ListAgents")(Effect.flatMap(known, (names) => {
-        const infos = agentInfos(agents, names)
-        return tools ? Effect.provide(withTools(agents, infos), context) : Effect.succeed(infos)
-      })),
-    ListPresets: () =>
-      instrument("ListPresets")(Effect.sync(() =>
-        Object.entries(presetsFor("<session>")).map(([name, collaboration]) =>
-          new PresetInfo({
-            name,
-            pattern: collaboration._tag,
-            participants: Collaboration.participants(collaboration).map((ref) => ref.toString())
-          })
+    ListAgents: ({ tools }, { headers }) =>
+      instrument("ListAgents")(Effect.zipRight(
+        admit(headers),
+        Effect.flatMap(known, (names) => {
+          const infos = agentInfos(agents, names)
+          return tools ? Effect.provide(withTools(agents, infos), context) : Effect.succeed(infos)
+        })
+      )),
+    ListPresets: (_, { headers }) =>
+      instrument("ListPresets")(Effect.zipRight(
+        admit(headers),
+        Effect.sync(() =>
+          Object.entries(presetsFor("<session>")).map(([name, collaboration]) =>
+            new PresetInfo({
+              name,
+              pattern: collaboration._tag,
+              participants: Collaboration.participants(collaboration).map((ref) => ref.toString())
+            })
+          )
         )
       )),
-    Ask: ({ agent, id, prompt }) =>
-      Colony.ask(agent, id, prompt, { from: "gateway" }).pipe(
-        Effect.tap((answer) => GatewayMetrics.countTokens(agent, answer.usage)),
-        GatewayMetrics.trackInFlight(agent),
-        Effect.withSpan("Gateway.Ask", { attributes: { "colony.agent": agent, "colony.id": id } }),
-        instrument("Ask"),
-        Effect.provide(context)
+    Ask: ({ agent, id, prompt }, { headers }) =>
+      Effect.gen(function*() {
+        const caller = yield* admit(headers)
+        const refused = yield* unserved([agent])
+        if (Option.isSome(refused)) return yield* refused.value
+        const conversation = Auth.namespaced(caller, id)
+        return yield* Colony.ask(agent, conversation, prompt, { from: "gateway" }).pipe(
+          Effect.tap((answer) => GatewayMetrics.countTokens(agent, answer.usage)),
+          GatewayMetrics.trackInFlight(agent),
+          Effect.withSpan("Gateway.Ask", { attributes: { "colony.agent": agent, "colony.id": conversation } })
+        )
+      }).pipe(instrument("Ask"), Effect.provide(context)),
+    RunCollaboration: ({ collaboration, session: given, task }, { headers }) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const caller = yield* admit(headers)
+        const session = Auth.namespaced(caller, given)
+        const chosen = typeof collaboration === "string"
+          ? Option.fromNullable(presetsFor(session)[collaboration])
+          : Option.some(collaboration)
+        if (Option.isNone(chosen)) {
+          return yield* new UnknownPreset({ preset: collaboration as string, presets: Object.keys(presetsFor(session)) })
+        }
+        // a caller's own collaboration reaches the served agents only, within the bounds
+        if (typeof collaboration !== "string") {
+          const refused = yield* unserved(Collaboration.participants(collaboration).map((ref) => ref.agent))
+          if (Option.isSome(refused)) return yield* refused.value
+          const tooLarge = Collaboration.checkBounds(collaboration, bounds)
+          if (Option.isSome(tooLarge)) return yield* tooLarge.value
+        }
+        const name = typeof collaboration === "string" ? collaboration : chosen.value._tag
+        return log.start(session, chosen.value, task).pipe(
+          Stream.tap((progress) =>
+            progress instanceof Session.Finished ? GatewayMetrics.countTokens(
+                `team:${name}`,
+                new LanguageModel.Usage({ promptTokens: 0, completionTokens: 0, totalTokens: progress.result.totalTokens })
+              ) : Effect.void
+          )
+        )
+      }).pipe(Effect.provide(context))).pipe(instrumentStream("RunCollaboration")),
+    WatchSession: ({ session }, { headers }) =>
+      Stream.unwrap(Effect.map(admit(headers), (caller) => {
+        const id = Auth.namespaced(caller, session)
+        return Option.getOrElse(
+          log.follow(id) as Option.Option<Stream.Stream<Watched, Broadcast.FollowerOverflow | WatchError>>,
+          () => Stream.provideContext(followElsewhere(id), sharding)
+        )
+      })).pipe(instrumentStream("WatchSession")),
+    SessionStatus: ({ session }, { headers }) =>
+      instrument("SessionStatus")(
+        Effect.flatMap(admit(headers), (caller) => Effect.provide(Session.status(Auth.namespaced(caller, session)), context))
       ),
-    RunCollaboration: ({ collaboration, session, task }) => {
-      const chosen = typeof collaboration === "string"
-        ? Option.fromNullable(presetsFor(session)[collaboration])
-        : Option.some(collaboration)
-      if (Option.isNone(chosen)) {
-        return Stream.fail(new UnknownPreset({ preset: collaboration as string, presets: Object.keys(presetsFor(session)) }))
-      }
-      const name = typeof collaboration === "string" ? collaboration : chosen.value._tag
-      return log.start(session, chosen.value, task).pipe(
-        Stream.tap((progress) =>
-          progress instanceof Session.Finished ? GatewayMetrics.countTokens(
-              `team:${name}`,
-              new LanguageModel.Usage({ promptTokens: 0, completionTokens: 0, totalTokens: progress.result.totalTokens })
-            ) : Effect.void
-        ),
-        instrumentStream("RunCollaboration")
-      )
-    },
-    WatchSession: ({ session }) => {
-      const followed: Stream.Stream<Watched, WatchError> = Option.getOrElse(
-        log.follow(session),
-        () => Stream.provideContext(followElsewhere(session), sharding)
-      )
-      return instrumentStream("WatchSession")(followed)
-    },
-    SessionStatus: ({ session }) => instrument("SessionStatus")(Effect.provide(Session.status(session), context)),
-    CancelSession: ({ session }) => instrument("CancelSession")(Effect.provide(Session.cancel(session), context)),
-    ListSessions: () => instrument("ListSessions")(log.list)
+    CancelSession: ({ session }, { headers }) =>
+      instrument("CancelSession")(
+        Effect.flatMap(admit(headers), (caller) => Effect.provide(Session.cancel(Auth.namespaced(caller, session)), context))
+      ),
+    ListSessions: (_, { headers }) =>
+      instrument("ListSessions")(Effect.flatMap(admit(headers), (caller) =>
+        Effect.map(log.list, (sessions) =>
+          sessions.flatMap((summary) =>
+            Option.match(Auth.ownName(caller, summary.session), {
+              onNone: () => [],
+              onSome: (session) => [new SessionSummary({ ...summary, session })]
+            })
+          ))))
   })
 }))
+
+type WatchError =
+  | Session.SessionBusy
+  | Session.SessionCancelled
+  | AgentError.UnknownAgent
+  | AgentError.AgentUnavailable
 
 /**
  * @since 0.1.0

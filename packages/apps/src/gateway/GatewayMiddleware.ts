@@ -1,7 +1,7 @@
 /**
- * What every request passes before it reaches a route: CORS, API keys, the per-key rate limit,
- * the body size limit, and the request metrics. Refusals use OpenAI's error shape, which every
- * route's clients can read.
+ * What every request passes before it reaches a route: the `Host` and `Origin` checks, JSON
+ * bodies only, the body size limit, CORS and the request metrics. Refusals use OpenAI's error
+ * shape, which every route's clients can read.
  *
  * @since 0.1.0
  */
@@ -9,105 +9,113 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Effect, Metric, Option, Redacted } from "effect"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { Clock, Effect, Metric, Option } from "effect"
 import type { Settings } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { error } from "./OpenAICompat.js"
-import * as RateLimit from "./RateLimit.js"
+
+const loopbackNames = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
+const loopbackHosts = new Set(["127.0.0.1", "::1", "localhost"])
 
 /**
- * Routes anyone may call: probes and the metrics scrape.
+ * The host name of a `Host` header: without its port, lower case; `[v6]` keeps its brackets.
  *
  * @since 0.1.0
  */
-export const publicRoutes: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"])
-
-/**
- * A2A agent cards are public, as the protocol expects: a card is how a caller learns that the
- * agent wants a key (its security scheme) before it has one. The endpoints behind them are not.
- */
-const isAgentCard = (path: string) =>
-  path === "/.well-known/agent-card.json" || (path.startsWith("/a2a/") && path.endsWith("/.well-known/agent-card.json"))
-
-const routes = new Set([...publicRoutes, "/rpc", "/rpc/ws", "/v1/chat/completions", "/v1/models"])
-
-// route labels of the metrics: a fixed set, so a caller cannot mint label values with paths
-const routeLabel = (path: string) =>
-  routes.has(path)
-    ? path
-    : path === "/a2a" || path.startsWith("/a2a/") || isAgentCard(path)
-    ? "/a2a"
-    : path === "/support" || path.startsWith("/support/")
-    ? "/support"
-    : "other"
-
-const digest = (value: string) => createHash("sha256").update(value).digest()
-
-/**
- * The key a request presents: `Authorization: Bearer <key>`, or (for browsers opening a
- * WebSocket, which cannot set headers) the `access_token` query parameter.
- *
- * @since 0.1.0
- */
-export const presentedKey = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-  const header = request.headers["authorization"]
-  if (header !== undefined) {
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim())
-    return match?.[1]?.trim()
-  }
-  const query = request.url.indexOf("?")
-  if (query < 0) return undefined
-  return new URLSearchParams(request.url.slice(query + 1)).get("access_token") ?? undefined
+export const hostName = (host: string): string => {
+  const lower = host.trim().toLowerCase()
+  if (lower.startsWith("[")) return lower.slice(0, lower.indexOf("]") + 1)
+  const colon = lower.lastIndexOf(":")
+  return colon < 0 ? lower : lower.slice(0, colon)
 }
 
 /**
- * Wrap the gateway's app with CORS, authentication, rate limiting, the body limit and metrics.
+ * The host names a gateway answers to: the configured ones, else (on loopback) the loopback
+ * names, so a page whose own name a rebinding DNS points at 127.0.0.1 is refused.
  *
  * @since 0.1.0
  */
-export const make = (settings: Settings) => {
-  const limiter = RateLimit.make(settings.rateLimit)
-  // Keys are compared as SHA-256 digests in constant time; the bucket of a key is named by a
-  // short fingerprint, never by the key.
-  const keys = settings.keys.map((key) => digest(Redacted.value(key)))
-  const identify = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-    if (keys.length === 0) return `address:${Option.getOrElse(request.remoteAddress, () => "unknown")}`
-    const presented = presentedKey(request)
-    if (presented === undefined) return undefined
-    const hash = digest(presented)
-    return keys.some((key) => timingSafeEqual(key, hash)) ? `key:${hash.toString("hex").slice(0, 12)}` : undefined
-  }
+export const allowedHosts = (settings: Settings): ReadonlySet<string> | "any" => {
+  if (settings.allowedHosts.includes("*")) return "any"
+  if (settings.allowedHosts.length > 0) return new Set(settings.allowedHosts.map((h) => h.toLowerCase()))
+  return loopbackHosts.has(settings.host) ? loopbackNames : "any"
+}
+
+// Bodies a browser may send to another site without asking it first (a CORS "simple" request):
+// a JSON route that accepted them could be called by any page a user visits.
+const jsonType = /^application\/(?:json|ndjson|[\w.+-]+\+json)\s*(?:;|$)/i
+
+const hasBody = (method: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS"
+
+// Route labels of the metrics: the first segment of a served route (`/v1/chat/completions` and
+// `/rpc/ws` keep theirs whole), so a caller cannot mint label values with paths.
+const labelOf = (labels: ReadonlySet<string>, path: string) => {
+  if (labels.has(path)) return path
+  const first = /^\/[^/]*/.exec(path)?.[0] ?? "/"
+  return first === "/.well-known" ? "/a2a" : labels.has(first) ? first : "other"
+}
+
+/**
+ * The metric labels of a router's routes.
+ *
+ * @since 0.1.0
+ */
+export const labelsOf = (paths: ReadonlyArray<string>): ReadonlySet<string> =>
+  new Set([
+    ...paths.filter((path) => !path.includes(":") && !path.includes("*") && path.split("/").length <= 4),
+    ...paths.map((path) => /^\/[^/:*]*/.exec(path)?.[0] ?? "/")
+  ])
+
+const pathOf = (url: string) => {
+  const query = url.search(/[?#]/)
+  return query < 0 ? url : url.slice(0, query)
+}
+
+/**
+ * Wrap the gateway's app with the checks every request passes before routing — `Host`,
+ * `Origin`, JSON content type, body size — then CORS and the request metrics. Who may call a
+ * route is decided by the route itself, after routing (`Auth.route`).
+ *
+ * @since 0.1.0
+ */
+export const make = (settings: Settings, labels: ReadonlySet<string>) => {
+  const hosts = allowedHosts(settings)
+  const origins = new Set(settings.corsOrigins)
+  const scheme = Option.isSome(settings.tlsCert) ? "https" : "http"
 
   const guard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const path = request.url.split("?")[0]!
-      if (publicRoutes.has(path) || isAgentCard(path)) return yield* app
-      const caller = identify(request)
-      if (caller === undefined) {
-        const presented = presentedKey(request) !== undefined
+      const host = request.headers["host"]
+      if (host === undefined || (hosts !== "any" && !hosts.has(hostName(host)))) {
         return error(
-          401,
-          presented
-            ? "the API key is not valid for this gateway. Check the key, or ask the operator for one (COLONY_GATEWAY_KEYS)."
-            : "no API key: send one as \"Authorization: Bearer <key>\".",
-          "authentication_error",
-          "invalid_api_key",
-          { "www-authenticate": "Bearer" }
+          403,
+          `this gateway does not answer to the host "${host ?? ""}". Call it by one of its names, or add this one to COLONY_GATEWAY_ALLOWED_HOSTS.`,
+          "permission_error",
+          "host_not_allowed"
         )
       }
-      const decision = yield* limiter.take(caller)
-      if (!decision.allowed) {
-        const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      const origin = request.headers["origin"]
+      if (origin !== undefined && origin !== `${scheme}://${host}` && !origins.has(origin) && !origins.has("*")) {
         return error(
-          429,
-          `rate limit of ${settings.rateLimit} requests per minute reached for this key; retry in ${seconds} s.`,
-          "rate_limit_error",
-          "rate_limit_exceeded",
-          { "retry-after": String(seconds) }
+          403,
+          `requests from the origin "${origin}" are not allowed. Serve the page from the gateway, or add its origin to COLONY_GATEWAY_CORS_ORIGINS.`,
+          "permission_error",
+          "origin_not_allowed"
         )
+      }
+      if (hasBody(request.method) && request.method !== "DELETE") {
+        const type = request.headers["content-type"]
+        if (type === undefined || !jsonType.test(type)) {
+          return error(
+            415,
+            `send the body as JSON with "Content-Type: application/json" (got ${type === undefined ? "no content type" : `"${type}"`}).`,
+            "invalid_request_error",
+            "unsupported_media_type"
+          )
+        }
       }
       const length = Number(request.headers["content-length"] ?? "0")
       if (length > settings.maxBodyBytes) {
@@ -121,11 +129,34 @@ export const make = (settings: Settings) => {
       return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(settings.maxBodyBytes))
     })
 
+  // The platform's own server span records the full URL (`url.full`, `url.query`), which may hold
+  // a ticket or a sign-in code: the gateway turns it off (`Gateway.layerServe`) and records the
+  // path only.
+  const traced = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.useSpan(
+        `http.server ${request.method}`,
+        {
+          parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)),
+          kind: "server",
+          captureStackTrace: false,
+          attributes: {
+            "http.request.method": request.method,
+            "url.path": pathOf(request.url),
+            "url.scheme": scheme
+          }
+        },
+        (span) =>
+          Effect.tap(
+            Effect.withParentSpan(app, span),
+            (response) => Effect.sync(() => span.attribute("http.response.status_code", response.status))
+          )
+      ))
+
   const measured = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const path = request.url.split("?")[0]!
-      const route = routeLabel(path)
+      const route = labelOf(labels, pathOf(request.url))
       const started = yield* Clock.currentTimeMillis
       const response = yield* Effect.onError(app, () =>
         Metric.increment(Metric.tagged(Metric.tagged(GatewayMetrics.requests, "route", route), "status", "500")))
@@ -145,7 +176,7 @@ export const make = (settings: Settings) => {
       exposedHeaders: ["retry-after", "x-colony-conversation"]
     })
 
-  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => cors(measured(guard(app)))
+  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(cors(measured(guard(app))))
 }
 
 /**

@@ -5,11 +5,13 @@
  *
  * @since 0.1.0
  */
-import { Collaboration, Session } from "@colony/agents"
+import { Broadcast, Collaboration, Session } from "@colony/agents"
 import { Agent, AgentError, LanguageModel } from "@colony/runtime"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Schema } from "effect"
+
+const FollowerOverflow = Broadcast.FollowerOverflow
 
 /**
  * An agent type the gateway serves, as a caller sees it.
@@ -73,6 +75,45 @@ export class UnknownPreset extends Schema.TaggedError<UnknownPreset>()("UnknownP
 }
 
 /**
+ * A call the caller's credential does not allow (a `client` key listing everyone's sessions...).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AccessDenied extends Schema.TaggedError<AccessDenied>()("AccessDenied", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.reason
+  }
+}
+
+/**
+ * The caller's rate limit is used up: every call counts, over HTTP and WebSocket alike.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  limitPerMinute: Schema.Number,
+  retryAfterMs: Schema.Number
+}) {
+  override get message() {
+    return `rate limit of ${this.limitPerMinute} calls per minute reached for this credential; retry in ${
+      Math.max(1, Math.ceil(this.retryAfterMs / 1000))
+    } s`
+  }
+}
+
+/**
+ * What every call may fail with before it runs.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const Refused = Schema.Union(AccessDenied, RateLimited)
+
+/**
  * List the agent types the gateway serves.
  *
  * @since 0.1.0
@@ -87,7 +128,7 @@ export const ListAgents = Rpc.make("ListAgents", {
     tools: Schema.optionalWith(Schema.Boolean, { default: () => false })
   }),
   success: Schema.Array(AgentInfo),
-  error: AgentError.AgentError
+  error: Schema.Union(AgentError.AgentError, Refused)
 })
 
 /**
@@ -96,10 +137,12 @@ export const ListAgents = Rpc.make("ListAgents", {
  * @since 0.1.0
  * @category protocol
  */
-export const ListPresets = Rpc.make("ListPresets", { success: Schema.Array(PresetInfo) })
+export const ListPresets = Rpc.make("ListPresets", { success: Schema.Array(PresetInfo), error: Refused })
 
 /**
- * Ask agent instance `agent/id`; `id` is the conversation (the agent remembers it).
+ * Ask agent instance `agent/id`; `id` is the conversation (the agent remembers it). Only agents
+ * the gateway serves answer; a `client` caller's ids are its own (another caller's `id` is
+ * another conversation).
  *
  * @since 0.1.0
  * @category protocol
@@ -107,7 +150,7 @@ export const ListPresets = Rpc.make("ListPresets", { success: Schema.Array(Prese
 export const Ask = Rpc.make("Ask", {
   payload: { agent: Schema.String, id: Schema.String, prompt: Schema.String },
   success: Agent.Answer,
-  error: Schema.Union(AgentError.AgentError, LanguageModel.ModelError)
+  error: Schema.Union(AgentError.AgentError, LanguageModel.ModelError, Refused)
 })
 
 /**
@@ -131,7 +174,10 @@ export const RunCollaboration = Rpc.make("RunCollaboration", {
     Session.SessionCancelled,
     AgentError.UnknownAgent,
     AgentError.AgentUnavailable,
-    UnknownPreset
+    UnknownPreset,
+    Collaboration.CollaborationTooLarge,
+    FollowerOverflow,
+    Refused
   ),
   stream: true
 })
@@ -160,7 +206,14 @@ export type Watched = typeof Watched.Type
 export const WatchSession = Rpc.make("WatchSession", {
   payload: { session: Schema.String },
   success: Watched,
-  error: Schema.Union(Session.SessionCancelled, AgentError.UnknownAgent, AgentError.AgentUnavailable, Session.SessionBusy),
+  error: Schema.Union(
+    Session.SessionCancelled,
+    AgentError.UnknownAgent,
+    AgentError.AgentUnavailable,
+    Session.SessionBusy,
+    FollowerOverflow,
+    Refused
+  ),
   stream: true
 })
 
@@ -173,7 +226,7 @@ export const WatchSession = Rpc.make("WatchSession", {
 export const SessionStatus = Rpc.make("SessionStatus", {
   payload: { session: Schema.String },
   success: Session.SessionStatus,
-  error: AgentError.AgentUnavailable
+  error: Schema.Union(AgentError.AgentUnavailable, Refused)
 })
 
 /**
@@ -185,17 +238,17 @@ export const SessionStatus = Rpc.make("SessionStatus", {
 export const CancelSession = Rpc.make("CancelSession", {
   payload: { session: Schema.String },
   success: Schema.Boolean,
-  error: AgentError.AgentUnavailable
+  error: Schema.Union(AgentError.AgentUnavailable, Refused)
 })
 
 /**
- * The sessions this gateway started (most recent first). Gateways are stateless, so each lists
- * its own.
+ * The sessions this gateway started (most recent first): a `client` caller's own, everyone's for
+ * staff. Gateways are stateless, so each lists its own.
  *
  * @since 0.1.0
  * @category protocol
  */
-export const ListSessions = Rpc.make("ListSessions", { success: Schema.Array(SessionSummary) })
+export const ListSessions = Rpc.make("ListSessions", { success: Schema.Array(SessionSummary), error: Refused })
 
 /**
  * The gateway's protocol.

@@ -13,6 +13,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
+import * as Auth from "./Auth.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { ServedAgents } from "./GatewayHandlers.js"
@@ -201,7 +202,10 @@ export const chatCompletions = Effect.gen(function*() {
   const body = decoded.right
   const headerConversation = Option.getOrUndefined(Option.fromNullable(request.headers[conversationHeader]))
   const given = headerConversation ?? body.user
-  const conversation = given ?? `openai-${randomUUID()}`
+  // the caller's name for the conversation; in the colony it lives in the caller's namespace, so
+  // another caller sending the same `user` talks in a conversation of its own
+  const named = given ?? `openai-${randomUUID()}`
+  const conversation = Auth.namespaced(yield* Auth.caller, named)
   const known = yield* Colony.agents
   const served = agents.map((agent) => agent.type as string).filter((name) => known.includes(name))
   const target = Presets.resolve(body.model, served, (session) => Presets.presets(agents, settings.presets, session), conversation)
@@ -258,7 +262,7 @@ export const chatCompletions = Effect.gen(function*() {
     )
   const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const headers = { [conversationHeader]: conversation }
+  const headers = { [conversationHeader]: named }
 
   if (body.stream !== true) {
     const result = yield* Effect.either(answer.pipe(Effect.timeoutFail(timeout), Effect.tap(count)))

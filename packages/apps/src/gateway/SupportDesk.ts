@@ -57,8 +57,8 @@ export const application: A2A.Application = {
     "customer conversation.",
   tags: ["customer-service", "orders", "billing", "technical"],
   examples: ["Where is my order A-10023?", "How long do refunds take?"],
-  answer: (conversation, text) =>
-    Desk.send(conversation, text).pipe(
+  answer: (conversation, text, caller) =>
+    Desk.send(conversation, text, { customer: caller.customer ?? undefined }).pipe(
       Effect.map((reply) =>
         reply.escalation === null
           ? reply.text

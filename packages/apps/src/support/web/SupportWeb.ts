@@ -1,21 +1,27 @@
 /**
  * The support desk on the web, served by the gateway (`Gateway.Options.routes`): the customer
  * chat page (`/support/`), the operator dashboard (`/support/dashboard`) and the JSON API they
- * call (`/support/api/...`), behind the gateway's keys, limits and metrics.
+ * call (`/support/api/...`), behind the gateway's checks, limits and metrics.
  *
- * | route | what |
- * |---|---|
- * | `POST /support/api/conversations/:id/messages` `{text, messageId?}` | the desk's `Reply` |
- * | `GET /support/api/conversations/:id` | `{conversationId, turns, ticket}`: the transcript and the open ticket |
- * | `GET /support/api/conversations/:id/events` | Server-Sent Events: the conversation's runtime `Events`, remembered then live |
- * | `GET /support/api/conversations` | the conversations this process has seen, most recent first |
- * | `GET /support/api/escalations` | `{tickets}`: the open tickets, oldest first |
- * | `POST /support/api/escalations/:ticket/reply` `{text}` | the answered `Ticket` |
- * | `GET /support/api/stats[?conversation=id]` | per-agent load, tokens and cost |
+ * | route | access | what |
+ * |---|---|---|
+ * | `GET /support/`, `GET /support/dashboard` | public | the pages (they hold no data nor credential) |
+ * | `POST /support/api/conversations/:id/messages` `{text, messageId?}` | client | the desk's `Reply` |
+ * | `GET /support/api/conversations/:id` | client | `{conversationId, turns, ticket}`: the transcript and the open ticket |
+ * | `GET /support/api/conversations/:id/events` | client, ticket | Server-Sent Events: the conversation's runtime `Events`, remembered then live |
+ * | `GET /support/api/conversations` | operator | the conversations this process has seen, most recent first |
+ * | `GET /support/api/escalations` | operator | `{tickets}`: the open tickets, oldest first |
+ * | `POST /support/api/escalations/:ticket/reply` `{text}` | operator | the answered `Ticket` |
+ * | `GET /support/api/stats[?conversation=id]` | operator | per-agent load, tokens and cost |
+ *
+ * A customer (a token minted for their e-mail address) talks in conversations of their own: the
+ * ids they choose live in their namespace (`Auth.namespaced`), and the desk binds a conversation
+ * to its customer, whose orders are the only ones its tools touch. Operators see every
+ * conversation by its full id.
  *
  * Failures use the gateway's error shape (`{error: {message, type, code}}`): 400 for a bad body
- * or id, 404 for an unknown conversation or ticket, 422 when the desk refuses, and the colony's
- * own statuses otherwise.
+ * or id, 404 for an unknown conversation or ticket (or another customer's), 422 when the desk
+ * refuses, and the colony's own statuses otherwise.
  *
  * @since 0.1.0
  */
@@ -25,6 +31,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Deferred, Duration, Effect, Either, ParseResult, Schema, Stream } from "effect"
 import type * as Gateway from "../../Gateway.js"
+import * as Auth from "../../gateway/Auth.js"
 import { GatewayConfig } from "../../gateway/GatewayConfig.js"
 import * as GatewayMetrics from "../../gateway/GatewayMetrics.js"
 import { error, fromColonyError } from "../../gateway/OpenAICompat.js"
@@ -74,6 +81,10 @@ const json = <A, I>(schema: Schema.Schema<A, I>, value: A, status = 200) =>
 /** A failure from the desk or the colony as a response. */
 const failed = (failure: { readonly _tag: string; readonly message: string }) => {
   if (failure._tag === "SupportError") return error(422, failure.message, "invalid_request_error", "support_error")
+  // another customer's conversation does not exist, as far as this caller can tell
+  if (failure._tag === "ConversationNotYours") {
+    return notFound("no such conversation: start a new one with another id", "conversation_not_found")
+  }
   // the desk is not a route's resource: a colony without its agents is a misconfigured server
   if (failure._tag === "UnknownAgent") {
     return error(
@@ -88,14 +99,22 @@ const failed = (failure: { readonly _tag: string; readonly message: string }) =>
   return HttpServerResponse.unsafeJson(body, { status })
 }
 
-const conversationParam: Effect.Effect<Either.Either<string, HttpServerResponse.HttpServerResponse>, never, HttpRouter.RouteContext> =
-  Effect.map(HttpRouter.params, ({ id = "" }) =>
-    CONVERSATION_ID.test(id)
-      ? Either.right(id)
-      : Either.left(badRequest(
-        `invalid conversation id "${id}": use 1 to 128 letters, digits, "_", ":" or "-", starting with a letter or digit`,
-        "invalid_conversation_id"
-      )))
+/** The conversation of the path, in the caller's namespace. */
+const conversationParam: Effect.Effect<
+  Either.Either<string, HttpServerResponse.HttpServerResponse>,
+  never,
+  HttpRouter.RouteContext | Auth.CurrentCaller
+> = Effect.gen(function*() {
+  const { id = "" } = yield* HttpRouter.params
+  const caller = yield* Auth.caller
+  const full = Auth.namespaced(caller, id)
+  return CONVERSATION_ID.test(id) && CONVERSATION_ID.test(full)
+    ? Either.right(full)
+    : Either.left(badRequest(
+      `invalid conversation id "${id}": use 1 to 100 letters, digits, "_", ":" or "-", starting with a letter or digit`,
+      "invalid_conversation_id"
+    ))
+})
 
 const readBody = <A, I>(schema: Schema.Schema<A, I>, example: string) =>
   Effect.gen(function*() {
@@ -155,7 +174,11 @@ const postMessage = Effect.gen(function*() {
   if (Either.isLeft(id)) return id.left
   const body = yield* readBody(MessageBody, `{"text": "Where is my order A-10023?"}`)
   if (Either.isLeft(body)) return body.left
-  const reply = yield* Desk.send(id.right, body.right.text, { messageId: body.right.messageId }).pipe(
+  const caller = yield* Auth.caller
+  const reply = yield* Desk.send(id.right, body.right.text, {
+    messageId: body.right.messageId,
+    customer: caller.customer ?? undefined
+  }).pipe(
     GatewayMetrics.trackInFlight(Desk.DeskAgent.type),
     bounded,
     Effect.either
@@ -212,8 +235,12 @@ const followEvents = (activity: Activity.Activity, closing: Deferred.Deferred<vo
     const after = Number(request.headers["last-event-id"] ?? queryParam(request, "after") ?? 0)
     const frames = activity.follow(id.right, Number.isFinite(after) ? after : 0).pipe(
       Stream.map((entry) => `id: ${entry.seq}\ndata: ${JSON.stringify(encodeEvent(entry.event))}\n\n`),
-      // proxies close connections that stay silent; a comment line keeps this one open
-      Stream.merge(Stream.map(Stream.tick("15 seconds"), () => ": keep-alive\n\n")),
+      // a follower that fell behind gets a last frame saying where it was, then the stream ends
+      // and the browser reconnects after it
+      Stream.catchTag("FellBehind", (behind) => Stream.make(Activity.overflowFrame(behind))),
+      // proxies close connections that stay silent; a comment line keeps this one open (only
+      // while there are events to send: the feed's end ends the response)
+      Stream.merge(Stream.map(Stream.tick("15 seconds"), () => ": keep-alive\n\n"), { haltStrategy: "left" }),
       (events) => Stream.concat(Stream.make("retry: 2000\n\n"), events),
       // the stream never ends by itself: end it when the gateway stops, which waits for open responses
       Stream.interruptWhenDeferred(closing),
@@ -334,17 +361,20 @@ export const routes: Gateway.Routes = Effect.gen(function*() {
   const closing = yield* Deferred.make<void>()
   yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
   const pages = yield* Pages.load
-  const page = (html: string) => Effect.succeed(HttpServerResponse.html(html))
+  const page = ({ headers, html }: Pages.Page) => Effect.succeed(HttpServerResponse.html(html).pipe(HttpServerResponse.setHeaders(headers)))
   return HttpRouter.empty.pipe(
     // the router ignores a trailing slash: this serves /support too
-    HttpRouter.get("/support/", page(pages.chat)),
-    HttpRouter.get("/support/dashboard", page(pages.dashboard)),
-    HttpRouter.get("/support/api/conversations", getConversations(activity)),
-    HttpRouter.get("/support/api/conversations/:id", getConversation),
-    HttpRouter.post("/support/api/conversations/:id/messages", postMessage),
-    HttpRouter.get("/support/api/conversations/:id/events", followEvents(activity, closing)),
-    HttpRouter.get("/support/api/escalations", getEscalations),
-    HttpRouter.post("/support/api/escalations/:ticket/reply", postEscalationReply),
-    HttpRouter.get("/support/api/stats", getStats(activity))
+    HttpRouter.get("/support/", Auth.route("public", page(pages.chat))),
+    HttpRouter.get("/support/dashboard", Auth.route("public", page(pages.dashboard))),
+    HttpRouter.get("/support/api/conversations", Auth.route("operator", getConversations(activity))),
+    HttpRouter.get("/support/api/conversations/:id", Auth.route("client", getConversation)),
+    HttpRouter.post("/support/api/conversations/:id/messages", Auth.route("client", postMessage)),
+    HttpRouter.get(
+      "/support/api/conversations/:id/events",
+      Auth.route("client", followEvents(activity, closing), { ticket: true })
+    ),
+    HttpRouter.get("/support/api/escalations", Auth.route("operator", getEscalations)),
+    HttpRouter.post("/support/api/escalations/:ticket/reply", Auth.route("operator", postEscalationReply)),
+    HttpRouter.get("/support/api/stats", Auth.route("operator", getStats(activity)))
   )
 })

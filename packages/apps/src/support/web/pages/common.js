@@ -3,11 +3,16 @@
 "use strict"
 
 const Support = (() => {
+  // A customer opens the page as /support/#token=TOKEN (a token minted for them): the fragment
+  // never reaches a server nor a Referer; the token is kept for this tab and the fragment dropped.
+  // Without one, the page relies on the gateway's sign-in cookie.
   const params = new URLSearchParams(location.search)
-  // A gateway with API keys is opened as /support/?access_token=KEY: the key is kept for this tab
-  // and sent on every API call.
-  if (params.has("access_token")) sessionStorage.setItem("colony.access_token", params.get("access_token"))
-  const token = sessionStorage.getItem("colony.access_token") || ""
+  const fragment = new URLSearchParams(location.hash.slice(1))
+  if (fragment.has("token")) {
+    sessionStorage.setItem("colony.token", fragment.get("token"))
+    history.replaceState(null, "", location.pathname + location.search)
+  }
+  const token = sessionStorage.getItem("colony.token") || ""
 
   class ApiError extends Error {
     constructor(message, status) {
@@ -16,13 +21,13 @@ const Support = (() => {
     }
   }
 
-  const api = async (path, options = {}) => {
+  const request = async (url, options = {}) => {
     const headers = {}
     if (token) headers.authorization = `Bearer ${token}`
     if (options.body !== undefined) headers["content-type"] = "application/json"
     let response
     try {
-      response = await fetch(`/support/api${path}`, {
+      response = await fetch(url, {
         method: options.method || "GET",
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body)
@@ -31,34 +36,79 @@ const Support = (() => {
       throw new ApiError(`the gateway cannot be reached (${cause.message})`, 0)
     }
     const body = await response.json().catch(() => null)
+    if (response.status === 401 && !token) await signIn()
     if (!response.ok) {
       throw new ApiError(body && body.error ? body.error.message : `HTTP ${response.status}`, response.status)
     }
     return body
   }
 
-  /** A page of this app, keeping the access token and the given query parameters. */
+  const api = (path, options = {}) => request(`/support/api${path}`, options)
+
+  /**
+   * Staff sign in once with a key, sent in a header; the gateway answers with an HttpOnly cookie,
+   * so the key is kept neither by the page nor in a URL.
+   */
+  let signingIn = null
+  const signIn = () => {
+    signingIn = signingIn || (async () => {
+      const key = window.prompt("This page needs to sign in: paste an operator API key of this gateway")
+      if (!key) return
+      const response = await fetch("/auth/session", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key.trim()}`, "content-type": "application/json" },
+        body: "{}"
+      })
+      if (response.ok) location.reload()
+    })()
+    return signingIn
+  }
+
+  /** A page of this app with the given query parameters (never a credential). */
   const link = (path, query = {}) => {
-    const search = new URLSearchParams(query)
-    if (token) search.set("access_token", token)
-    const text = search.toString()
+    const text = new URLSearchParams(query).toString()
     return text ? `${path}?${text}` : path
   }
 
-  /** Follow a conversation's events; `onState(true|false)` tells whether the stream is connected. */
+  /**
+   * Follow a conversation's events; `onState(true|false)` tells whether the stream is connected.
+   * An `EventSource` cannot send a header: with a token, each connection takes a one-use ticket,
+   * and a lost connection is reopened with a new one, after the last event seen.
+   */
   const follow = (conversation, onEvent, onState) => {
-    const query = token ? `?access_token=${encodeURIComponent(token)}` : ""
-    const source = new EventSource(`/support/api/conversations/${encodeURIComponent(conversation)}/events${query}`)
-    source.onopen = () => onState(true)
-    source.onerror = () => onState(false)
-    source.onmessage = (message) => {
-      try {
-        onEvent(JSON.parse(message.data))
-      } catch (error) {
-        console.error("unreadable event", error)
+    let source = null
+    let closed = false
+    let last = 0
+    const open = async () => {
+      const query = new URLSearchParams({ after: String(last) })
+      if (token) {
+        try {
+          query.set("ticket", (await request("/auth/tickets", { method: "POST", body: {} })).ticket)
+        } catch (error) {
+          onState(false)
+          if (!closed) setTimeout(open, 2000)
+          return
+        }
+      }
+      if (closed) return
+      source = new EventSource(`/support/api/conversations/${encodeURIComponent(conversation)}/events?${query}`)
+      source.onopen = () => onState(true)
+      source.onerror = () => {
+        onState(false)
+        source.close()
+        if (!closed) setTimeout(open, 2000)
+      }
+      source.onmessage = (message) => {
+        if (message.lastEventId) last = Number(message.lastEventId) || last
+        try {
+          onEvent(JSON.parse(message.data))
+        } catch (error) {
+          console.error("unreadable event", error)
+        }
       }
     }
-    return source
+    open()
+    return { close: () => { closed = true; if (source) source.close() } }
   }
 
   /** An element: `h("p", { class: "x" }, "text", child)`. Text is always set as text, never as HTML. */
