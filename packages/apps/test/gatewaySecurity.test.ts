@@ -119,6 +119,24 @@ describe("gateway security: who may call a route is decided after routing", () =
   })
 })
 
+describe("gateway security: names that are properties of every object", () => {
+  it("an agent, preset or model named like an Object.prototype key is a 404, not a crash", async () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "team:__proto__", "team:constructor"]) {
+      const card = await fetch(`${gateway.url}/a2a/${encodeURIComponent(name)}/.well-known/agent-card.json`)
+      expect(card.status, name).toBe(404)
+      const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...json, ...bearer(admin) },
+        body: JSON.stringify({ model: name, messages: [{ role: "user", content: "hi" }] })
+      })
+      expect(chat.status, name).toBe(404)
+      expect(((await chat.json()) as { error: { code: string } }).error.code).toBe("model_not_found")
+      const preset = await rpc(admin, (c) => Effect.flip(Stream.runDrain(c.RunCollaboration({ session: "p", collaboration: name, task: "t" }))))
+      expect(preset._tag, name).toBe("UnknownPreset")
+    }
+  })
+})
+
 describe("gateway security: scopes", () => {
   it("a client key may not mint customer tokens; an operator key may", async () => {
     const asClient = await fetch(`${gateway.url}/auth/tokens`, {

@@ -387,7 +387,7 @@ const runPreset = (
 ): Effect.Effect<string, Failure, Sharding> => {
   // Every task is its own run, under its own session: concurrent tasks never share memory.
   const session = `a2a-${randomUUID()}`
-  const collaboration = Presets.presets(agents, settings.presets, session)[target.name] ?? target.collaboration
+  const collaboration = Presets.lookup(Presets.presets(agents, settings.presets, session), target.name) ?? target.collaboration
   return Session.run(session, collaboration, prompt).pipe(
     Stream.runFoldEffect(
       Option.none<string>(),

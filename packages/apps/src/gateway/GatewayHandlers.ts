@@ -181,7 +181,7 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
         const caller = yield* admit(headers)
         const session = Auth.namespaced(caller, given)
         const chosen = typeof collaboration === "string"
-          ? Option.fromNullable(presetsFor(session)[collaboration])
+          ? Option.fromNullable(Presets.lookup(presetsFor(session), collaboration))
           : Option.some(collaboration)
         if (Option.isNone(chosen)) {
           return yield* new UnknownPreset({ preset: collaboration as string, presets: Object.keys(presetsFor(session)) })

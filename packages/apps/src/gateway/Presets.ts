@@ -61,8 +61,19 @@ export const presets = (
 ): Readonly<Record<string, Collaboration.Collaboration>> => {
   const served = new Set<string>(agents.map((agent) => agent.type))
   const demo = ["coordinator", "researcher", "writer", "analyst"].every((name) => served.has(name))
-  return { ...(demo ? builtIn(session) : {}), ...configured }
+  // callers name presets: a name like "__proto__" or "constructor" must find nothing
+  return Object.assign(Object.create(null), demo ? builtIn(session) : {}, configured)
 }
+
+/**
+ * The preset called `name`, if there is one (never a property of `Object.prototype`).
+ *
+ * @since 0.1.0
+ */
+export const lookup = (
+  presets: Readonly<Record<string, Collaboration.Collaboration>>,
+  name: string
+): Collaboration.Collaboration | undefined => Object.hasOwn(presets, name) ? presets[name] : undefined
 
 /**
  * Resolve a model name.
@@ -78,7 +89,7 @@ export const resolve = (
   const [prefix, rest] = model.includes(":") ? [model.slice(0, model.indexOf(":")), model.slice(model.indexOf(":") + 1)] : ["", model]
   if ((prefix === "agent" || prefix === "") && agents.includes(rest)) return { _tag: "Agent", agent: rest }
   if (prefix === "team" || prefix === "") {
-    const collaboration = presetsFor(session)[rest]
+    const collaboration = lookup(presetsFor(session), rest)
     if (collaboration !== undefined) return { _tag: "Preset", name: rest, collaboration }
   }
   return undefined
