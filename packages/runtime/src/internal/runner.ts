@@ -7,18 +7,21 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
-import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
-import { RunnerRefused } from "../ColonyError.js"
-import * as SignedSerialization from "./signedSerialization.js"
+import { RunnerRefused, StartFailed } from "../ColonyError.js"
+import * as RunnerTransport from "./runnerTransport.js"
+import { MIN_SECRET_BYTES } from "./secureChannel.js"
 
 /**
  * How a process joins a Postgres-backed colony.
  */
 export interface ClusterSettings {
   readonly secret: Redacted.Redacted<string>
+  /** mutual TLS between runners: PEM contents of this process's certificate, its key and the CA */
+  readonly tls?: RunnerTransport.RunnerTls | undefined
   readonly listenHost: string
   readonly listenPort: number
   readonly advertisedHost: string
@@ -66,14 +69,28 @@ const withSetupRetry = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E,
     Layer.catchAll((cause) => Layer.failCause(cause))
   )
 
+/**
+ * The secret keys every runner-to-runner connection; a short one could be guessed from a recorded
+ * handshake, so it is refused before anything starts.
+ */
+export const checkSecret = (secret: Redacted.Redacted<string>): Effect.Effect<void, StartFailed> => {
+  const bytes = Buffer.byteLength(Redacted.value(secret), "utf8")
+  return bytes >= MIN_SECRET_BYTES ? Effect.void : Effect.fail(
+    new StartFailed({
+      reason: `COLONY_RUNNER_SECRET is ${bytes} bytes long; it must be at least ${MIN_SECRET_BYTES} bytes of ` +
+        "random data, the same on every runner and client. Make one with `openssl rand -hex 32`"
+    })
+  )
+}
+
 const verifierOf = (secret: Redacted.Redacted<string>) =>
   createHmac("sha256", Redacted.value(secret)).update("colony-runner-secret-v1").digest("hex")
 
 /**
  * The first process to join records a verifier of the secret (an HMAC, not the secret); every
  * later process must present the same secret or is refused before it registers as a runner.
- * Message frames are signed with the secret too (see `signedSerialization`), so a process that
- * skipped this check still could not deliver anything.
+ * Every connection between runners is authenticated with the secret too (see `secureChannel`), so
+ * a process that skipped this check still could not deliver anything.
  */
 export const verifySecret = (secret: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
@@ -112,7 +129,7 @@ export const verifySecret = (secret: Redacted.Redacted<string>) =>
 
 /**
  * The cluster layers of a runner (hosts agents) or a client-only process, on Postgres storage
- * and the socket transport with signed frames.
+ * and the socket transport over authenticated channels (optionally inside mutual TLS).
  */
 export const layer = (
   settings: ClusterSettings,
@@ -122,18 +139,23 @@ export const layer = (
   RunnerRefused,
   SqlClient.SqlClient
 > => {
+  const clientProtocol = RunnerTransport.layerClientProtocol(settings)
+  const socketServer = RunnerTransport.layerSocketServer(settings, {
+    host: settings.listenHost,
+    port: settings.listenPort
+  })
   const transport = options.clientOnly
-    ? Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol)
-    : Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol])
+    ? Layer.provide(SocketRunner.layerClientOnly, clientProtocol)
+    : Layer.provide(SocketRunner.layer, [socketServer, clientProtocol])
   const health = options.clientOnly
     ? Layer.empty
-    : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
+    : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
   const cluster = (transport as Layer.Layer<Sharding.Sharding | Runners.Runners, never, any>).pipe(
     Layer.provide(health),
     Layer.provideMerge(Layer.orDie(withSetupRetry(SqlMessageStorage.layer))),
     Layer.provide(Layer.orDie(withSetupRetry(SqlRunnerStorage.layer))),
     Layer.provide(ShardingConfig.layer(shardingConfig(settings))),
-    Layer.provide(SignedSerialization.layer(settings.secret))
+    Layer.provide(RpcSerialization.layerMsgPack)
   ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>
   // A runner that cannot listen (port taken) is a configuration error the user must see, not a
   // defect; the secret check runs first so a refused process never registers.
