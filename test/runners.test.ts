@@ -59,7 +59,7 @@ describe("runners on Postgres", () => {
   it("a runner started with the wrong secret is refused and never joins", async () => {
     const url = await freshDatabase(postgres())
     const [good] = await startRunners(url, 1)
-    const intruder = await spawnRunner({ name: "intruder", databaseUrl: url, secret: "not-the-secret" })
+    const intruder = await spawnRunner({ name: "intruder", databaseUrl: url, secret: "not-the-secret-of-this-colony-0123456789" })
     const exit = await intruder.exited
     expect(exit.code).not.toBe(0)
     expect(intruder.output.join("\n")).toContain("COLONY_RUNNER_SECRET does not match")

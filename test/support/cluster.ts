@@ -15,7 +15,7 @@ import { Clerk, Debater, Keeper } from "./agents.js"
 
 const agentsModule = fileURLToPath(new URL("./agents.ts", import.meta.url))
 
-export const SECRET = "test-secret-0123456789abcdef"
+export const SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 export const startPostgres = () =>
   DevPostgres.start({ dataDir: join(mkdtempSync(join(tmpdir(), "colony-test-")), "pg"), persistent: false })

@@ -15,7 +15,7 @@ import { Clerk, Keeper } from "./runnerAgents.js"
 
 const agentsModule = fileURLToPath(new URL("./runnerAgents.ts", import.meta.url))
 
-const SECRET = "bench-secret-0123456789abcdef"
+const SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
 export const startPostgres = () =>
   DevPostgres.start({ dataDir: join(mkdtempSync(join(tmpdir(), "colony-bench-")), "pg"), persistent: false })

@@ -28,6 +28,8 @@ import type * as Rpc from "@effect/rpc/Rpc"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Config, Context, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { createSecureContext } from "node:tls"
 import * as Agent from "./Agent.js"
 import {
   type AgentError,
@@ -171,15 +173,20 @@ export const embedded: Layer.Layer<Services | Sharding.Sharding, StartFailed> = 
 
 /**
  * How a process joins a Postgres-backed colony: the shared secret, where it listens, the address
- * other runners reach it at, its shard groups and the cluster's timing knobs.
+ * other runners reach it at, its shard groups, the cluster's timing knobs and, optionally, the
+ * certificates for mutual TLS between runners.
  *
  * @since 0.1.0
  * @category config
  */
 export type ClusterSettings = Runner.ClusterSettings
 
+/**
+ * A runner listens where it is reached: on its advertised host unless `COLONY_LISTEN_HOST` says
+ * otherwise (never on every interface by default). The advertised port defaults to the listen port.
+ */
 const clusterFields = Config.all({
-  listenHost: Config.string("COLONY_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
+  listenHost: Config.option(Config.string("COLONY_LISTEN_HOST")),
   listenPort: Config.port("COLONY_LISTEN_PORT").pipe(Config.withDefault(34431)),
   advertisedHost: Config.string("COLONY_ADVERTISED_HOST").pipe(Config.withDefault("127.0.0.1")),
   advertisedPort: Config.option(Config.port("COLONY_ADVERTISED_PORT")),
@@ -198,22 +205,75 @@ const clusterFields = Config.all({
   entityMessagePollInterval: Config.duration("COLONY_MESSAGE_POLL_INTERVAL").pipe(
     Config.withDefault(Duration.millis(500))
   )
-}).pipe(Config.map(({ advertisedPort, ...rest }) => ({
-  ...rest,
-  advertisedPort: Option.getOrElse(advertisedPort, () => rest.listenPort)
-})))
+})
+
+type ClusterFields = Config.Config.Success<typeof clusterFields>
+
+/** Settings from the environment, overridden by explicit ones, then the defaults that depend on others. */
+const resolveFields = (
+  fromEnv: ClusterFields,
+  explicit: Partial<ClusterSettings> | undefined
+): Omit<ClusterSettings, "secret" | "tls"> => {
+  const { advertisedPort, listenHost, ...rest } = fromEnv
+  const merged = { ...rest, ...explicit }
+  return {
+    ...merged,
+    listenHost: explicit?.listenHost ?? Option.getOrElse(listenHost, () => merged.advertisedHost),
+    advertisedPort: explicit?.advertisedPort ?? Option.getOrElse(advertisedPort, () => merged.listenPort)
+  }
+}
+
+const tlsVariables = ["COLONY_RUNNER_TLS_CERT", "COLONY_RUNNER_TLS_KEY", "COLONY_RUNNER_TLS_CA"] as const
+
+/**
+ * `COLONY_RUNNER_TLS_CERT`, `COLONY_RUNNER_TLS_KEY`, `COLONY_RUNNER_TLS_CA`: PEM files for mutual
+ * TLS between runners. All three or none; the files are read and checked at start.
+ */
+const tlsConfig: Effect.Effect<Runner.ClusterSettings["tls"], StartFailed> = Effect.gen(function*() {
+  const paths = yield* Effect.mapError(
+    Config.all(tlsVariables.map((name) => Config.option(Config.string(name)))),
+    (error) => new StartFailed({ reason: `invalid configuration: ${String(error)}` })
+  )
+  const set = tlsVariables.filter((_, i) => Option.isSome(paths[i]!))
+  if (set.length === 0) return undefined
+  if (set.length < tlsVariables.length) {
+    const unset = tlsVariables.filter((name) => !set.includes(name))
+    return yield* new StartFailed({
+      reason: `${set.join(" and ")} set but not ${unset.join(" and ")}: mutual TLS between runners needs ` +
+        "all three PEM files (this process's certificate and key, and the CA that signs every runner's certificate)"
+    })
+  }
+  const [cert, key, ca] = yield* Effect.forEach(tlsVariables, (name, i) => {
+    const path = Option.getOrThrow(paths[i]!)
+    return Effect.try({
+      try: () => readFileSync(path, "utf8"),
+      catch: (error) => new StartFailed({ reason: `cannot read ${name} (${path}): ${(error as Error).message}` })
+    })
+  })
+  const tls = { cert: cert!, key: key!, ca: ca! }
+  yield* Effect.try({
+    try: () => createSecureContext(tls),
+    catch: (error) =>
+      new StartFailed({
+        reason: `the files of ${tlsVariables.join(", ")} are not a usable certificate, key and CA: ` +
+          `${(error as Error).message}`
+      })
+  })
+  return tls
+})
 
 /**
  * The cluster settings from the environment. Timing defaults are tuned for fast failover (a dead
  * runner's agents answer elsewhere within about 2 s), at the cost of a few Postgres queries per
- * runner per second; raise them for large colonies.
+ * runner per second; raise them for large colonies. The TLS files are read when a colony layer
+ * starts, not here.
  *
  * @since 0.1.0
  * @category config
  */
 export const clusterConfig: Config.Config<ClusterSettings> = Config.map(
   Config.all({ secret: Config.redacted("COLONY_RUNNER_SECRET"), fields: clusterFields }),
-  ({ fields, secret }) => ({ ...fields, secret })
+  ({ fields, secret }) => ({ ...resolveFields(fields, undefined), secret })
 )
 
 /**
@@ -244,14 +304,20 @@ const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer
       const secret = options.cluster?.secret ??
         Option.getOrUndefined(yield* Effect.mapError(Config.option(Config.redacted("COLONY_RUNNER_SECRET")), invalid))
       if (secret === undefined) {
-        return yield* missing("COLONY_RUNNER_SECRET", "the secret the colony's runners share (the same long random string on every runner and client)")
+        return yield* missing(
+          "COLONY_RUNNER_SECRET",
+          "the secret the colony's runners share (the same random string of at least 32 bytes on every runner " +
+            "and client; make one with `openssl rand -hex 32`)"
+        )
       }
+      yield* Runner.checkSecret(secret)
       const url = options.databaseUrl ?? Option.getOrUndefined(yield* Effect.mapError(Config.option(databaseConfig), invalid))
       if (url === undefined) {
         return yield* missing("DATABASE_URL", "the colony's Postgres database, e.g. postgres://user:password@host:5432/colony")
       }
       const fromEnv = yield* Effect.mapError(clusterFields, invalid)
-      const cluster: ClusterSettings = { ...fromEnv, ...options.cluster, secret }
+      const tls = options.cluster?.tls ?? (yield* tlsConfig)
+      const cluster: ClusterSettings = { ...resolveFields(fromEnv, options.cluster), secret, tls }
       const settings = yield* Effect.mapError(settingsConfig, invalid)
       const sql = PgClient.layer({ url }).pipe(
         Layer.mapError((error) =>
