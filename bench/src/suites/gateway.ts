@@ -11,7 +11,7 @@
 import { Session } from "@colony/agents"
 import { Agent, Colony } from "@colony/runtime"
 import * as HttpServer from "@effect/platform/HttpServer"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import OpenAI from "openai"
 import { Assistant, colonyLayer } from "../contenders/colony.js"
 import { raw } from "../contenders/raw.js"
@@ -21,6 +21,8 @@ import * as SideBySide from "../lib/sideBySide.js"
 import { num, ratio, summarize } from "../lib/stats.js"
 import type { Suite } from "../lib/Suite.js"
 import { PROMPT } from "../lib/workload.js"
+
+const KEY = "bench-gateway-key"
 
 type GatewayModule = typeof import("../../../packages/apps/src/Gateway.js")
 
@@ -41,7 +43,11 @@ export const suite: Suite = {
     const plan = quick ? { warmup: 50, rounds: 4, batch: 50 } : { warmup: 500, rounds: 15, batch: 200 }
     const model = await FakeServer.start({ latencyMs: 0 })
     try {
-      const settings = await Effect.runPromise(Gateway.settings({ host: "127.0.0.1", port: 0, keys: [], rateLimit: 0 }))
+      // an admin key: its conversation ids are used as given, so the gateway's caller and the
+      // in-process one talk to the same agent instance; the route's checks are part of the cost
+      const settings = await Effect.runPromise(
+        Gateway.settings({ host: "127.0.0.1", port: 0, keys: [Redacted.make(KEY)], rateLimit: 0 })
+      )
       const colony = Agent.toLayer(Assistant).pipe(
         Layer.merge(Session.layer),
         Layer.provideMerge(colonyLayer({ baseUrl: model.url, maxConcurrency: 64 }))
@@ -54,7 +60,7 @@ export const suite: Suite = {
 
       const assistant = await runtime.runPromise(Colony.client(Assistant))
       const inProcess = (prompt: string) => runtime.runPromise(Effect.map(assistant("bench").Ask({ prompt }), (a) => a.text))
-      const client = new OpenAI({ baseURL: gatewayUrl, apiKey: "x", maxRetries: 0 })
+      const client = new OpenAI({ baseURL: gatewayUrl, apiKey: KEY, maxRetries: 0 })
       // `user` names the conversation: the same agent instance the in-process caller asks
       const viaGateway = async (prompt: string) =>
         (await client.chat.completions.create({ model: "agent:assistant", user: "bench", messages: [{ role: "user", content: prompt }] }))

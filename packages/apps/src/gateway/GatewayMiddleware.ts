@@ -68,6 +68,16 @@ export const labelsOf = (paths: ReadonlyArray<string>): ReadonlySet<string> =>
     ...paths.map((path) => /^\/[^/:*]*/.exec(path)?.[0] ?? "/")
   ])
 
+// The gateway's own pages: the origin names the host the request was sent to. The scheme is not
+// compared, so a gateway behind a proxy that ends TLS still knows its pages.
+const sameHost = (origin: string, host: string) => {
+  try {
+    return new URL(origin).host.toLowerCase() === host.trim().toLowerCase()
+  } catch {
+    return false
+  }
+}
+
 const pathOf = (url: string) => {
   const query = url.search(/[?#]/)
   return query < 0 ? url : url.slice(0, query)
@@ -98,7 +108,7 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
         )
       }
       const origin = request.headers["origin"]
-      if (origin !== undefined && origin !== `${scheme}://${host}` && !origins.has(origin) && !origins.has("*")) {
+      if (origin !== undefined && !sameHost(origin, host) && !origins.has(origin) && !origins.has("*")) {
         return error(
           403,
           `requests from the origin "${origin}" are not allowed. Serve the page from the gateway, or add its origin to COLONY_GATEWAY_CORS_ORIGINS.`,
