@@ -272,7 +272,15 @@ const tlsConfig: Effect.Effect<Runner.ClusterSettings["tls"], StartFailed> = Eff
  * @category config
  */
 export const clusterConfig: Config.Config<ClusterSettings> = Config.map(
-  Config.all({ secret: Config.redacted("COLONY_RUNNER_SECRET"), fields: clusterFields }),
+  Config.all({
+    secret: Config.redacted("COLONY_RUNNER_SECRET").pipe(
+      Config.validate({
+        message: "COLONY_RUNNER_SECRET must be at least 32 bytes of random data (make one with `openssl rand -hex 32`)",
+        validation: (secret) => Runner.secretTooShort(secret) === undefined
+      })
+    ),
+    fields: clusterFields
+  }),
   ({ fields, secret }) => ({ ...resolveFields(fields, undefined), secret })
 )
 

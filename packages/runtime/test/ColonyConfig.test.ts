@@ -21,6 +21,11 @@ describe("runner configuration", () => {
       expect(failure).toContain("COLONY_RUNNER_SECRET is 6 bytes long; it must be at least 32 bytes")
       expect(failure).toContain("openssl rand -hex 32")
       expect(yield* startWith({ COLONY_RUNNER_SECRET: "" })).toContain("COLONY_RUNNER_SECRET is 0 bytes long")
+      const fromConfig = yield* Effect.flip(
+        Effect.withConfigProvider(Colony.clusterConfig, ConfigProvider.fromMap(new Map([["COLONY_RUNNER_SECRET", "s3cret"]])))
+      )
+      expect(String(fromConfig)).toContain("COLONY_RUNNER_SECRET")
+      expect(String(fromConfig)).toContain("at least 32 bytes")
     }))
 
   it.effect("a runner listens on its advertised host unless COLONY_LISTEN_HOST says otherwise", () =>

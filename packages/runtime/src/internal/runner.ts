@@ -71,16 +71,18 @@ const withSetupRetry = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E,
 
 /**
  * The secret keys every runner-to-runner connection; a short one could be guessed from a recorded
- * handshake, so it is refused before anything starts.
+ * handshake, so it is refused before anything starts. Undefined when the secret is long enough.
  */
-export const checkSecret = (secret: Redacted.Redacted<string>): Effect.Effect<void, StartFailed> => {
+export const secretTooShort = (secret: Redacted.Redacted<string>): string | undefined => {
   const bytes = Buffer.byteLength(Redacted.value(secret), "utf8")
-  return bytes >= MIN_SECRET_BYTES ? Effect.void : Effect.fail(
-    new StartFailed({
-      reason: `COLONY_RUNNER_SECRET is ${bytes} bytes long; it must be at least ${MIN_SECRET_BYTES} bytes of ` +
-        "random data, the same on every runner and client. Make one with `openssl rand -hex 32`"
-    })
-  )
+  return bytes >= MIN_SECRET_BYTES ? undefined :
+    `COLONY_RUNNER_SECRET is ${bytes} bytes long; it must be at least ${MIN_SECRET_BYTES} bytes of ` +
+      "random data, the same on every runner and client. Make one with `openssl rand -hex 32`"
+}
+
+export const checkSecret = (secret: Redacted.Redacted<string>): Effect.Effect<void, StartFailed> => {
+  const reason = secretTooShort(secret)
+  return reason === undefined ? Effect.void : Effect.fail(new StartFailed({ reason }))
 }
 
 const verifierOf = (secret: Redacted.Redacted<string>) =>

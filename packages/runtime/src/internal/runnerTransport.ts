@@ -38,9 +38,11 @@ const OPEN_TIMEOUT = "2 seconds"
  */
 const anyNameOfTheCa = () => undefined
 
+type Connection = Net.Socket | Tls.TLSSocket
+
 const openChannel = (
   settings: TransportSettings,
-  connect: () => Duplex
+  connect: () => Connection
 ): Effect.Effect<SecureChannel, Socket.SocketError> =>
   Effect.async<SecureChannel, Socket.SocketError>((resume) => {
     const channel = new SecureChannel(connect(), { role: "client", secret: Redacted.value(settings.secret) })
@@ -51,9 +53,7 @@ const openChannel = (
     return Effect.sync(() => channel.destroy())
   })
 
-type Duplex = Net.Socket | Tls.TLSSocket
-
-const dial = (settings: TransportSettings, host: string, port: number) => (): Duplex =>
+const dial = (settings: TransportSettings, host: string, port: number) => (): Connection =>
   settings.tls === undefined
     ? Net.createConnection({ host, port, noDelay: true })
     : Tls.connect({
