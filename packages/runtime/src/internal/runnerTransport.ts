@@ -4,7 +4,7 @@ import * as SocketServer from "@effect/platform/SocketServer"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as RpcClient from "@effect/rpc/RpcClient"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
-import { Deferred, Effect, Exit, FiberSet, Layer, Redacted, Scope } from "effect"
+import { Deferred, Effect, Exit, FiberSet, Layer, Redacted, Runtime, Scope } from "effect"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { SecureChannel } from "./secureChannel.js"
@@ -131,11 +131,18 @@ export const makeSocketServer = Effect.fnUntraced(function*(
   const waiting: Array<SecureChannel> = []
   let onAuthenticated = (channel: SecureChannel): unknown => waiting.push(channel)
   const open = new Set<SecureChannel>()
+  const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const onConnection = (socket: Net.Socket) => {
     const channel = new SecureChannel(socket, { role: "server", secret })
     open.add(channel)
     channel.once("close", () => open.delete(channel))
-    channel.ready.then(() => onAuthenticated(channel), () => {})
+    channel.ready.then(
+      () => onAuthenticated(channel),
+      (error: Error) =>
+        runFork(
+          Effect.logDebug(`refused a connection from ${socket.remoteAddress}:${socket.remotePort}: ${error.message}`)
+        )
+    )
   }
   server.on(settings.tls === undefined ? "connection" : "secureConnection", onConnection)
 
