@@ -40,7 +40,7 @@ interface SuiteResult {
   readonly tables: ReadonlyArray<Table>
 }
 
-const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support"]
+const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support", "chaos"]
 
 describe("npm run bench -- --quick", () => {
   it("runs every suite, prints its tables and writes JSON with the machine", async () => {
@@ -86,5 +86,26 @@ describe("npm run bench -- --quick", () => {
       expect(labels.some((l) => l.includes(name)), `${name} in ${labels.join(", ")}`).toBe(true)
     }
     for (const row of hop.tables[0]!.rows) expect(row.at(-1)).toBe("same requests")
-  }, 420_000)
+
+    // the short chaos run: runners killed under load change nothing a caller of a durable agent
+    // sees, and a volatile caller gets typed failures only
+    const chaos = latest.suites.find((s) => s.suite === "chaos")!.data as {
+      readonly rows: ReadonlyArray<{
+        readonly kind: string
+        readonly answered: number
+        readonly failed: number
+        readonly hung: number
+        readonly lost: number
+        readonly duplicated: number
+        readonly byTag: Record<string, number>
+      }>
+    }
+    const durable = chaos.rows.find((r) => r.kind === "durable")!
+    expect(durable.answered).toBeGreaterThan(0)
+    expect({ failed: durable.failed, hung: durable.hung, lost: durable.lost, duplicated: durable.duplicated })
+      .toEqual({ failed: 0, hung: 0, lost: 0, duplicated: 0 })
+    const volatile = chaos.rows.find((r) => r.kind === "volatile")!
+    expect(volatile.hung).toBe(0)
+    expect(Object.keys(volatile.byTag).filter((tag) => tag === "interrupt" || tag.startsWith("defect"))).toEqual([])
+  }, 480_000)
 })

@@ -18,5 +18,6 @@ export const suites: ReadonlyArray<Entry> = [
   { id: "memory", title: "4. Memory per idle agent, and after passivation", load: async () => (await import("./memory.js")).suite },
   { id: "postgres", title: "5. Runners on Postgres: persisted messages per second, failover after kill -9", load: async () => (await import("./postgres.js")).suite },
   { id: "gateway", title: "6. Gateway overhead: /v1/chat/completions vs the same agent in-process", load: async () => (await import("./gateway.js")).suite },
-  { id: "support", title: "7. Customer-service desk: concurrent conversations on the fake server", load: async () => (await import("./support.js")).suite }
+  { id: "support", title: "7. Customer-service desk: concurrent conversations on the fake server", load: async () => (await import("./support.js")).suite },
+  { id: "chaos", title: "8. Chaos: conversations on 3 runners while one is killed with SIGKILL every few seconds", load: async () => (await import("./chaos.js")).suite }
 ]
