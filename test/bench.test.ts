@@ -38,6 +38,7 @@ interface SuiteResult {
   readonly error?: string
   readonly quick: boolean
   readonly tables: ReadonlyArray<Table>
+  readonly data?: unknown
 }
 
 const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support", "chaos"]
