@@ -2,11 +2,15 @@
  * Cluster-wide locks held as leases. A lease names its owner, expires unless renewed, and carries
  * a fencing token that grows with every new grant: a resource that remembers the largest token it
  * has seen can refuse a writer whose lease already passed to someone else (Kleppmann, "How to do
- * distributed locking", 2016). Time is the Effect `Clock` of the process hosting the lock, so
- * tests drive expiry with `TestClock`.
+ * distributed locking", 2016).
  *
- * Each lock name is one entity (`colony-lock`), so every runner reaches the same lock. The rules
- * are the pure functions `acquire`, `renew` and `release` over a lock's `State`.
+ * Each lock name is one entity (`colony-lock`), so every runner reaches the same lock. The lease
+ * itself lives in `CoordinationStorage`, not in the entity: the entity is rebuilt empty on the
+ * runner that takes its shard over (a crash or a graceful rebalance), and two instances can
+ * briefly coexist during a move. On runners each acquire is one SQL statement that grants only
+ * over an expired lease, on the database's clock, so a second owner is refused whichever instance
+ * it reaches. In the embedded colony the rules are the pure functions `acquire`, `renew` and
+ * `release` over a lock's `State`, on the Effect `Clock` (tests drive expiry with `TestClock`).
  *
  * @since 0.1.0
  */
@@ -14,12 +18,13 @@ import * as ClusterError from "@effect/cluster/ClusterError"
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
-import { AgentError } from "@colony/runtime"
-import { Clock, Duration, Effect, Layer, Ref, Schema } from "effect"
+import { AgentError, type Colony } from "@colony/runtime"
+import { Duration, Effect, Layer, Schema } from "effect"
+import * as CoordinationStorage from "./CoordinationStorage.js"
+import * as LeaseRules from "./internal/lease.js"
 
 /**
- * The longest lease a lock grants. The lock entity is passivated only after being idle for longer
- * than this, so it never forgets a lease that is still valid.
+ * The longest lease a lock grants.
  *
  * @since 0.1.0
  */
@@ -94,25 +99,19 @@ export class LeaseTooLong extends Schema.TaggedError<LeaseTooLong>()("LeaseTooLo
  * @since 0.1.0
  * @category models
  */
-export interface State {
-  readonly lease: Lease | undefined
-  readonly lastToken: number
-}
+export type State = LeaseRules.State
 
 /**
  * @since 0.1.0
  */
-export const empty: State = { lease: undefined, lastToken: 0 }
-
-const valid = (state: State, now: number): Lease | undefined =>
-  state.lease !== undefined && state.lease.expiresAt > now ? state.lease : undefined
+export const empty: State = LeaseRules.empty
 
 /**
  * The lease in force at `now`, if any.
  *
  * @since 0.1.0
  */
-export const holder = (state: State, now: number): Lease | undefined => valid(state, now)
+export const holder: (state: State, now: number) => LeaseRules.LeaseFields | undefined = LeaseRules.holder
 
 /**
  * Grant the lock to `owner` unless another owner holds a valid lease. The holder acquiring again
@@ -121,19 +120,7 @@ export const holder = (state: State, now: number): Lease | undefined => valid(st
  *
  * @since 0.1.0
  */
-export const acquire = (
-  state: State,
-  name: string,
-  owner: string,
-  now: number,
-  ttlMs: number
-): { readonly state: State; readonly granted: Lease } | { readonly state: State; readonly heldBy: Lease } => {
-  const current = valid(state, now)
-  if (current !== undefined && current.owner !== owner) return { state, heldBy: current }
-  const token = current !== undefined ? current.token : Math.max(state.lastToken + 1, Math.floor(now))
-  const granted = new Lease({ name, owner, token, expiresAt: now + ttlMs })
-  return { state: { lease: granted, lastToken: token }, granted }
-}
+export const acquire: typeof LeaseRules.acquire = LeaseRules.acquire
 
 /**
  * Extend a lease that is still in force; `undefined` when it is not (expired, released, or
@@ -141,28 +128,14 @@ export const acquire = (
  *
  * @since 0.1.0
  */
-export const renew = (
-  state: State,
-  owner: string,
-  token: number,
-  now: number,
-  ttlMs: number
-): State | undefined => {
-  const current = valid(state, now)
-  if (current === undefined || current.owner !== owner || current.token !== token) return undefined
-  return { ...state, lease: new Lease({ ...current, expiresAt: now + ttlMs }) }
-}
+export const renew: typeof LeaseRules.renew = LeaseRules.renew
 
 /**
  * Give the lock up; `undefined` when the lease was not in force anyway.
  *
  * @since 0.1.0
  */
-export const release = (state: State, owner: string, token: number, now: number): State | undefined => {
-  const current = valid(state, now)
-  if (current === undefined || current.owner !== owner || current.token !== token) return undefined
-  return { ...state, lease: undefined }
-}
+export const release: typeof LeaseRules.release = LeaseRules.release
 
 // --- entity ---
 
@@ -173,7 +146,7 @@ export const release = (state: State, owner: string, token: number, now: number)
 export const Acquire = Rpc.make("Acquire", {
   payload: { owner: Schema.String, ttlMs: Schema.Number.pipe(Schema.positive()) },
   success: Lease,
-  error: Schema.Union(LockHeld, LeaseTooLong)
+  error: Schema.Union(LockHeld, LeaseTooLong, CoordinationStorage.StorageError)
 })
 
 /**
@@ -183,7 +156,7 @@ export const Acquire = Rpc.make("Acquire", {
 export const Renew = Rpc.make("Renew", {
   payload: { owner: Schema.String, token: Schema.Number, ttlMs: Schema.Number.pipe(Schema.positive()) },
   success: Lease,
-  error: Schema.Union(LeaseLost, LeaseTooLong)
+  error: Schema.Union(LeaseLost, LeaseTooLong, CoordinationStorage.StorageError)
 })
 
 /**
@@ -192,14 +165,15 @@ export const Renew = Rpc.make("Renew", {
  */
 export const Release = Rpc.make("Release", {
   payload: { owner: Schema.String, token: Schema.Number },
-  success: Schema.Boolean
+  success: Schema.Boolean,
+  error: CoordinationStorage.StorageError
 })
 
 /**
  * @since 0.1.0
  * @category protocol
  */
-export const Holder = Rpc.make("Holder", { success: Schema.NullOr(Lease) })
+export const Holder = Rpc.make("Holder", { success: Schema.NullOr(Lease), error: CoordinationStorage.StorageError })
 
 /**
  * The lock entity: one per lock name.
@@ -210,53 +184,38 @@ export const Holder = Rpc.make("Holder", { success: Schema.NullOr(Lease) })
 export const Lock = Entity.make("colony-lock", [Acquire, Renew, Release, Holder])
 
 /**
- * Host locks in this process.
+ * Host locks in this process, their leases in `CoordinationStorage.layer` (memory in the embedded
+ * colony, the colony's database on runners).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<never, never, Sharding> = Lock.toLayer(
+export const layer: Layer.Layer<never, never, Sharding | Colony.Placement> = Lock.toLayer(
   Effect.gen(function*() {
     const name = (yield* Entity.CurrentAddress).entityId as string
-    const state = yield* Ref.make(empty)
+    const storage = yield* CoordinationStorage.CoordinationStorage
     const tooLong = (ttlMs: number) =>
       ttlMs > Duration.toMillis(maxLease) ? Effect.fail(new LeaseTooLong({ name, ttlMs })) : Effect.void
     return Lock.of({
       Acquire: ({ payload }) =>
         Effect.gen(function*() {
           yield* tooLong(payload.ttlMs)
-          const now = yield* Clock.currentTimeMillis
-          const outcome = acquire(yield* Ref.get(state), name, payload.owner, now, payload.ttlMs)
-          if ("heldBy" in outcome) return yield* new LockHeld({ name, holder: outcome.heldBy })
-          yield* Ref.set(state, outcome.state)
-          return outcome.granted
+          const outcome = yield* storage.acquire(name, payload.owner, payload.ttlMs)
+          if ("heldBy" in outcome) return yield* new LockHeld({ name, holder: new Lease(outcome.heldBy) })
+          return new Lease(outcome.granted)
         }),
       Renew: ({ payload }) =>
         Effect.gen(function*() {
           yield* tooLong(payload.ttlMs)
-          const now = yield* Clock.currentTimeMillis
-          const next = renew(yield* Ref.get(state), payload.owner, payload.token, now, payload.ttlMs)
-          if (next === undefined) return yield* new LeaseLost({ name, owner: payload.owner, token: payload.token })
-          yield* Ref.set(state, next)
-          return next.lease!
+          const renewed = yield* storage.renew(name, payload.owner, payload.token, payload.ttlMs)
+          if (renewed === undefined) return yield* new LeaseLost({ name, owner: payload.owner, token: payload.token })
+          return new Lease(renewed)
         }),
-      Release: ({ payload }) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const next = release(yield* Ref.get(state), payload.owner, payload.token, now)
-          if (next === undefined) return false
-          yield* Ref.set(state, next)
-          return true
-        }),
-      Holder: () =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          return holder(yield* Ref.get(state), now) ?? null
-        })
+      Release: ({ payload }) => storage.release(name, payload.owner, payload.token),
+      Holder: () => Effect.map(storage.holder(name), (lease) => lease === undefined ? null : new Lease(lease))
     })
-  }),
-  { maxIdleTime: Duration.sum(maxLease, Duration.minutes(1)) }
-)
+  })
+).pipe(Layer.provide(CoordinationStorage.layer))
 
 // --- clients ---
 
@@ -317,5 +276,9 @@ export const withLock = <A, E, R>(
   owner: string,
   ttl: Duration.DurationInput,
   effect: (lease: Lease) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | LockHeld | LeaseTooLong | AgentError.AgentUnavailable, R | Sharding> =>
+): Effect.Effect<
+  A,
+  E | LockHeld | LeaseTooLong | CoordinationStorage.StorageError | AgentError.AgentUnavailable,
+  R | Sharding
+> =>
   Effect.acquireUseRelease(tryAcquire(name, owner, ttl), effect, (lease) => Effect.ignore(giveUp(lease)))

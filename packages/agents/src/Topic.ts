@@ -10,8 +10,11 @@
  * agent (`Agent.make({ durable: true })`) on SQL storage gets a queue that survives crashes and
  * drops duplicates. On the embedded colony the storage is in memory.
  *
- * The subscriber list lives in the topic entity, which is never passivated; it is lost if the
- * runner hosting the topic dies (subscribers must subscribe again) until it is kept in storage.
+ * The subscriber list and the topic's Lamport clock live in `CoordinationStorage` (the colony's
+ * database on runners), not in the entity: the entity is rebuilt empty on whichever runner takes
+ * its shard over, after a crash or a graceful rebalance, and a topic that forgot its subscribers
+ * would go on accepting messages for no one. A publish that reaches no subscriber fails with
+ * `NotDelivered` instead of succeeding with an empty delivery.
  *
  * @since 0.1.0
  */
@@ -21,9 +24,9 @@ import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
 import { AgentError, Colony, Events } from "@colony/runtime"
-import { Duration, Effect, Either, Layer, PrimaryKey, Ref, Schema } from "effect"
+import { Effect, Either, Layer, PrimaryKey, Schema } from "effect"
 import { randomUUID } from "node:crypto"
-import * as LogicalClock from "./LogicalClock.js"
+import * as CoordinationStorage from "./CoordinationStorage.js"
 
 /**
  * What a subscriber receives.
@@ -102,28 +105,67 @@ export class Delivery extends Schema.Class<Delivery>("@colony/agents/Delivery")(
 }) {}
 
 /**
+ * A published message reached no subscriber: the topic has none, or every one of them failed.
+ * Its reply is stored under the message id like any other, so publish again with a new id.
+ *
  * @since 0.1.0
- * @category protocol
+ * @category errors
  */
-export const Subscribe = Rpc.make("Subscribe", { payload: { subscriber: Subscriber }, success: Schema.Number })
+export class NotDelivered extends Schema.TaggedError<NotDelivered>()("NotDelivered", {
+  topic: Schema.String,
+  messageId: Schema.String,
+  failed: Schema.Array(Schema.Struct({ subscriber: Schema.String, reason: Schema.String })),
+  /** the topic's Lamport time after the attempt */
+  clock: Schema.Number
+}) {
+  override get message() {
+    return this.failed.length === 0
+      ? `nobody is subscribed to topic "${this.topic}", so message ${this.messageId} reached no one. ` +
+        `Subscribe the receivers first (Topic.subscribe), then publish again with a new message id.`
+      : `no subscriber of topic "${this.topic}" got message ${this.messageId}: ` +
+        `${this.failed.map((f) => `${f.subscriber} (${f.reason})`).join("; ")}. ` +
+        `Fix or unsubscribe them, then publish again with a new message id.`
+  }
+}
 
 /**
  * @since 0.1.0
  * @category protocol
  */
-export const Unsubscribe = Rpc.make("Unsubscribe", { payload: { agent: Schema.String, id: Schema.String }, success: Schema.Boolean })
+export const Subscribe = Rpc.make("Subscribe", {
+  payload: { subscriber: Subscriber },
+  success: Schema.Number,
+  error: CoordinationStorage.StorageError
+})
 
 /**
  * @since 0.1.0
  * @category protocol
  */
-export const Publish = Rpc.make("Publish", { payload: Publication, success: Delivery }).annotate(ClusterSchema.Persisted, true)
+export const Unsubscribe = Rpc.make("Unsubscribe", {
+  payload: { agent: Schema.String, id: Schema.String },
+  success: Schema.Boolean,
+  error: CoordinationStorage.StorageError
+})
 
 /**
  * @since 0.1.0
  * @category protocol
  */
-export const Subscribers = Rpc.make("Subscribers", { success: Schema.Array(Subscriber) })
+export const Publish = Rpc.make("Publish", {
+  payload: Publication,
+  success: Delivery,
+  error: Schema.Union(NotDelivered, CoordinationStorage.StorageError)
+}).annotate(ClusterSchema.Persisted, true)
+
+/**
+ * @since 0.1.0
+ * @category protocol
+ */
+export const Subscribers = Rpc.make("Subscribers", {
+  success: Schema.Array(Subscriber),
+  error: CoordinationStorage.StorageError
+})
 
 /**
  * The topic entity: one per topic name.
@@ -139,8 +181,8 @@ const describeError = (error: unknown) =>
     : String(error)
 
 /**
- * Host topics in this process. Topics forward through the colony, so the process needs its
- * services.
+ * Host topics in this process, their subscribers and clocks in `CoordinationStorage.layer`.
+ * Topics forward through the colony, so the process needs its services.
  *
  * @since 0.1.0
  * @category layers
@@ -149,67 +191,62 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Topi
   Effect.gen(function*() {
     const topic = (yield* Entity.CurrentAddress).entityId as string
     const context = yield* Effect.context<Colony.Services | Sharding>()
-    const subscribers = yield* Ref.make<ReadonlyArray<Subscriber>>([])
-    const clock = yield* Ref.make(LogicalClock.make(`topic/${topic}`))
-    const same = (a: { agent: string; id: string }, b: { agent: string; id: string }) => a.agent === b.agent && a.id === b.id
+    const storage = yield* CoordinationStorage.CoordinationStorage
+    const node = `topic/${topic}`
 
-    const forward = (to: Subscriber, publication: Publication) =>
-      Effect.gen(function*() {
-        const at = (yield* Ref.updateAndGet(clock, LogicalClock.tick)).time
-        const from = publication.from ?? `topic:${topic}`
-        const sent = to.via === "Ask"
-          ? Colony.ask(to.agent, to.id, `[${topic}] ${publication.message}`, { from: `topic:${topic}` })
-          : Colony.send(to.agent, to.id, "TopicMessage", {
-            topic,
-            message: publication.message,
-            from,
-            messageId: publication.messageId,
-            clock: at
-          })
-        return yield* Effect.either(sent)
-      }).pipe(Effect.provide(context))
+    const forward = (to: Subscriber, publication: Publication, at: number) => {
+      const sent = to.via === "Ask"
+        ? Colony.ask(to.agent, to.id, `[${topic}] ${publication.message}`, { from: `topic:${topic}` })
+        : Colony.send(to.agent, to.id, "TopicMessage", {
+          topic,
+          message: publication.message,
+          from: publication.from ?? `topic:${topic}`,
+          messageId: publication.messageId,
+          clock: at
+        })
+      return Effect.either(sent).pipe(Effect.provide(context))
+    }
 
     return Topic.of({
-      Subscribe: ({ payload }) =>
-        Effect.map(
-          Ref.updateAndGet(subscribers, (all) => all.some((s) => same(s, payload.subscriber)) ? all : [...all, payload.subscriber]),
-          (all) => all.length
-        ),
-      Unsubscribe: ({ payload }) =>
-        Ref.modify(subscribers, (all) => {
-          const rest = all.filter((s) => !same(s, payload))
-          return [rest.length < all.length, rest]
-        }),
-      Subscribers: () => Ref.get(subscribers),
+      Subscribe: ({ payload }) => storage.subscribe(topic, payload.subscriber),
+      Unsubscribe: ({ payload }) => storage.unsubscribe(topic, payload.agent, payload.id),
+      Subscribers: () => Effect.map(storage.subscribers(topic), (rows) => rows.map((row) => new Subscriber(row))),
       Publish: ({ payload }) =>
         Effect.gen(function*() {
-          yield* Ref.update(clock, (c) => LogicalClock.receive(c, payload.clock))
-          const targets = yield* Ref.get(subscribers)
-          const outcomes = yield* Effect.forEach(targets, (to) => forward(to, payload), { concurrency: "unbounded" })
+          const targets = (yield* storage.subscribers(topic)).map((row) => new Subscriber(row))
+          // one receipt, then one tick per forward: the clock ends at `clock`, forward i is sent
+          // at clock − n + 1 + i
+          const clock = yield* storage.advanceClock(node, payload.clock, 1 + targets.length)
+          const outcomes = yield* Effect.forEach(
+            targets,
+            (to, i) => forward(to, payload, clock - targets.length + 1 + i),
+            { concurrency: "unbounded" }
+          )
           yield* Effect.logDebug(`topic ${topic}: ${Events.summarize(payload.message)} to ${targets.length} subscriber(s)`)
-          return new Delivery({
-            topic,
-            messageId: payload.messageId,
-            delivered: targets.filter((_, i) => Either.isRight(outcomes[i]!)).map(String),
-            failed: targets.flatMap((to, i) => {
-              const outcome = outcomes[i]!
-              return Either.isLeft(outcome) ? [{ subscriber: String(to), reason: describeError(outcome.left) }] : []
-            }),
-            clock: (yield* Ref.get(clock)).time
+          const delivered = targets.filter((_, i) => Either.isRight(outcomes[i]!)).map(String)
+          const failed = targets.flatMap((to, i) => {
+            const outcome = outcomes[i]!
+            return Either.isLeft(outcome) ? [{ subscriber: String(to), reason: describeError(outcome.left) }] : []
           })
+          if (delivered.length === 0) {
+            return yield* new NotDelivered({ topic, messageId: payload.messageId, failed, clock })
+          }
+          return new Delivery({ topic, messageId: payload.messageId, delivered, failed, clock })
         })
     })
   }),
-  // The subscriber list is the entity's state: a passivated topic would forget it.
-  { maxIdleTime: Duration.infinity, concurrency: "unbounded" }
-)
+  { concurrency: "unbounded" }
+).pipe(Layer.provide(CoordinationStorage.layer))
 
 // --- clients ---
 
 type Delivery_ = ClusterError.MailboxFull | ClusterError.AlreadyProcessingMessage | ClusterError.PersistenceError
 
-const unavailable = (topic: string) => (error: Delivery_) =>
-  new AgentError.AgentUnavailable({ agent: "colony-topic", id: topic, reason: error._tag })
+const unavailable = (topic: string) => <E>(error: E | Delivery_): E | AgentError.AgentUnavailable =>
+  error instanceof ClusterError.MailboxFull || error instanceof ClusterError.AlreadyProcessingMessage ||
+    error instanceof ClusterError.PersistenceError
+    ? new AgentError.AgentUnavailable({ agent: "colony-topic", id: topic, reason: (error as Delivery_)._tag })
+    : error as E
 
 /**
  * Subscribe an agent instance to a topic; gives the number of subscribers.
@@ -229,7 +266,8 @@ export const unsubscribe = (topic: string, agent: string, id: string) =>
   Effect.flatMap(Topic.client, (client) => Effect.mapError(client(topic).Unsubscribe({ agent, id }), unavailable(topic)))
 
 /**
- * Publish a message to every subscriber of a topic; says who got it and who did not.
+ * Publish a message to every subscriber of a topic; says who got it and who did not, and fails
+ * with `NotDelivered` when nobody got it.
  *
  * @since 0.1.0
  */

@@ -10,16 +10,23 @@
  * agent with a protocol of its own. Every message carries the sender's Lamport time and every
  * reply the receiver's.
  *
- * The coordinator keeps its decision in memory only: a coordinator that dies between the phases
- * leaves prepared participants waiting (the classic blocking case of 2PC). Making the decision a
- * durable workflow step is the runners issue's work.
+ * What each side knows lives in `CoordinationStorage` (the colony's database on runners), not in
+ * an agent instance's memory, because an instance is rebuilt empty on whichever runner takes its
+ * shard over — after a crash or a graceful rebalance. A participant records its vote and then its
+ * end state, so a `Commit` reaching the participant on its new runner finds it prepared. The
+ * coordinator records its decision before telling anyone (the commit point): running the same
+ * transaction again — after the coordinator died between the phases, or to tell participants that
+ * did not acknowledge — sends the recorded decision instead of voting again, and `decision` lets a
+ * prepared participant look it up. The participants' Lamport clocks are stored too, so a moved
+ * participant does not answer with a time earlier than one it already gave.
  *
  * @since 0.1.0
  */
 import { Agent, AgentError, Colony } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Duration, Effect, Either, Ref, Schedule, Schema } from "effect"
+import { Duration, Effect, Either, Layer, Option, Ref, Schedule, Schema } from "effect"
+import * as CoordinationStorage from "./CoordinationStorage.js"
 import * as LogicalClock from "./LogicalClock.js"
 
 /**
@@ -78,7 +85,7 @@ export const Prepare = Rpc.make("Prepare", {
 export const Commit = Rpc.make("Commit", {
   payload: { transaction: Schema.String, clock: Schema.Number },
   success: Ack,
-  error: NotPrepared
+  error: Schema.Union(NotPrepared, CoordinationStorage.StorageError)
 })
 
 /**
@@ -87,7 +94,8 @@ export const Commit = Rpc.make("Commit", {
  */
 export const Abort = Rpc.make("Abort", {
   payload: { transaction: Schema.String, clock: Schema.Number },
-  success: Ack
+  success: Ack,
+  error: CoordinationStorage.StorageError
 })
 
 /**
@@ -101,8 +109,9 @@ export const protocol = [Prepare, Commit, Abort] as const
 /**
  * What a participant does in each phase. `prepare` makes the action ready without making it
  * visible (reserve, lock, stage) and says whether it can commit; `commit` makes it permanent;
- * `abort` undoes what `prepare` did. Each is called at most once per transaction and agent
- * instance: repeated messages get the recorded answer.
+ * `abort` undoes what `prepare` did. Repeated messages get the recorded answer. `commit` and
+ * `abort` run before their outcome is recorded, so a participant that dies between the two runs
+ * them again when the decision is sent again: make them idempotent.
  *
  * @since 0.1.0
  * @category models
@@ -117,68 +126,65 @@ export interface Participant<R> {
   readonly abort: (transaction: string, agent: Agent.AgentContext) => Effect.Effect<void, never, R>
 }
 
-type TxState = { readonly phase: "prepared" | "committed" | "aborted"; readonly vote: Vote }
-
 /**
  * Handlers for `Prepare`, `Commit` and `Abort` from a `Participant`, for an agent whose protocol
- * includes `protocol`. Transaction states and Lamport clocks are kept per agent instance in this
- * process.
+ * includes `protocol`. Votes, end states and Lamport clocks are kept per agent instance in
+ * `CoordinationStorage`: host the agent with `Layer.provide(CoordinationStorage.layer)`
+ * (`participant` does).
  *
  * @since 0.1.0
  */
 export const handlers = <R>(participant: Participant<R>) => {
-  const transactions = new Map<string, TxState>()
-  const clocks = new Map<string, LogicalClock.LogicalClock>()
-  const receive = (agent: Agent.AgentContext, remote: number) => {
-    const key = `${agent.agent}/${agent.id}`
-    const next = LogicalClock.receive(clocks.get(key) ?? LogicalClock.make(key), remote)
-    clocks.set(key, next)
-    return next.time
-  }
-  const keyOf = (agent: Agent.AgentContext, transaction: string) => `${agent.agent}/${agent.id}#${transaction}`
+  const nameOf = (agent: Agent.AgentContext) => `${agent.agent}/${agent.id}`
+  const receive = (agent: Agent.AgentContext, remote: number) =>
+    Effect.flatMap(CoordinationStorage.CoordinationStorage, (storage) => storage.advanceClock(nameOf(agent), remote, 1))
+  const abortVote = (reason: string, clock: number) => new Vote({ vote: "abort", reason, clock })
   return {
+    // A vote that cannot be read or recorded is an abort: the coordinator must not count on a
+    // prepare that a moved participant would not find.
     Prepare: ({ action, clock, transaction }: { transaction: string; action: string; clock: number }, agent: Agent.AgentContext) =>
       Effect.gen(function*() {
-        const now = receive(agent, clock)
-        const known = transactions.get(keyOf(agent, transaction))
-        if (known !== undefined) return new Vote({ ...known.vote, clock: now })
+        const storage = yield* CoordinationStorage.CoordinationStorage
+        const now = yield* receive(agent, clock)
+        const known = yield* storage.participant(nameOf(agent), transaction)
+        if (Option.isSome(known)) return new Vote({ vote: known.value.vote, reason: known.value.reason, clock: now })
         const decision = yield* participant.prepare(action, transaction, agent)
-        const vote = new Vote({
+        const recorded = yield* storage.recordVote(nameOf(agent), transaction, {
+          phase: decision.commit ? "prepared" : "aborted",
           vote: decision.commit ? "commit" : "abort",
-          ...(decision.reason === undefined ? {} : { reason: decision.reason }),
-          clock: now
-        })
-        transactions.set(keyOf(agent, transaction), { phase: decision.commit ? "prepared" : "aborted", vote })
-        return vote
-      }),
+          reason: decision.reason
+        }).pipe(Effect.tapError(() => decision.commit ? participant.abort(transaction, agent) : Effect.void))
+        return new Vote({ vote: recorded.vote, reason: recorded.reason, clock: now })
+      }).pipe(Effect.catchTag("CoordinationStorageError", (error) => Effect.succeed(abortVote(error.message, clock + 1)))),
     Commit: ({ clock, transaction }: { transaction: string; clock: number }, agent: Agent.AgentContext) =>
       Effect.gen(function*() {
-        const now = receive(agent, clock)
-        const key = keyOf(agent, transaction)
-        const known = transactions.get(key)
-        if (known?.phase === "committed") return new Ack({ state: "committed", clock: now })
-        if (known?.phase !== "prepared") {
-          return yield* new NotPrepared({ transaction, participant: `${agent.agent}/${agent.id}` })
-        }
+        const storage = yield* CoordinationStorage.CoordinationStorage
+        const now = yield* receive(agent, clock)
+        const known = yield* storage.participant(nameOf(agent), transaction)
+        const phase = Option.getOrUndefined(known)?.phase
+        if (phase === "committed") return new Ack({ state: "committed", clock: now })
+        if (phase !== "prepared") return yield* new NotPrepared({ transaction, participant: nameOf(agent) })
         yield* participant.commit(transaction, agent)
-        transactions.set(key, { ...known, phase: "committed" })
+        const settled = yield* storage.settle(nameOf(agent), transaction, "committed")
+        if (settled === undefined) return yield* new NotPrepared({ transaction, participant: nameOf(agent) })
         return new Ack({ state: "committed", clock: now })
       }),
     Abort: ({ clock, transaction }: { transaction: string; clock: number }, agent: Agent.AgentContext) =>
       Effect.gen(function*() {
-        const now = receive(agent, clock)
-        const key = keyOf(agent, transaction)
-        const known = transactions.get(key)
-        if (known?.phase === "committed") return new Ack({ state: "committed", clock: now })
-        if (known?.phase === "prepared") yield* participant.abort(transaction, agent)
-        transactions.set(key, { phase: "aborted", vote: known?.vote ?? new Vote({ vote: "abort", reason: "aborted before prepare", clock: now }) })
-        return new Ack({ state: "aborted", clock: now })
+        const storage = yield* CoordinationStorage.CoordinationStorage
+        const now = yield* receive(agent, clock)
+        const known = yield* storage.participant(nameOf(agent), transaction)
+        const phase = Option.getOrUndefined(known)?.phase
+        if (phase === "committed") return new Ack({ state: "committed", clock: now })
+        if (phase === "prepared") yield* participant.abort(transaction, agent)
+        const settled = yield* storage.settle(nameOf(agent), transaction, "aborted")
+        return new Ack({ state: settled ?? "aborted", clock: now })
       })
   }
 }
 
 /**
- * Define a participant agent type and the layer hosting it.
+ * Define a participant agent type and the layer hosting it (with `CoordinationStorage.layer`).
  *
  * @since 0.1.0
  * @category constructors
@@ -188,7 +194,9 @@ export const participant = <const Name extends string, R>(
 ) => {
   const { abort, commit, prepare, ...definition } = options
   const agent = Agent.make({ ...definition, protocol })
-  const layer = Agent.toLayer(agent, handlers<R>({ abort, commit, prepare }))
+  const layer = Agent.toLayer(agent, handlers<R>({ abort, commit, prepare })).pipe(
+    Layer.provide(CoordinationStorage.layer)
+  )
   return { agent, layer }
 }
 
@@ -239,10 +247,59 @@ const decisionRetry = Schedule.exponential("50 millis").pipe(Schedule.intersect(
 const describeError = (error: { readonly _tag?: string; readonly message?: string }) =>
   `${error._tag ?? "Error"}: ${error.message ?? String(error)}`
 
+type Votes = ReadonlyArray<{ readonly vote: "commit" | "abort"; readonly reason?: string | undefined }>
+
+interface Coordinator {
+  readonly transaction: string
+  readonly actions: ReadonlyArray<Action>
+  readonly timeout: Duration.Duration
+  readonly clock: Ref.Ref<LogicalClock.LogicalClock>
+}
+
+const sendAt = (c: Coordinator) => Effect.map(Ref.updateAndGet(c.clock, LogicalClock.tick), (clock) => clock.time)
+const receivedAt = (c: Coordinator, remote: number) => Ref.update(c.clock, (clock) => LogicalClock.receive(clock, remote))
+
+/** Phase 1: ask every participant to prepare; a failure or silence counts as an abort vote. */
+const collectVotes = (c: Coordinator): Effect.Effect<Votes, never, Colony.Services | Sharding> =>
+  Effect.forEach(c.actions, (a) =>
+    Effect.gen(function*() {
+      const at = yield* sendAt(c)
+      const reply = yield* Colony.send(a.agent, a.id, "Prepare", { transaction: c.transaction, action: a.action, clock: at }).pipe(
+        Effect.flatMap(Schema.decodeUnknown(Vote)),
+        Effect.timeoutFail({ duration: c.timeout, onTimeout: () => ({ _tag: "Timeout", message: `no vote within ${Duration.format(c.timeout)}` }) }),
+        Effect.either
+      )
+      if (Either.isLeft(reply)) return { vote: "abort" as const, reason: describeError(reply.left as { _tag?: string; message?: string }) }
+      yield* receivedAt(c, reply.right.clock)
+      return { vote: reply.right.vote, reason: reply.right.reason }
+    }), { concurrency: "unbounded" })
+
+/** Phase 2: tell every participant the decision; gives who acknowledged it. */
+const tell = (c: Coordinator, decision: "committed" | "aborted"): Effect.Effect<ReadonlyArray<boolean>, never, Colony.Services | Sharding> =>
+  Effect.forEach(c.actions, (a) =>
+    Effect.gen(function*() {
+      const at = yield* sendAt(c)
+      const reply = yield* Colony.send(a.agent, a.id, decision === "committed" ? "Commit" : "Abort", { transaction: c.transaction, clock: at }).pipe(
+        Effect.flatMap(Schema.decodeUnknown(Ack)),
+        Effect.timeout(c.timeout),
+        Effect.retry(decisionRetry),
+        Effect.either
+      )
+      if (Either.isLeft(reply)) return false
+      yield* receivedAt(c, reply.right.clock)
+      return reply.right.state === decision
+    }), { concurrency: "unbounded" })
+
 /**
- * Run a transaction over `actions` as its coordinator: prepare everywhere, then commit everywhere
- * or abort everywhere. A participant that votes abort, fails (after supervision) or does not
- * answer within `timeout` makes the decision abort. Only fails if an agent type is unknown.
+ * Run a transaction over `actions` as its coordinator: prepare everywhere, record the decision,
+ * then commit everywhere or abort everywhere. A participant that votes abort, fails (after
+ * supervision) or does not answer within `timeout` makes the decision abort.
+ *
+ * The decision is recorded in `CoordinationStorage` before any participant hears it. Running a
+ * transaction whose decision is recorded — because its coordinator died between the phases, or
+ * some participants did not acknowledge — does not ask for votes again: it sends the recorded
+ * decision. Fails if an agent type is unknown, or if the decision cannot be recorded (then no
+ * participant was told anything after preparing; run it again).
  *
  * @since 0.1.0
  */
@@ -250,7 +307,11 @@ export const run = (
   transaction: string,
   actions: ReadonlyArray<Action>,
   options: { readonly timeout?: Duration.DurationInput | undefined } = {}
-): Effect.Effect<Outcome, AgentError.UnknownAgent, Colony.Services | Sharding> =>
+): Effect.Effect<
+  Outcome,
+  AgentError.UnknownAgent | CoordinationStorage.StorageError,
+  Colony.Services | Sharding | CoordinationStorage.CoordinationStorage
+> =>
   Effect.gen(function*() {
     const registered = yield* Colony.agents
     for (const a of actions) {
@@ -258,51 +319,57 @@ export const run = (
         return yield* new AgentError.UnknownAgent({ agent: a.agent, registered })
       }
     }
-    const timeout = Duration.decode(options.timeout ?? "30 seconds")
-    const clock = yield* Ref.make(LogicalClock.make(`2pc/${transaction}`))
-    const send = Ref.updateAndGet(clock, LogicalClock.tick)
-    const received = (remote: number) => Ref.update(clock, (c) => LogicalClock.receive(c, remote))
-
-    const votes = yield* Effect.forEach(actions, (a) =>
-      Effect.gen(function*() {
-        const at = (yield* send).time
-        const reply = yield* Colony.send(a.agent, a.id, "Prepare", { transaction, action: a.action, clock: at }).pipe(
-          Effect.flatMap(Schema.decodeUnknown(Vote)),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => ({ _tag: "Timeout", message: `no vote within ${Duration.format(timeout)}` }) }),
-          Effect.either
-        )
-        if (Either.isLeft(reply)) return { vote: "abort" as const, reason: describeError(reply.left as { _tag?: string; message?: string }) }
-        yield* received(reply.right.clock)
-        return { vote: reply.right.vote, reason: reply.right.reason }
-      }), { concurrency: "unbounded" })
-
-    const decision = votes.every((v) => v.vote === "commit") ? "committed" as const : "aborted" as const
-    const rpc = decision === "committed" ? "Commit" : "Abort"
-    const acks = yield* Effect.forEach(actions, (a) =>
-      Effect.gen(function*() {
-        const at = (yield* send).time
-        const reply = yield* Colony.send(a.agent, a.id, rpc, { transaction, clock: at }).pipe(
-          Effect.flatMap(Schema.decodeUnknown(Ack)),
-          Effect.timeout(timeout),
-          Effect.retry(decisionRetry),
-          Effect.either
-        )
-        if (Either.isLeft(reply)) return false
-        yield* received(reply.right.clock)
-        return reply.right.state === decision
-      }), { concurrency: "unbounded" })
-
+    const storage = yield* CoordinationStorage.CoordinationStorage
+    const coordinator: Coordinator = {
+      transaction,
+      actions,
+      timeout: Duration.decode(options.timeout ?? "30 seconds"),
+      clock: yield* Ref.make(LogicalClock.make(`2pc/${transaction}`))
+    }
+    const nameOf = (a: Action) => `${a.agent}/${a.id}`
+    const recorded = yield* storage.decision(transaction).pipe(
+      Effect.flatMap(Option.match({
+        onSome: Effect.succeed,
+        onNone: () =>
+          Effect.flatMap(collectVotes(coordinator), (votes) =>
+            storage.decide(
+              transaction,
+              new CoordinationStorage.DecisionRecord({
+                decision: votes.every((v) => v.vote === "commit") ? "committed" : "aborted",
+                votes: actions.map((a, i) => ({
+                  participant: nameOf(a),
+                  vote: votes[i]!.vote,
+                  ...(votes[i]!.reason === undefined ? {} : { reason: votes[i]!.reason })
+                }))
+              })
+            ))
+      }))
+    )
+    const acks = yield* tell(coordinator, recorded.decision)
     return new Outcome({
       transaction,
-      decision,
-      participants: actions.map((a, i) =>
-        new ParticipantOutcome({
-          participant: `${a.agent}/${a.id}`,
-          vote: votes[i]!.vote,
-          ...(votes[i]!.reason === undefined ? {} : { reason: votes[i]!.reason }),
+      decision: recorded.decision,
+      participants: actions.map((a, i) => {
+        const vote = recorded.votes.find((v) => v.participant === nameOf(a)) ??
+          { vote: "abort" as const, reason: "not a participant when the decision was recorded" }
+        return new ParticipantOutcome({
+          participant: nameOf(a),
+          vote: vote.vote,
+          ...(vote.reason === undefined ? {} : { reason: vote.reason }),
           acknowledged: acks[i]!
         })
-      ),
-      clock: (yield* Ref.get(clock)).time
+      }),
+      clock: (yield* Ref.get(coordinator.clock)).time
     })
   })
+
+/**
+ * The recorded decision on a transaction, if its coordinator got that far: what a participant left
+ * prepared can look up.
+ *
+ * @since 0.1.0
+ */
+export const decision = (
+  transaction: string
+): Effect.Effect<Option.Option<CoordinationStorage.DecisionRecord>, CoordinationStorage.StorageError, CoordinationStorage.CoordinationStorage> =>
+  Effect.flatMap(CoordinationStorage.CoordinationStorage, (storage) => storage.decision(transaction))

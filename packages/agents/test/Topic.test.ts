@@ -49,16 +49,18 @@ describe("Topic", () => {
       expect((yield* Topic.subscribers("other")).length).toBe(0)
     }).pipe(Effect.provide(colony), Effect.scoped))
 
-  it.live("a subscriber that fails is reported, and the others still get the message", () =>
+  it.live("a subscriber that fails is reported, and the others still get the message; when all fail, the publish fails", () =>
     Effect.gen(function*() {
       yield* Topic.subscribe("alerts", "reader", "a1")
       yield* Topic.subscribe("alerts", "nobody", "x")
-      const delivery = yield* Topic.publish("alerts", "poison")
-      expect(delivery.delivered).toEqual([])
-      expect(delivery.failed.map((f) => [f.subscriber, f.reason.split(":")[0]])).toEqual([
+      // nobody got it: the publish says so instead of succeeding with an empty delivery
+      const refused = yield* Effect.flip(Topic.publish("alerts", "poison"))
+      if (refused._tag !== "NotDelivered") return expect.unreachable(refused.message)
+      expect(refused.failed.map((f) => [f.subscriber, f.reason.split(":")[0]])).toEqual([
         ["reader/a1", "AgentFailed"],
         ["nobody/x", "UnknownAgent"]
       ])
+      expect(refused.message).toContain("no subscriber of topic \"alerts\" got message")
       const ok = yield* Topic.publish("alerts", "all clear")
       expect(ok.delivered).toEqual(["reader/a1"])
     }).pipe(Effect.provide(colony)))
@@ -71,5 +73,14 @@ describe("Topic", () => {
       expect(again).toEqual(first)
       const inbox = yield* Ref.get(yield* Inbox)
       expect(inbox.filter((m) => m.message === "order 17 shipped")).toHaveLength(1)
+    }).pipe(Effect.provide(colony)))
+
+  it.live("a publish to a topic nobody subscribed to fails with NotDelivered", () =>
+    Effect.gen(function*() {
+      const refused = yield* Effect.flip(Topic.publish("empty", "anyone there?", { messageId: "m-1" }))
+      if (refused._tag !== "NotDelivered") return expect.unreachable(refused.message)
+      expect(refused.failed).toEqual([])
+      expect(refused.messageId).toBe("m-1")
+      expect(refused.message).toContain("nobody is subscribed to topic \"empty\"")
     }).pipe(Effect.provide(colony)))
 })

@@ -1,4 +1,4 @@
-import { TwoPhaseCommit } from "@colony/agents"
+import { CoordinationStorage, TwoPhaseCommit } from "@colony/agents"
 import { Colony } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Ref } from "effect"
@@ -50,7 +50,11 @@ const BankLive = Layer.effect(
   })
 )
 
-const colony = Account.layer.pipe(Layer.provideMerge(Colony.embedded), Layer.provideMerge(BankLive), Layer.orDie)
+const colony = Layer.mergeAll(Account.layer, CoordinationStorage.layer).pipe(
+  Layer.provideMerge(Colony.embedded),
+  Layer.provideMerge(BankLive),
+  Layer.orDie
+)
 
 const logOf = Effect.flatMap(Bank, (bank) => Ref.get(bank.log))
 
