@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Duration, Schema } from "effect"
 
 /**
  * No agent type of that name is registered in this colony.
@@ -119,11 +119,56 @@ export class AgentUnavailable extends Schema.TaggedError<AgentUnavailable>()("Ag
 }
 
 /**
+ * The call was cut off while the agent was handling it: its runner gave the agent up mid-message
+ * (a shard moved to another runner, or the runner shut down). The message may or may not have
+ * taken effect; the caller decides whether to send it again.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentInterrupted extends Schema.TaggedError<AgentInterrupted>()("AgentInterrupted", {
+  agent: Schema.String,
+  id: Schema.String,
+  rpc: Schema.String
+}) {
+  override get message() {
+    return `agent ${this.agent}/${this.id} was moved or stopped while handling "${this.rpc}"; the message may ` +
+      `or may not have taken effect. Send it again if repeating it is harmless (give durable agents the same ` +
+      `message id, so it is handled once), or check the agent's state first.`
+  }
+}
+
+/**
+ * No reply came within the call's deadline (`COLONY_CALL_TIMEOUT`, or the one the caller gave).
+ * The call was abandoned; the agent may still be working on it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentCallTimeout extends Schema.TaggedError<AgentCallTimeout>()("AgentCallTimeout", {
+  agent: Schema.String,
+  id: Schema.String,
+  rpc: Schema.String,
+  after: Schema.DurationFromMillis
+}) {
+  override get message() {
+    return `agent ${this.agent}/${this.id} did not answer "${this.rpc}" within ${Duration.format(this.after)}. ` +
+      `Retry later, ask for less, or give the call a longer deadline (per call, or COLONY_CALL_TIMEOUT).`
+  }
+}
+
+/**
  * Errors raised by the colony while delivering a message, on top of the ones an RPC declares.
  *
  * @since 0.1.0
  */
-export type DeliveryError = InvalidMessage | PayloadTooLarge | MailboxFull | AgentUnavailable
+export type DeliveryError =
+  | InvalidMessage
+  | PayloadTooLarge
+  | MailboxFull
+  | AgentUnavailable
+  | AgentInterrupted
+  | AgentCallTimeout
 
 /**
  * Every error the runtime adds to an agent call.
@@ -141,7 +186,9 @@ export const AgentError = Schema.Union(
   PayloadTooLarge,
   MailboxFull,
   AgentFailed,
-  AgentUnavailable
+  AgentUnavailable,
+  AgentInterrupted,
+  AgentCallTimeout
 )
 
 /**

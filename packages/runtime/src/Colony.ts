@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import * as ClusterError from "@effect/cluster/ClusterError"
+import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as MessageStorage from "@effect/cluster/MessageStorage"
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
@@ -27,12 +28,29 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import type * as Rpc from "@effect/rpc/Rpc"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Config, Context, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import {
+  Cause,
+  Config,
+  Context,
+  Duration,
+  Effect,
+  FiberRef,
+  Layer,
+  Option,
+  ParseResult,
+  PrimaryKey,
+  Redacted,
+  Schedule,
+  Schema
+} from "effect"
+import { dual } from "effect/Function"
 import { readFileSync } from "node:fs"
 import { createSecureContext } from "node:tls"
 import * as Agent from "./Agent.js"
 import {
+  AgentCallTimeout,
   type AgentError,
+  AgentInterrupted,
   AgentUnavailable,
   type DeliveryError,
   InvalidMessage,
@@ -57,6 +75,11 @@ import * as Supervision from "./Supervision.js"
 export interface Settings {
   /** the largest encoded payload a caller may send to an agent, in bytes */
   readonly maxPayloadBytes: number
+  /**
+   * how long a call to an agent may take, retries included, before it fails with
+   * `AgentCallTimeout`; a caller may give one call another deadline (`withCallTimeout`)
+   */
+  readonly callTimeout: Duration.Duration
 }
 
 /**
@@ -66,13 +89,15 @@ export interface Settings {
 export class ColonyConfig extends Context.Tag("@colony/runtime/ColonyConfig")<ColonyConfig, Settings>() {}
 
 /**
- * `COLONY_MAX_PAYLOAD_BYTES` (default 1 MiB).
+ * `COLONY_MAX_PAYLOAD_BYTES` (default 1 MiB) and `COLONY_CALL_TIMEOUT` (default 5 minutes: an
+ * answer may take several slow model calls).
  *
  * @since 0.1.0
  * @category config
  */
 export const settingsConfig: Config.Config<Settings> = Config.all({
-  maxPayloadBytes: Config.integer("COLONY_MAX_PAYLOAD_BYTES").pipe(Config.withDefault(1024 * 1024))
+  maxPayloadBytes: Config.integer("COLONY_MAX_PAYLOAD_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  callTimeout: Config.duration("COLONY_CALL_TIMEOUT").pipe(Config.withDefault(Duration.minutes(5)))
 })
 
 /**
@@ -514,16 +539,6 @@ const askFieldsKnown = Object.keys(Agent.AskPayload.fields).sort().join(",") ===
 const formatIssue = (error: ParseResult.ParseError): string =>
   ParseResult.TreeFormatter.formatErrorSync(error).replace(/\s*\n\s*/g, " ")
 
-const mapClusterError = (def: Agent.Definition, id: string) => (error: unknown) => {
-  if (error instanceof ClusterError.MailboxFull) {
-    return new MailboxFull({ agent: def.name, id, capacity: def.mailboxCapacity })
-  }
-  if (error instanceof ClusterError.AlreadyProcessingMessage || error instanceof ClusterError.PersistenceError) {
-    return new AgentUnavailable({ agent: def.name, id, reason: error._tag })
-  }
-  return error
-}
-
 /**
  * A typed caller passes a class payload (such as `Ask`'s, which carries a primary key) as its
  * constructor's argument; build the instance, whose constructor validates it.
@@ -546,12 +561,17 @@ const construct = (
 const isClassSchema = (schema: unknown): schema is (new(props: unknown) => unknown) & Schema.Schema<any, any> =>
   typeof schema === "function" && "fields" in schema && "identifier" in schema
 
+interface CallOptions {
+  readonly decode: boolean
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
 const deliver = Effect.fnUntraced(function*(
   agent: Agent.Any,
   id: string,
   tag: string,
   payload: unknown,
-  decode: boolean
+  options: CallOptions
 ) {
   const registry = yield* Registry.Registry
   const def = Agent.definition(agent)
@@ -569,30 +589,93 @@ const deliver = Effect.fnUntraced(function*(
   const schema = rpc.payloadSchema as Schema.Schema<any, any>
   const invalid = (error: ParseResult.ParseError) =>
     new InvalidMessage({ agent: agent.type, rpc: tag, details: formatIssue(error) })
-  const decoded = decode
+  const decoded = options.decode
     ? yield* Effect.mapError(Schema.decodeUnknown(schema)(payload), invalid)
     : yield* construct(schema, payload, invalid)
-  const { maxPayloadBytes } = yield* ColonyConfig
-  if (!(decoded instanceof Agent.AskPayload && askBytesAtMost(decoded) <= maxPayloadBytes)) {
+  const settings = yield* ColonyConfig
+  if (!(decoded instanceof Agent.AskPayload && askBytesAtMost(decoded) <= settings.maxPayloadBytes)) {
     const encoded = yield* Schema.encode(schema)(decoded).pipe(
       Effect.mapError((error) => new InvalidMessage({ agent: agent.type, rpc: tag, details: formatIssue(error) }))
     )
     const bytes = byteLength(encoded)
-    if (bytes > maxPayloadBytes) {
-      return yield* new PayloadTooLarge({ agent: agent.type, rpc: tag, bytes, limit: maxPayloadBytes })
+    if (bytes > settings.maxPayloadBytes) {
+      return yield* new PayloadTooLarge({ agent: agent.type, rpc: tag, bytes, limit: settings.maxPayloadBytes })
     }
   }
+  const after = yield* deadline(options.timeout, settings)
   const makeClient = yield* agent.client
   const method = (makeClient(id) as any)[tag] as (payload: unknown) => Effect.Effect<unknown, unknown>
+  const safe = safeToRepeat(rpc, decoded)
   return yield* method(decoded).pipe(
-    Effect.mapError(mapClusterError(def, id)),
-    Effect.catchSomeDefect((defect) =>
-      isTransportDefect(defect)
-        ? Option.some(Effect.fail(new AgentUnavailable({ agent: def.name, id, reason: transportReason(defect) })))
-        : Option.none()
-    )
+    Effect.catchAllCause(classify(def, id, tag)),
+    Effect.retry({ schedule: backoff, while: (failed) => failed.retry === "always" || (failed.retry === "if-safe" && safe) }),
+    Effect.timeoutFail({
+      duration: after,
+      onTimeout: () => new Failed(new AgentCallTimeout({ agent: def.name, id, rpc: tag, after }), "never")
+    }),
+    Effect.mapError((failed) => failed.error)
   )
 })
+
+// --- failures of a call, and which are repeated ---
+//
+// A call is repeated within its deadline when repeating it cannot do anything twice:
+// - whatever the RPC, when the message provably reached no handler: the connection to the runner
+//   could not be opened or the message could not be written to it (a frame is read whole or not
+//   at all), or the runner was unreachable;
+// - when the message may have been handled (the reply was lost, the handler was cut off by a shard
+//   move, storage failed), only if handling it twice is harmless: `Describe` and `Forget`, and a
+//   durable agent's message with a primary key, which the cluster delivers once per key and
+//   answers again from its stored reply.
+// A volatile `Ask` (or user RPC) that may have run is not repeated: it could have called a model
+// or a tool and recorded a turn. Its caller gets `AgentInterrupted` or `AgentUnavailable` and
+// decides. `MailboxFull` is back-pressure for the caller to act on, and the RPC's own errors are
+// answers: neither is repeated.
+
+/** How one attempt at a call failed: the caller's error, and when repeating the call is allowed. */
+class Failed {
+  constructor(readonly error: unknown, readonly retry: "always" | "if-safe" | "never") {}
+}
+
+const backoff = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("2 seconds")),
+  Schedule.jittered
+)
+
+const idempotentTags = new Set(["Describe", "Forget"])
+
+const safeToRepeat = (rpc: Rpc.AnyWithProps, payload: unknown): boolean =>
+  idempotentTags.has(rpc._tag) ||
+  (Context.get(rpc.annotations, ClusterSchema.Persisted) && hasPrimaryKey(payload))
+
+const hasPrimaryKey = (payload: unknown): boolean =>
+  typeof payload === "object" && payload !== null && PrimaryKey.symbol in payload
+
+const classify = (def: Agent.Definition, id: string, tag: string) =>
+(cause: Cause.Cause<unknown>): Effect.Effect<never, Failed> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error instanceof ClusterError.MailboxFull) {
+      return Effect.fail(new Failed(new MailboxFull({ agent: def.name, id, capacity: def.mailboxCapacity }), "never"))
+    }
+    if (error instanceof ClusterError.AlreadyProcessingMessage || error instanceof ClusterError.PersistenceError) {
+      return Effect.fail(new Failed(new AgentUnavailable({ agent: def.name, id, reason: error._tag }), "if-safe"))
+    }
+    return Effect.fail(new Failed(error, "never"))
+  }
+  const transport = Cause.defects(cause).pipe((defects) => [...defects].find(isTransportDefect))
+  if (transport !== undefined) {
+    const unavailable = new AgentUnavailable({ agent: def.name, id, reason: transportReason(transport) })
+    return Effect.fail(new Failed(unavailable, neverSent(transport) ? "always" : "if-safe"))
+  }
+  // Reached only when the caller itself was not interrupted: an interruption of the caller's
+  // fiber is not caught here and stays an interruption.
+  if (Cause.isInterruptedOnly(cause)) {
+    return Effect.fail(new Failed(new AgentInterrupted({ agent: def.name, id, rpc: tag }), "if-safe"))
+  }
+  return Effect.failCause(cause) as Effect.Effect<never, never>
+}
 
 /**
  * The cluster reports a connection to a runner that broke mid-call as a defect of the caller's
@@ -600,23 +683,68 @@ const deliver = Effect.fnUntraced(function*(
  */
 const transportTags = new Set(["SocketError", "SocketGenericError", "SocketCloseError", "RpcClientError", "RunnerUnavailable"])
 
-const isTransportDefect = (defect: unknown): boolean =>
-  typeof defect === "object" && defect !== null && "_tag" in defect &&
-  transportTags.has(String((defect as { _tag: unknown })._tag))
+const tagOf = (defect: unknown): string | undefined =>
+  typeof defect === "object" && defect !== null && "_tag" in defect ? String((defect as { _tag: unknown })._tag) : undefined
+
+const isTransportDefect = (defect: unknown): boolean => transportTags.has(tagOf(defect) ?? "")
+
+/** the message never left this process: no connection, or it could not be written */
+const neverSent = (defect: unknown): boolean => {
+  if (tagOf(defect) === "RunnerUnavailable") return true
+  const reason = (defect as { reason?: unknown }).reason
+  return tagOf(defect) === "SocketError" && (reason === "Open" || reason === "OpenTimeout" || reason === "Write")
+}
 
 const transportReason = (defect: unknown): string =>
-  `the connection to its runner failed (${String((defect as { _tag: unknown })._tag)}); the message may or ` +
-  `may not have been handled`
+  neverSent(defect)
+    ? `its runner could not be reached (${tagOf(defect)}); the message was not delivered`
+    : `the connection to its runner failed (${tagOf(defect)}); the message may or may not have been handled`
+
+/**
+ * A deadline the caller set for the calls inside an effect, in place of `COLONY_CALL_TIMEOUT`.
+ */
+const callTimeout = FiberRef.unsafeMake<Option.Option<Duration.Duration>>(Option.none())
+
+const deadline = (explicit: Duration.DurationInput | undefined, settings: Settings) =>
+  explicit !== undefined
+    ? Effect.succeed(Duration.decode(explicit))
+    : Effect.map(FiberRef.get(callTimeout), Option.getOrElse(() => settings.callTimeout))
+
+/**
+ * Give every agent call made inside `self` (by this fiber and the fibers it forks) a deadline
+ * other than `COLONY_CALL_TIMEOUT`: a call with no reply by then fails with `AgentCallTimeout`.
+ * Calls that agents make while handling them keep their own deadlines.
+ *
+ * ```ts
+ * yield* support("customer-42").Ask({ prompt }).pipe(Colony.withCallTimeout("30 seconds"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category clients
+ */
+export const withCallTimeout: {
+  (timeout: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R> =>
+    Effect.locally(self, callTimeout, Option.some(Duration.decode(timeout)))
+)
 
 /**
  * A typed client for an agent type: give it an instance id, get a method per RPC. Calls fail
- * with the RPC's own errors or a typed delivery error, never with a hang on an unknown agent.
+ * with the RPC's own errors or a typed delivery error, never with a hang on an unknown agent,
+ * a bare interruption or a broken connection: a call the agent's runner cut off is
+ * `AgentInterrupted`, a lost connection `AgentUnavailable`, and a call with no reply within its
+ * deadline (`timeout`, else `withCallTimeout`, else `COLONY_CALL_TIMEOUT`) `AgentCallTimeout`.
+ * Calls that repeating cannot make happen twice are repeated, with backoff, until the deadline.
  *
  * @since 0.1.0
  * @category clients
  */
 export const client = <Name extends string, Rpcs extends Rpc.Any>(
-  agent: Agent.Agent<Name, Rpcs>
+  agent: Agent.Agent<Name, Rpcs>,
+  options?: { readonly timeout?: Duration.DurationInput | undefined }
 ): Effect.Effect<
   (id: string) => AgentClient<Agent.BaseRpcs | Agent.Supervised<Rpcs>>,
   never,
@@ -627,7 +755,7 @@ export const client = <Name extends string, Rpcs extends Rpc.Any>(
       get(cache, tag) {
         if (typeof tag !== "string") return undefined
         return cache[tag] ??= (payload?: unknown) =>
-          Effect.provide(deliver(agent as unknown as Agent.Any, id, tag, payload, false), context)
+          Effect.provide(deliver(agent as unknown as Agent.Any, id, tag, payload, { decode: false, timeout: options?.timeout }), context)
       }
     }))
 
@@ -662,9 +790,10 @@ export const send = (
   agent: string,
   id: string,
   rpc: string,
-  payload: unknown
+  payload: unknown,
+  options?: { readonly timeout?: Duration.DurationInput | undefined }
 ): Effect.Effect<unknown, AgentError | DeclaredError, Services | Sharding.Sharding> =>
-  Effect.flatMap(lookup(agent), (entity) => deliver(entity, id, rpc, payload, true)) as Effect.Effect<
+  Effect.flatMap(lookup(agent), (entity) => deliver(entity, id, rpc, payload, { decode: true, timeout: options?.timeout })) as Effect.Effect<
     unknown,
     AgentError | DeclaredError,
     Services | Sharding.Sharding
@@ -695,6 +824,8 @@ export const ask = (
     readonly from?: string | undefined
     /** for durable agents: the same id twice is handled once (see `Agent.AskPayload`) */
     readonly messageId?: string | undefined
+    /** the call's deadline, instead of `COLONY_CALL_TIMEOUT` */
+    readonly timeout?: Duration.DurationInput | undefined
   }
 ): Effect.Effect<Agent.Answer, AgentError | LanguageModel.ModelError, Services | Sharding.Sharding> =>
   Effect.flatMap(
@@ -704,7 +835,7 @@ export const ask = (
         prompt,
         ...(options?.from === undefined ? {} : { from: options.from }),
         ...(options?.messageId === undefined ? {} : { messageId: options.messageId })
-      }, false) as Effect.Effect<
+      }, { decode: false, timeout: options?.timeout }) as Effect.Effect<
         Agent.Answer,
         AgentError | LanguageModel.ModelError
       >

@@ -193,11 +193,7 @@ const call = (ctx: Ctx, step: string, ref: AgentRef, prompt: string, from: strin
     const to = ref.toString()
     yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }, true))
     const messageId = ctx.stableMessageIds ? `${ctx.session}/${step}` : undefined
-    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId })).pipe(
-      Effect.timeoutFail({
-        duration: ctx.timeout,
-        onTimeout: () => new Error(`no answer within ${Duration.format(ctx.timeout)}`)
-      }),
+    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId, timeout: ctx.timeout })).pipe(
       (effect) => ctx.step(step, effect),
       Effect.either
     )
@@ -230,9 +226,8 @@ const describe = (ctx: Ctx, step: string, ref: AgentRef) =>
     yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Describe", summary: "describe yourself" }, true))
     const outcome = yield* ctx.step(
       step,
-      Colony.send(ref.agent, ref.id, "Describe", undefined).pipe(
-        Effect.map((reply) => reply as Agent.Description),
-        Effect.timeout(ctx.timeout)
+      Colony.send(ref.agent, ref.id, "Describe", undefined, { timeout: ctx.timeout }).pipe(
+        Effect.map((reply) => reply as Agent.Description)
       )
     ).pipe(Effect.either)
     const ok = Either.isRight(outcome)
