@@ -605,10 +605,15 @@ const deliver = Effect.fnUntraced(function*(
   const after = yield* deadline(options.timeout, settings)
   const makeClient = yield* agent.client
   const method = (makeClient(id) as any)[tag] as (payload: unknown) => Effect.Effect<unknown, unknown>
-  const safe = safeToRepeat(rpc, decoded)
+  const idempotent = idempotentTags.has(tag)
+  const deduplicated = Context.get(rpc.annotations, ClusterSchema.Persisted) && hasPrimaryKey(decoded)
+  const repeat = (failed: Failed) =>
+    failed.retry === "always" ||
+    (failed.retry === "if-idempotent" && idempotent) ||
+    (failed.retry === "if-safe" && (idempotent || deduplicated))
   return yield* method(decoded).pipe(
     Effect.catchAllCause(classify(def, id, tag)),
-    Effect.retry({ schedule: backoff, while: (failed) => failed.retry === "always" || (failed.retry === "if-safe" && safe) }),
+    Effect.retry({ schedule: backoff, while: repeat }),
     Effect.timeoutFail({
       duration: after,
       onTimeout: () => new Failed(new AgentCallTimeout({ agent: def.name, id, rpc: tag, after }), "never")
@@ -623,10 +628,12 @@ const deliver = Effect.fnUntraced(function*(
 // - whatever the RPC, when the message provably reached no handler: the connection to the runner
 //   could not be opened or the message could not be written to it (a frame is read whole or not
 //   at all), or the runner was unreachable;
-// - when the message may have been handled (the reply was lost, the handler was cut off by a shard
-//   move, storage failed), only if handling it twice is harmless: `Describe` and `Forget`, and a
-//   durable agent's message with a primary key, which the cluster delivers once per key and
-//   answers again from its stored reply.
+// - when the message may have been handled (the reply was lost, storage failed), only if handling
+//   it twice is harmless: `Describe` and `Forget`, and a durable agent's message with a primary
+//   key, which the cluster delivers once per key and answers again from its stored reply;
+// - when the handler was cut off, only `Describe` and `Forget`: a durable message cut off by a
+//   shard move is replayed by the cluster itself, and one whose handler was interrupted has that
+//   interruption stored as its reply, which sending it again would only fetch again.
 // A volatile `Ask` (or user RPC) that may have run is not repeated: it could have called a model
 // or a tool and recorded a turn. Its caller gets `AgentInterrupted` or `AgentUnavailable` and
 // decides. `MailboxFull` is back-pressure for the caller to act on, and the RPC's own errors are
@@ -634,7 +641,7 @@ const deliver = Effect.fnUntraced(function*(
 
 /** How one attempt at a call failed: the caller's error, and when repeating the call is allowed. */
 class Failed {
-  constructor(readonly error: unknown, readonly retry: "always" | "if-safe" | "never") {}
+  constructor(readonly error: unknown, readonly retry: "always" | "if-safe" | "if-idempotent" | "never") {}
 }
 
 const backoff = Schedule.exponential("100 millis").pipe(
@@ -643,10 +650,6 @@ const backoff = Schedule.exponential("100 millis").pipe(
 )
 
 const idempotentTags = new Set(["Describe", "Forget"])
-
-const safeToRepeat = (rpc: Rpc.AnyWithProps, payload: unknown): boolean =>
-  idempotentTags.has(rpc._tag) ||
-  (Context.get(rpc.annotations, ClusterSchema.Persisted) && hasPrimaryKey(payload))
 
 const hasPrimaryKey = (payload: unknown): boolean =>
   typeof payload === "object" && payload !== null && PrimaryKey.symbol in payload
@@ -672,7 +675,7 @@ const classify = (def: Agent.Definition, id: string, tag: string) =>
   // Reached only when the caller itself was not interrupted: an interruption of the caller's
   // fiber is not caught here and stays an interruption.
   if (Cause.isInterruptedOnly(cause)) {
-    return Effect.fail(new Failed(new AgentInterrupted({ agent: def.name, id, rpc: tag }), "if-safe"))
+    return Effect.fail(new Failed(new AgentInterrupted({ agent: def.name, id, rpc: tag }), "if-idempotent"))
   }
   return Effect.failCause(cause) as Effect.Effect<never, never>
 }

@@ -129,6 +129,12 @@ describe("Colony calls under faults", () => {
       // a read cut off is asked again
       yield* inject("Describe", "cut-off")
       expect((yield* clerk("c3").Describe()).name).toBe("clerk")
+
+      // a durable message cut off is left to the cluster's own replay, and its caller told at once
+      const ledger = yield* Colony.client(Ledger)
+      yield* inject("Ask", "cut-off")
+      const durable = yield* Effect.flip(ledger("l2").Ask({ prompt: "book it", messageId: "m-2" }))
+      expect(durable).toBeInstanceOf(AgentError.AgentInterrupted)
     }).pipe(Effect.provide(colony())))
 
   it.live("the caller's own interruption still interrupts its call", () =>
