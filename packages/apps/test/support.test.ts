@@ -1,5 +1,5 @@
-import { Events } from "@colony/runtime"
-import { Effect, ManagedRuntime, Option, Queue } from "effect"
+import { Events, LanguageModel } from "@colony/runtime"
+import { Effect, Fiber, Layer, ManagedRuntime, Option, Queue } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Desk from "../src/support/Desk.js"
 import * as Evaluate from "../src/support/eval/Evaluate.js"
@@ -238,4 +238,49 @@ describe("support desk with a pattern forced by configuration", () => {
       expect.arrayContaining(["orders/forced-1", "critic/forced-1", "reviewer/forced-1"])
     )
   }, 60_000)
+})
+
+// Every model call takes 400 ms, so the desk is still routing a customer's message when the
+// operator's answer arrives.
+const slowModel = Layer.effect(
+  LanguageModel.LanguageModel,
+  Effect.map(LanguageModel.LanguageModel, (model) => ({
+    ...model,
+    chat: (request: LanguageModel.ChatRequest) => Effect.delay(model.chat(request), "400 millis")
+  }))
+).pipe(Layer.provide(LanguageModel.layerSimulated))
+
+describe("support desk: a customer and an operator at the same moment", () => {
+  let slow: ManagedRuntime.ManagedRuntime<any, unknown>
+  beforeAll(async () => {
+    slow = ManagedRuntime.make(Script.layer({ languageModel: slowModel }))
+    await slow.runtime()
+  }, 120_000)
+  afterAll(() => slow?.dispose())
+
+  it("a customer message and an operator's answer given while the desk handles it both complete", async () => {
+    const first = await slow.runPromise(Desk.send("both-1", "I want to speak to a person about my wedding list"))
+    const ticket = first.escalation!
+    const started = Date.now()
+    const { answered, reply } = await slow.runPromise(Effect.gen(function*() {
+      // the message asks for a person: the desk routes it, then opens a ticket with the
+      // conversation's escalation agent, which is answering the first ticket meanwhile
+      const customer = yield* Effect.fork(Desk.send("both-1", "Can I speak to a real person, please? A human operator."))
+      yield* Effect.sleep("150 millis")
+      const answered = yield* Desk.answerEscalation(ticket.id, "Hi, Sara here: your wedding list is set up.")
+      return { answered, reply: yield* Fiber.join(customer) }
+    }).pipe(Effect.timeout("30 seconds")))
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(answered.status).toBe("answered")
+    expect(reply.escalation).not.toBeNull()
+    expect(reply.escalation!.id).not.toBe(ticket.id)
+
+    // the answer is in the transcript at once, where it was given, and stays there once
+    const roles = (turns: ReadonlyArray<Desk.Turn>) => turns.map((t) => t.role)
+    expect(roles(await slow.runPromise(Desk.transcript("both-1")))).toEqual(["customer", "agent", "customer", "human", "agent"])
+    await slow.runPromise(Desk.send("both-1", "What is your return policy?"))
+    const turns = await slow.runPromise(Desk.transcript("both-1"))
+    expect(roles(turns)).toEqual(["customer", "agent", "customer", "human", "agent", "customer", "agent"])
+    expect(turns[3]!.text).toBe("Hi, Sara here: your wedding list is set up.")
+  }, 90_000)
 })

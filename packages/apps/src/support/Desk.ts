@@ -210,10 +210,12 @@ export const Send = Rpc.make("Send", { payload: SendPayload, success: Reply, err
  * @since 0.1.0
  * @category protocol
  */
-export const GetTranscript = Rpc.make("GetTranscript", { success: Schema.Array(Turn) })
+export const GetTranscript = Rpc.make("GetTranscript", { success: Schema.Array(Turn), error: SupportError })
 
 /**
- * An operator's answer joins the conversation.
+ * Record an operator's answer in the conversation now; an answer to the same ticket is recorded
+ * once. Answers given with `answerEscalation` need not be sent: the desk reads them with their
+ * tickets.
  *
  * @since 0.1.0
  * @category protocol
@@ -271,7 +273,9 @@ export const FindTicket = Rpc.make("FindTicket", {
 })
 
 /**
- * Answer a ticket: the reply joins the conversation, then the ticket is closed.
+ * Answer a ticket: the ticket is closed with the reply, which the conversation's desk reads on its
+ * next turn or transcript. The escalation agent never waits on the desk, which may be waiting on
+ * it to open a ticket.
  *
  * @since 0.1.0
  * @category protocol

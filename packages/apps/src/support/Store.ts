@@ -70,6 +70,8 @@ export class Store extends Context.Tag("@colony/apps/support/Store")<Store, {
   readonly openTickets: Effect.Effect<ReadonlyArray<Ticket>, SupportError>
   readonly ticket: (id: string) => Effect.Effect<Ticket, SupportError>
   readonly answerTicket: (id: string, reply: string) => Effect.Effect<Ticket, SupportError>
+  /** a conversation's answered tickets, in the order they were answered */
+  readonly answeredTickets: (conversationId: string) => Effect.Effect<ReadonlyArray<Ticket>, SupportError>
 }>() {}
 
 // id, customer, email, items, total (cents), status, carrier, tracking, address, placed, expected
@@ -198,6 +200,7 @@ export const layer: Layer.Layer<Store, never, SqlClient.SqlClient> = Layer.effec
         opened_at BIGINT NOT NULL,
         answered_at BIGINT
       )`
+      yield* sql`CREATE INDEX IF NOT EXISTS support_tickets_conversation ON support_tickets (conversation_id)`
       for (const [id, customer, email, items, total, status, carrier, tracking, address, placed, expected] of seedOrders) {
         yield* sql`INSERT INTO orders (id, customer, email, items, total_cents, status, carrier, tracking, address, placed_on, expected_on)
           VALUES (${id}, ${customer}, ${email}, ${items}, ${total}, ${status}, ${carrier}, ${tracking}, ${address}, ${placed}, ${expected})
@@ -295,6 +298,14 @@ export const layer: Layer.Layer<Store, never, SqlClient.SqlClient> = Layer.effec
         )
       ),
       ticket: (id) => withSchema(findTicket(id)),
+      answeredTickets: (conversationId) =>
+        withSchema(
+          Effect.map(
+            sql<TicketRow>`SELECT * FROM support_tickets WHERE conversation_id = ${conversationId}
+              AND status = 'answered' ORDER BY answered_at, id`,
+            (rows) => rows.map(toTicket)
+          )
+        ),
       answerTicket: (id, reply) =>
         withSchema(Effect.gen(function*() {
           const rows = yield* sql<TicketRow>`UPDATE support_tickets SET status = 'answered', reply = ${reply},

@@ -346,10 +346,9 @@ const EscalationLive = Agent.toLayer(EscalationAgent, {
       if (ticket.status !== "open") {
         return yield* new SupportError({ reason: `ticket ${ticketId} was already answered; it is answered once` })
       }
-      // The reply joins the conversation before the ticket closes: a crash between the two leaves
-      // an open ticket whose answer, sent again, the desk recognises by ticket id.
-      const desk = yield* Colony.client(DeskAgent)
-      yield* desk(ticket.conversationId).HumanReply({ ticketId, text })
+      // The answer is stored with its ticket, and the desk reads it from there: asking the desk
+      // would wait on its mailbox, which may be busy with a customer message that is itself
+      // waiting on this agent (to open a ticket), and neither would ever answer.
       return yield* store.answerTicket(ticketId, text)
     })
 })
@@ -383,6 +382,35 @@ const ticketOf = (message: LanguageModel.ChatMessage): string | undefined => {
   const [role, , ticket] = (message.name ?? "").split("_")
   return role === "human" ? ticket : undefined
 }
+
+const atOf = (message: LanguageModel.ChatMessage): number => Number((message.name ?? "").split("_")[1])
+
+/**
+ * The desk's memory with the operators' answers it has not recorded yet, each placed by the time
+ * it was given. Operators answer tickets in storage (see `AnswerTicket`); the desk merges them
+ * whenever it reads or extends the transcript.
+ */
+const withAnswers = (
+  history: ReadonlyArray<LanguageModel.ChatMessage>,
+  tickets: ReadonlyArray<Ticket>
+): ReadonlyArray<LanguageModel.ChatMessage> => {
+  const recorded = new Set(history.map(ticketOf))
+  const merged = [...history]
+  for (const ticket of tickets) {
+    if (ticket.reply === null || recorded.has(ticket.id)) continue
+    const at = ticket.answeredAt ?? 0
+    const later = merged.findIndex((message) => atOf(message) > at)
+    const turn = encodeTurn(new Turn({ role: "human", text: ticket.reply, at, by: "operator" }), ticket.id)
+    merged.splice(later < 0 ? merged.length : later, 0, turn)
+  }
+  return merged
+}
+
+const historyWithAnswers = (agent: Agent.AgentContext) =>
+  Effect.gen(function*() {
+    const store = yield* Store.Store
+    return withAnswers(yield* agent.history, yield* store.answeredTickets(agent.id))
+  })
 
 interface Outcome {
   readonly text: string
@@ -425,7 +453,10 @@ const notYours = (conversationId: string, bound: string | null, sender: string |
 const makeDesk = (options: Options) =>
   Agent.toLayer(DeskAgent, {
     GetTranscript: (_, agent) =>
-      Effect.map(agent.history, (history) => history.map(decodeTurn(agent.id)).filter((turn): turn is Turn => turn !== undefined)),
+      Effect.map(
+        historyWithAnswers(agent),
+        (history) => history.map(decodeTurn(agent.id)).filter((turn): turn is Turn => turn !== undefined)
+      ),
 
     HumanReply: ({ text, ticketId }, agent) =>
       Effect.gen(function*() {
@@ -448,7 +479,7 @@ const makeDesk = (options: Options) =>
         if (bound !== signedIn) return yield* notYours(conversation, bound, signedIn)
         const self = `desk/${conversation}`
         const started = yield* Events.now
-        const history = yield* agent.history
+        const history = yield* historyWithAnswers(agent)
         const customer = encodeTurn(new Turn({ role: "customer", text, at: started, by: "customer" }))
         yield* agent.remember([...history, customer])
         const number = history.filter((message) => message.role === "user").length + 1
