@@ -139,6 +139,28 @@ const checkMoved = async (
 }
 
 describe("coordination state on runners", () => {
+  it("owners racing for one lock through separate connections, on tables not yet created: exactly one is granted", async () => {
+    const url = await freshDatabase(postgres())
+    const store = () =>
+      ManagedRuntime.make(
+        CoordinationStorage.layerSql.pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })))
+      )
+    const stores = [store(), store(), store()]
+    try {
+      const owners = Array.from({ length: 24 }, (_, i) => `owner-${i}`)
+      const outcomes = await Promise.all(owners.map((owner, i) =>
+        stores[i % stores.length]!.runPromise(
+          Effect.flatMap(CoordinationStorage.CoordinationStorage, (storage) => storage.acquire("contested", owner, 60_000))
+        )
+      ))
+      const granted = outcomes.flatMap((o) => "granted" in o ? [o.granted] : [])
+      expect(granted).toHaveLength(1)
+      for (const o of outcomes) if ("heldBy" in o) expect(o.heldBy.owner).toBe(granted[0]!.owner)
+    } finally {
+      await Promise.all(stores.map((s) => s.dispose()))
+    }
+  }, 60_000)
+
   it("leases, subscriptions, prepared participants and decisions survive a graceful rebalance to a new runner", async () => {
     const url = await freshDatabase(postgres())
     const first = await spawn("runner-1", url)

@@ -7,6 +7,12 @@
  *
  * Lamport, "Time, Clocks, and the Ordering of Events in a Distributed System", CACM 21(7), 1978.
  *
+ * This module holds no state: a clock is a value its owner keeps. An owner that outlives a shard
+ * move keeps its clock in storage, since a clock rebuilt at 0 on the new runner would stamp later
+ * events before earlier ones: topics and two-phase-commit participants advance theirs with
+ * `CoordinationStorage.advanceClock`. A session's clock lives only as long as its run, and a
+ * coordinator's as long as its `TwoPhaseCommit.run`, so those stay in memory.
+ *
  * @since 0.1.0
  */
 import { Order, Schema } from "effect"
