@@ -42,6 +42,7 @@ import { GatewayRpcs } from "./gateway/GatewayRpcs.js"
 import * as GatewayTracing from "./gateway/GatewayTracing.js"
 import * as OpenAICompat from "./gateway/OpenAICompat.js"
 import * as Prometheus from "./gateway/Prometheus.js"
+import * as RpcBody from "./gateway/RpcBody.js"
 import * as SessionLog from "./gateway/SessionLog.js"
 import * as WebSocketLimit from "./gateway/WebSocketLimit.js"
 import * as SupportDesk from "./gateway/SupportDesk.js"
@@ -212,7 +213,7 @@ export const router = (
       )
     ),
     // each call takes its own share of the rate limit (GatewayHandlers), not each HTTP request
-    HttpRouter.post("/rpc", Auth.route("client", rpcHttp, { limit: false, sealCaller: true })),
+    HttpRouter.post("/rpc", Auth.route("client", RpcBody.checked(GatewayRpcs.requests, rpcHttp), { limit: false, sealCaller: true })),
     HttpRouter.get("/rpc/ws", Auth.route("client", rpcWebSocket, { limit: false, sealCaller: true, ticket: true })),
     HttpRouter.post("/v1/chat/completions", Auth.route("client", OpenAICompat.chatCompletions)),
     HttpRouter.get("/v1/models", Auth.route("client", OpenAICompat.models)),
@@ -264,7 +265,7 @@ export const layerServe = (
   }))
   const app = Layer.unwrapScoped(Effect.map(router(routes, applications), (all) =>
     HttpServer.serve(
-      Effect.catchTag(all, "RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound)),
+      GatewayMiddleware.recover(Effect.catchTag(all, "RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))),
       GatewayMiddleware.make(settings, GatewayMiddleware.labelsOf([...all.routes].map((route) => route.path)))
     ).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))))
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))

@@ -245,7 +245,7 @@ describe("gateway: A2A server", () => {
 
     expect((await json(await rpc("/a2a/writer", "not a request object"))).error.code).toBe(-32600)
     const notJson = await withKey(`${gateway.url}/a2a/writer`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" })
-    expect((await json(notJson)).error).toMatchObject({ code: -32700, message: expect.stringMatching(/^the request body is not JSON/) })
+    expect((await json(notJson)).error).toMatchObject({ code: -32700, message: expect.stringMatching(/^the request body is not valid JSON/) })
   })
 })
 

@@ -53,10 +53,11 @@ import {
   type TaskStore,
   validateVersion
 } from "@a2a-js/sdk/server"
-import { Cause, DateTime, Duration, Effect, Exit, Fiber, FiberMap, Option, Runtime, Stream } from "effect"
+import { Cause, DateTime, Duration, Effect, Either, Exit, Fiber, FiberMap, Option, Runtime, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
 import { GatewayConfig, type Settings } from "./GatewayConfig.js"
+import * as JsonBody from "./JsonBody.js"
 import { ServedAgents } from "./GatewayHandlers.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import * as Presets from "./Presets.js"
@@ -563,14 +564,12 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
   const rpc = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const name = yield* nameParam
-    const raw = yield* Effect.either(request.text)
-    if (raw._tag === "Left") return jsonRpcError(null, -32700, `could not read the request body: ${raw.left.message}`)
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(raw.right)
-    } catch (cause) {
-      return jsonRpcError(null, -32700, `the request body is not JSON (${(cause as Error).message})`)
+    const read = yield* JsonBody.read(request)
+    if (Either.isLeft(read)) {
+      // -32700 is JSON-RPC's parse error; the HTTP status says why the body was not read
+      return jsonRpcError(null, -32700, read.left.message, read.left.status === 413 ? 413 : 200)
     }
+    const parsed = read.right
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       return jsonRpcError(null, -32600, "the request body is not a JSON-RPC request: send one JSON object (batches are not served)")
     }

@@ -26,9 +26,10 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Context, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Clock, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { Settings } from "./GatewayConfig.js"
+import * as JsonBody from "./JsonBody.js"
 import * as RateLimit from "./RateLimit.js"
 
 // --- scopes and callers ---
@@ -547,34 +548,9 @@ const TokenRequest = Schema.Struct({
   )
 })
 
-const readJson = <A, I>(schema: Schema.Schema<A, I>, example: string) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const text = yield* Effect.either(request.text)
-    if (Either.isLeft(text)) {
-      return Either.left(errorResponse(400, `could not read the request body: ${text.left.message}`, "invalid_request_error", "unreadable_body"))
-    }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text.right)
-    } catch (cause) {
-      return Either.left(errorResponse(400, `the request body is not JSON (${(cause as Error).message}). Send ${example}`, "invalid_request_error", "invalid_json"))
-    }
-    const decoded = Schema.decodeUnknownEither(schema)(parsed)
-    if (Either.isLeft(decoded)) {
-      return Either.left(errorResponse(
-        400,
-        `invalid request: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).replace(/\s*\n\s*/g, " ")}. Send ${example}`,
-        "invalid_request_error",
-        "invalid_request"
-      ))
-    }
-    return Either.right(decoded.right)
-  })
-
 const mintToken = Effect.gen(function*() {
   const credentials = yield* Credentials
-  const body = yield* readJson(TokenRequest, `{"subject": "ana.ribeiro@example.com", "ttlSeconds": 3600}`)
+  const body = yield* JsonBody.decode(TokenRequest, `{"subject": "ana.ribeiro@example.com", "ttlSeconds": 3600}`)
   if (Either.isLeft(body)) return body.left
   const minted = yield* credentials.mintToken(body.right.subject, body.right.ttlSeconds)
   return HttpServerResponse.unsafeJson({

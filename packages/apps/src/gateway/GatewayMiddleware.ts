@@ -11,7 +11,8 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Effect, Metric, Option } from "effect"
+import { Cause, Clock, Effect, FiberRef, Metric, Option } from "effect"
+import { randomUUID } from "node:crypto"
 import type { Settings } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { error } from "./OpenAICompat.js"
@@ -127,13 +128,26 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
           )
         }
       }
-      const length = Number(request.headers["content-length"] ?? "0")
+      const declared = request.headers["content-length"]
+      // A body of unknown length could only be refused by cutting the connection once it passed
+      // the limit; one that says its length is answered with a status before it is read.
+      if (hasBody(request.method) && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
+        return error(
+          411,
+          "send the request body with a Content-Length header (bodies of unknown length are not read).",
+          "invalid_request_error",
+          "length_required",
+          { connection: "close" }
+        )
+      }
+      const length = Number(declared ?? "0")
       if (length > settings.maxBodyBytes) {
         return error(
           413,
           `the request body is ${length} bytes, over this gateway's limit of ${settings.maxBodyBytes} bytes (COLONY_GATEWAY_MAX_BODY_BYTES). Send less.`,
           "invalid_request_error",
-          "request_too_large"
+          "request_too_large",
+          { connection: "close" }
         )
       }
       return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(settings.maxBodyBytes))
@@ -186,8 +200,44 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
       exposedHeaders: ["retry-after", "x-colony-conversation"]
     })
 
-  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(cors(measured(guard(app))))
+  // Every response names its request (set as the response is sent: the platform writes the app's
+  // response before a middleware sees it).
+  const identified = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+    Effect.suspend(() => {
+      const id = randomUUID()
+      return HttpApp.appendPreResponseHandler((_, response) =>
+        Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", id))
+      ).pipe(Effect.zipRight(Effect.locally(app, requestId, id)))
+    })
+
+  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => traced(identified(cors(measured(guard(app)))))
 }
+
+/**
+ * The id of the request being served (`x-request-id` on its response).
+ *
+ * @since 0.1.0
+ */
+export const requestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("")
+
+/**
+ * Answer a failure no route answered in the gateway's error shape, logged under the request's id,
+ * instead of the platform's empty 500.
+ *
+ * @since 0.1.0
+ */
+export const recover = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.catchAllCause(app, (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause as Cause.Cause<never>)
+      : Effect.gen(function*() {
+        const id = yield* FiberRef.get(requestId)
+        const request = yield* HttpServerRequest.HttpServerRequest
+        yield* Effect.logError(`request ${id} (${request.method} ${pathOf(request.url)}) failed`, cause)
+        return error(500, `the gateway failed on this request; its log names it ${id}`, "server_error", "internal_error")
+      }))
 
 /**
  * A response for a route that does not exist.

@@ -11,10 +11,11 @@ import { Colony, Events, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import * as JsonBody from "./JsonBody.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { ServedAgents } from "./GatewayHandlers.js"
 import * as Presets from "./Presets.js"
@@ -130,6 +131,25 @@ export const promptOf = (request: ChatCompletionRequest, continuing: boolean): s
  */
 export const conversationHeader = "x-colony-conversation"
 
+/**
+ * Whether `name` may name a conversation: 1 to 256 characters, no control characters, no
+ * unpaired surrogates.
+ *
+ * @since 0.1.0
+ */
+export const isConversationName = (name: string): boolean =>
+  name.length > 0 && name.length <= 256 &&
+  !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name)
+
+/**
+ * A conversation name as a response header: as is when it is printable ASCII, else
+ * percent-encoded (UTF-8), which is what a header can carry.
+ *
+ * @since 0.1.0
+ */
+export const headerValue = (name: string): string =>
+  /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(name) ? name : encodeURIComponent(name)
+
 // --- answers ---
 
 interface Reply {
@@ -177,19 +197,14 @@ export const chatCompletions = Effect.gen(function*() {
   const { agents } = yield* ServedAgents
   const context = yield* Effect.context<Colony.Services | Sharding>()
 
-  const raw = yield* Effect.either(request.text)
-  if (raw._tag === "Left") return error(400, `could not read the request body: ${raw.left.message}`, "invalid_request_error", "unreadable_body")
-  let json: unknown
-  try {
-    json = JSON.parse(raw.right)
-  } catch (cause) {
-    return error(
-      400,
-      `the request body is not valid JSON (${(cause as Error).message}). Send a JSON object such as {"model": "agent:writer", "messages": [{"role": "user", "content": "Hello"}]}`,
-      "invalid_request_error",
-      "invalid_json"
+  const parsed = yield* JsonBody.read(request)
+  if (Either.isLeft(parsed)) {
+    return JsonBody.refused(
+      parsed.left,
+      `a JSON object such as {"model": "agent:writer", "messages": [{"role": "user", "content": "Hello"}]}`
     )
   }
+  const json = parsed.right
   const decoded = Schema.decodeUnknownEither(ChatCompletionRequest)(json)
   if (decoded._tag === "Left") {
     return error(
@@ -202,6 +217,15 @@ export const chatCompletions = Effect.gen(function*() {
   const body = decoded.right
   const headerConversation = Option.getOrUndefined(Option.fromNullable(request.headers[conversationHeader]))
   const given = headerConversation ?? body.user
+  if (given !== undefined && !isConversationName(given)) {
+    return error(
+      400,
+      `invalid conversation name in ${headerConversation === undefined ? "\"user\"" : conversationHeader}: use 1 to 256 characters ` +
+        "without control characters or unpaired surrogates",
+      "invalid_request_error",
+      "invalid_conversation"
+    )
+  }
   // the caller's name for the conversation; in the colony it lives in the caller's namespace, so
   // another caller sending the same `user` talks in a conversation of its own
   const named = given ?? `openai-${randomUUID()}`
@@ -262,7 +286,7 @@ export const chatCompletions = Effect.gen(function*() {
     )
   const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const headers = { [conversationHeader]: named }
+  const headers = { [conversationHeader]: headerValue(named) }
 
   if (body.stream !== true) {
     const result = yield* Effect.either(answer.pipe(Effect.timeoutFail(timeout), Effect.tap(count)))

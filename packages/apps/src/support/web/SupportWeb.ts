@@ -29,10 +29,11 @@ import { Events, LanguageModel } from "@colony/runtime"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Deferred, Duration, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Deferred, Duration, Effect, Either, Schema, Stream } from "effect"
 import type * as Gateway from "../../Gateway.js"
 import * as Auth from "../../gateway/Auth.js"
 import { GatewayConfig } from "../../gateway/GatewayConfig.js"
+import * as JsonBody from "../../gateway/JsonBody.js"
 import * as GatewayMetrics from "../../gateway/GatewayMetrics.js"
 import { error, fromColonyError } from "../../gateway/OpenAICompat.js"
 import * as Desk from "../Desk.js"
@@ -116,28 +117,7 @@ const conversationParam: Effect.Effect<
     ))
 })
 
-const readBody = <A, I>(schema: Schema.Schema<A, I>, example: string) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const raw = yield* Effect.either(request.text)
-    if (Either.isLeft(raw)) {
-      return Either.left(badRequest(`could not read the request body: ${raw.left.message}`, "unreadable_body"))
-    }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(raw.right)
-    } catch (cause) {
-      return Either.left(badRequest(`the request body is not valid JSON (${(cause as Error).message}). Send ${example}`, "invalid_json"))
-    }
-    const decoded = Schema.decodeUnknownEither(schema)(parsed)
-    if (Either.isLeft(decoded)) {
-      const why = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-        .map((issue) => issue.path.length === 0 ? issue.message : `"${issue.path.join(".")}": ${issue.message}`)
-        .join("; ")
-      return Either.left(badRequest(`invalid request body: ${why}. Send ${example}`, "invalid_request"))
-    }
-    return Either.right(decoded.right)
-  })
+const readBody = JsonBody.decode
 
 const queryParam = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
   const query = request.url.indexOf("?")
