@@ -39,20 +39,31 @@ export const take = (bucket: Bucket | undefined, now: number, perMinute: number)
 
 /**
  * Buckets by caller, in memory: a gateway limits what it serves itself (run N gateways, allow N×).
+ * A bucket left alone for a minute is full again, the same as no bucket: such buckets are dropped
+ * as callers come and go, so callers that never return (addresses, expired tokens) cost nothing.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (perMinute: number) => {
   const buckets = new Map<string, Bucket>()
+  let sweptAt = 0
+  const sweep = (now: number) => {
+    if (now - sweptAt < 60_000) return
+    sweptAt = now
+    for (const [caller, bucket] of buckets) if (now - bucket.updatedAt >= 60_000) buckets.delete(caller)
+  }
   return {
     take: (caller: string): Effect.Effect<Decision> =>
       perMinute <= 0
         ? Effect.succeed({ allowed: true, bucket: { tokens: Infinity, updatedAt: 0 } })
         : Effect.map(Clock.currentTimeMillis, (now) => {
+          sweep(now)
           const decision = take(buckets.get(caller), now, perMinute)
           buckets.set(caller, decision.bucket)
           return decision
-        })
+        }),
+    /** how many callers have a bucket */
+    size: (): number => buckets.size
   }
 }
