@@ -220,7 +220,7 @@ export const GetTranscript = Rpc.make("GetTranscript", { success: Schema.Array(T
  * @since 0.1.0
  * @category protocol
  */
-export const HumanReply = Rpc.make("HumanReply", { payload: HumanReplyPayload, success: Turn })
+export const HumanReply = Rpc.make("HumanReply", { payload: HumanReplyPayload, success: Turn, error: SupportError })
 
 /**
  * One conversation with the shop's support. Durable: a customer message is stored before it is

@@ -346,10 +346,14 @@ const EscalationLive = Agent.toLayer(EscalationAgent, {
       if (ticket.status !== "open") {
         return yield* new SupportError({ reason: `ticket ${ticketId} was already answered; it is answered once` })
       }
-      // The answer is stored with its ticket, and the desk reads it from there: asking the desk
-      // would wait on its mailbox, which may be busy with a customer message that is itself
-      // waiting on this agent (to open a ticket), and neither would ever answer.
-      return yield* store.answerTicket(ticketId, text)
+      // The answer is stored with its ticket, where the desk reads it. The desk is told without
+      // waiting for it: its mailbox may be busy with a customer message that is itself waiting on
+      // this agent (to open a ticket), and neither would ever answer. Told, it records the answer
+      // now, and whoever follows the conversation sees it handle the answer.
+      const answered = yield* store.answerTicket(ticketId, text)
+      const desk = yield* Colony.client(DeskAgent)
+      yield* Effect.forkDaemon(Effect.ignoreLogged(desk(ticket.conversationId).HumanReply({ ticketId, text })))
+      return answered
     })
 })
 
@@ -460,9 +464,13 @@ const makeDesk = (options: Options) =>
 
     HumanReply: ({ text, ticketId }, agent) =>
       Effect.gen(function*() {
-        const history = yield* agent.history
+        // an answer stored with its ticket is recorded where it was given
+        const history = yield* historyWithAnswers(agent)
         const known = history.find((message) => ticketOf(message) === ticketId)
-        if (known !== undefined) return decodeTurn(agent.id)(known)!
+        if (known !== undefined) {
+          yield* agent.remember(history)
+          return decodeTurn(agent.id)(known)!
+        }
         const turn = new Turn({ role: "human", text, at: yield* Events.now, by: "operator" })
         yield* agent.remember([...history, encodeTurn(turn, ticketId)])
         return turn
