@@ -21,11 +21,12 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Cause, Context, Duration, Effect, Exit, Layer, Option, PrimaryKey, Ref, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Either, Exit, Layer, Option, PrimaryKey, Ref, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { AgentFailed } from "./AgentError.js"
-import { AgentMemory, type Transcript } from "./AgentMemory.js"
+import { AgentMemory, MemoryUnreadable, type Transcript } from "./AgentMemory.js"
 import * as Events from "./Events.js"
+import * as Journal from "./internal/journal.js"
 import { Registry } from "./internal/registry.js"
 import {
   ChatMessage,
@@ -151,7 +152,8 @@ export class AskPayload extends Schema.Class<AskPayload>("@colony/runtime/AskPay
   from: Schema.optional(Schema.String),
   /**
    * Identifies the message: for a durable agent, a message sent twice with the same id is handled
-   * once and both senders get the same reply. A fresh id is made when none is given.
+   * once and both senders get the same reply, and a message replayed after its runner died repeats
+   * none of the model and tool calls it had completed. A fresh id is made when none is given.
    */
   messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() })
 }) {
@@ -201,7 +203,8 @@ const baseTags = new Set(["Ask", "Describe", "Forget"])
 
 /**
  * A user RPC as the agent serves it: its declared errors plus `AgentFailed`, which supervision
- * may answer with.
+ * may answer with (and an agent whose stored memory no longer decodes, carrying
+ * `AgentMemory.MemoryUnreadable`).
  *
  * @since 0.1.0
  * @category protocol
@@ -476,6 +479,10 @@ export interface LayerOptions<Tools extends ReadonlyArray<Tool.Any>> {
 
 const toolOutputLimit = 500
 
+const encodeAnswer = Schema.encodeSync(Schema.parseJson(Answer))
+const decodeAnswer = (stored: string) =>
+  Effect.orDie(Schema.decode(Schema.parseJson(Answer))(stored))
+
 const describeFailure = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.squash(cause)
   const message = typeof failure === "object" && failure !== null && "message" in failure &&
@@ -525,7 +532,7 @@ export function toLayer(
     )
   }
 
-  const build = Effect.gen(function*() {
+  const buildInstance = Effect.gen(function*() {
     const address = yield* Entity.CurrentAddress
     const runnerAddress = yield* Entity.CurrentRunnerAddress
     const runner = `${runnerAddress.host}:${runnerAddress.port}`
@@ -535,6 +542,10 @@ export function toLayer(
     const id = address.entityId as string
     const key = `${def.name}/${id}`
     const self = { agent: def.name, id }
+    // Memory that no longer decodes reaches callers as `AgentFailed` carrying `MemoryUnreadable`
+    // (which names the row), with no restarts: a rebuild would read the same row.
+    const refusal = (rpc: string, error: MemoryUnreadable) =>
+      new AgentFailed({ agent: def.name, id, rpc, restarts: 0, defect: error })
     const context = yield* Effect.context<any>()
     const mcp = yield* Effect.serviceOption(Mcp.Mcp)
 
@@ -552,14 +563,17 @@ export function toLayer(
       )
     }
 
-    // Storage trouble must not kill the entity build (the cluster would retry it with the
-    // zero-delay policy we give it), so the load waits for storage with its own backoff.
+    // Storage trouble must not kill the entity build, so the load waits for storage with its own
+    // backoff. Memory that no longer decodes is not retried: it was moved aside, and the agent
+    // refuses messages (but Forget) until an operator repairs it or Forget starts it afresh.
     const loaded = yield* store.load(key).pipe(
       Effect.tapError((error) => Effect.logWarning(error.message)),
-      Effect.retry(memoryRetry),
-      Effect.orDie
+      Effect.retry({ schedule: memoryRetry, while: (error) => error._tag === "MemoryError" }),
+      Effect.either
     )
-    const memory = yield* Ref.make<Transcript>(Option.getOrElse(loaded, () => []))
+    if (Either.isLeft(loaded) && loaded.left._tag === "MemoryError") return yield* Effect.die(loaded.left)
+    const unreadable = yield* Ref.make(Either.isLeft(loaded) ? Option.some(loaded.left as MemoryUnreadable) : Option.none())
+    const memory = yield* Ref.make<Transcript>(Either.isRight(loaded) ? Option.getOrElse(loaded.right, () => []) : [])
     const remember = (transcript: Transcript) =>
       Effect.flatMap(Ref.setAndGet(memory, trim(transcript, def.historyLimit)), (kept) =>
         store.save(key, kept).pipe(Effect.retry({ times: 3, schedule: memoryRetry }), Effect.orDie))
@@ -664,11 +678,16 @@ export function toLayer(
       return [...local, ...remote.flat()]
     })
 
-    const ask = (prompt: string) =>
+    // One turn: the model (and tools) answer the prompt from the memory as it is now. Through a
+    // journal, a durable message's completed steps are read back instead of taken again.
+    const turn = (prompt: string, journal: Journal.Journal) =>
       Effect.gen(function*() {
         const history = yield* Ref.get(memory)
         const question = new ChatMessage({ role: "user", content: prompt })
         const messages = [new ChatMessage({ role: "system", content: def.instructions }), ...history, question]
+        const chat = journal.chat(model.chat)
+        const onResponse = (response: ChatResponse, durationMs: number) =>
+          journal.replayed(response) ? Effect.void : modelCalled(response, durationMs)
         let response: ChatResponse
         let usage: Usage
         let cost: number
@@ -676,20 +695,20 @@ export function toLayer(
         const available = yield* toolsNow
         if (available.length === 0) {
           const started = yield* Events.now
-          response = yield* model.chat({ model: def.model, messages }).pipe(withAttribution({ agent: key }))
-          yield* modelCalled(response, (yield* Events.now) - started)
+          response = yield* chat({ model: def.model, messages }).pipe(withAttribution({ agent: key }))
+          yield* onResponse(response, (yield* Events.now) - started)
           usage = response.usage
           cost = response.cost
         } else {
           const loop = yield* runTools({
             model: def.model,
             messages,
-            tools: available,
+            tools: available.map(journal.tool),
             maxSteps: def.maxToolSteps,
-            onResponse: modelCalled
+            onResponse
           }).pipe(
             withAttribution({ agent: key }),
-            Effect.provideService(LanguageModel, model)
+            Effect.provideService(LanguageModel, { ...model, chat })
           ) as Effect.Effect<ToolLoopResult, ModelError>
           response = loop.response
           usage = loop.usage
@@ -703,8 +722,7 @@ export function toLayer(
             }, true)
           )
         }
-        yield* remember([...history, question, new ChatMessage({ role: "assistant", content: response.text })])
-        return new Answer({
+        const answer = new Answer({
           text: response.text,
           agent: def.name,
           id,
@@ -716,13 +734,61 @@ export function toLayer(
           runner,
           tools: used
         }, true)
+        return { exchange: [question, new ChatMessage({ role: "assistant", content: response.text })], answer }
       })
+
+    // Volatile messages are at most once: a message cut off is not replayed, so the exchange is
+    // simply remembered.
+    const askVolatile = (prompt: string) =>
+      Effect.gen(function*() {
+        const { answer, exchange } = yield* turn(prompt, Journal.passThrough)
+        yield* remember([...(yield* Ref.get(memory)), ...exchange])
+        return answer
+      })
+
+    // A durable message may run again from the start on another runner (its first runner died
+    // before its reply was stored). Its turn is committed once, keyed by its message id: a replay
+    // that finds the turn committed answers what the first execution answered, and one that does
+    // not reuses the steps the first execution completed.
+    const askDurable = (prompt: string, messageId: string) =>
+      Effect.gen(function*() {
+        const progress = yield* store.progress(key, messageId).pipe(
+          Effect.retry({ times: 3, schedule: memoryRetry }),
+          Effect.orDie
+        )
+        if (Option.isSome(progress.answer)) return decodeAnswer(progress.answer.value)
+        const { answer, exchange } = yield* turn(prompt, Journal.make(store, key, messageId, progress))
+        const committed = yield* store.commitTurn(key, {
+          messageId,
+          messages: exchange,
+          answer: encodeAnswer(answer),
+          limit: def.historyLimit
+        }).pipe(
+          Effect.retry({ times: 3, schedule: memoryRetry, while: (error) => error._tag === "MemoryError" }),
+          Effect.catchTags({
+            MemoryError: Effect.die,
+            MemoryUnreadable: (error) => Effect.fail(refusal("Ask", error))
+          })
+        )
+        yield* Ref.set(memory, committed.transcript)
+        return committed.fresh ? answer : decodeAnswer(committed.answer)
+      })
+
+    // `ask` from a durable agent's own RPC handler is keyed by the request and the ask's place in it.
+    const askWithin = (request: Entity.Request<any>) => {
+      if (!def.durable) return askVolatile
+      let asks = 0
+      return (prompt: string) =>
+        askDurable(prompt, `${request.tag}/${request.requestId}/${++asks}`).pipe(
+          Effect.catchTag("AgentFailed", Effect.die)
+        )
+    }
 
     const agentContext: AgentContext = {
       agent: def.name,
       id,
       definition: def,
-      ask,
+      ask: askVolatile,
       history: Ref.get(memory),
       remember
     }
@@ -743,7 +809,12 @@ export function toLayer(
             summary: summarizePayload(payload)
           }, true)
         )
-        return yield* Supervision.supervise(run, { agent: def.name, id, rpc, policy: def.supervision }).pipe(
+        // an agent whose memory could not be read answers nothing but Forget until it is repaired
+        const guarded = rpc === "Forget" ? run : Effect.flatMap(Ref.get(unreadable), Option.match({
+          onNone: () => run,
+          onSome: (error) => Effect.fail(refusal(rpc, error))
+        }))
+        return yield* Supervision.supervise(guarded, { agent: def.name, id, rpc, policy: def.supervision }).pipe(
           Effect.onExit((exit) =>
             Effect.flatMap(Events.now, (at) =>
               Events.publish(
@@ -764,7 +835,8 @@ export function toLayer(
       })
 
     const entityHandlers: Record<string, (request: Entity.Request<any>) => Effect.Effect<any, any, any>> = {
-      Ask: ({ payload }) => handle("Ask", payload, ask(payload.prompt)),
+      Ask: ({ payload }) =>
+        handle("Ask", payload, def.durable ? askDurable(payload.prompt, payload.messageId) : askVolatile(payload.prompt)),
       Describe: () =>
         handle(
           "Describe",
@@ -792,14 +864,41 @@ export function toLayer(
               memoryMessages: transcript.length
             }))
         ),
-      Forget: () => handle("Forget", undefined, remember([]))
+      Forget: () =>
+        handle(
+          "Forget",
+          undefined,
+          store.forget(key).pipe(
+            Effect.retry({ times: 3, schedule: memoryRetry }),
+            Effect.orDie,
+            Effect.zipRight(Ref.set(memory, [])),
+            Effect.zipRight(Ref.set(unreadable, Option.none()))
+          )
+        )
     }
     for (const tag of def.rpcs) {
       if (baseTags.has(tag)) continue
-      entityHandlers[tag] = ({ payload }) => handle(tag, payload, Effect.suspend(() => handlers[tag](payload, agentContext)))
+      entityHandlers[tag] = (request) =>
+        handle(
+          tag,
+          request.payload,
+          Effect.suspend(() => handlers[tag](request.payload, { ...agentContext, ask: askWithin(request) }))
+        )
     }
     return entityHandlers as any
   })
+
+  // An instance that cannot be built (past its supervision limit) is built as one that answers
+  // every message with the reason, so the cluster does not rebuild it in a loop.
+  const refusing = (failure: unknown) =>
+    Object.fromEntries(def.rpcs.map((tag) => [tag, () => Effect.fail(failure)])) as any
+  const build = Effect.flatMap(Entity.CurrentAddress, (address) =>
+    Supervision.superviseBuild(buildInstance, {
+      agent: def.name,
+      id: address.entityId,
+      policy: def.supervision,
+      refuse: refusing
+    }))
 
   const entity = agent.toLayer(build, {
     mailboxCapacity: def.mailboxCapacity,

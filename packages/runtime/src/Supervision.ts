@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { AgentFailed, describeDefect } from "./AgentError.js"
 import * as Events from "./Events.js"
 
@@ -199,4 +199,48 @@ export const supervise = <A, E, R>(
         restarts: decision.restarts,
         defect
       })
+    }))
+
+/**
+ * Build an agent instance under supervision. A defect while building (its memory could not be
+ * loaded, a bug) counts as a restart of the instance: it waits out the policy's backoff before the
+ * next build, and past the policy's limit the instance is built as `refuse` gives it, answering
+ * every message with `AgentFailed` instead of being rebuilt again. A typed failure of the build
+ * (such as memory that no longer decodes) is not something a rebuild fixes: it goes to `refuse`
+ * at once. Either way the cluster's own build retry, which has no delay, never spins.
+ *
+ * @since 0.1.0
+ */
+export const superviseBuild = <H, E, R>(
+  build: Effect.Effect<H, E, R>,
+  options: {
+    readonly agent: string
+    readonly id: string
+    readonly policy: Policy
+    readonly refuse: (error: E | AgentFailed) => H
+  }
+): Effect.Effect<H, never, R | Supervisor> =>
+  Effect.catchAllCause(build, (cause) =>
+    Effect.gen(function*() {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) return options.refuse(failure.value)
+      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
+      const defect = Cause.squash(cause)
+      const supervisor = yield* Supervisor
+      const key = `${options.agent}/${options.id}`
+      const decision = yield* supervisor.onDefect(key, options.policy, defect)
+      if (decision._tag === "Restart") return yield* Effect.die(defect)
+      yield* Events.publish(
+        new Events.AgentGaveUp({
+          agent: options.agent,
+          id: options.id,
+          at: yield* Events.now,
+          rpc: "(start)",
+          restarts: decision.restarts,
+          defect: describeDefect(defect)
+        })
+      )
+      return options.refuse(
+        new AgentFailed({ agent: options.agent, id: options.id, rpc: "(start)", restarts: decision.restarts, defect })
+      )
     }))
