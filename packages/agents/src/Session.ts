@@ -3,7 +3,8 @@
  * another process: `Run` streams the session's Lamport-stamped events as they happen and ends with
  * the `Result`; `Status` and `Cancel` reach the same session while it runs. A session id runs one
  * collaboration at a time; the run belongs to the session, not to the caller's stream, so a caller
- * that goes away does not stop it (`Cancel` does).
+ * that goes away does not stop it (`Cancel` does). A session is not passivated while it runs,
+ * however long its agents take, and stays readable for its idle time after the run ends.
  *
  * ```ts
  * const result = yield* Session.result("launch-42", pattern, "Plan the launch: …")
@@ -22,7 +23,7 @@ import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
 import { AgentError, type Colony } from "@colony/runtime"
-import { Cause, Effect, Exit, Fiber, Layer, Mailbox, Option, PubSub, Ref, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, PubSub, Ref, Schema, Stream } from "effect"
 import { Collaboration, Result, Stamped } from "./Collaboration.js"
 import * as engine from "./internal/engine.js"
 
@@ -148,6 +149,9 @@ export const Session = Entity.make(engine.SESSION_TYPE, [Run, Status, Cancel, Wa
 
 type RunError = SessionBusy | SessionCancelled | AgentError.UnknownAgent
 
+/** how long a session without a run or a request stays active */
+const maxIdleTime = Duration.minutes(10)
+
 type State =
   | { readonly _tag: "idle" }
   | { readonly _tag: "running"; readonly pattern: string; readonly fiber: Fiber.Fiber<unknown, unknown> | undefined }
@@ -179,6 +183,18 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
         return PubSub.publish(hub, { index: log.length - 1, item })
       })
     const endOfRun = Effect.suspend(() => PubSub.publish(hub, { index: log.length, item: undefined }))
+
+    // A detached run has no request in flight to keep its session active, and the cluster
+    // passivates an entity that has handled no request for `maxIdleTime`, stopping the run. So
+    // while a run is under way the session asks itself its `Status` every half idle time, and once
+    // more when the run ends, so its result stays readable for the idle time after. (The cluster's
+    // `Entity.keepAlive` holds a persisted message open instead, which a runner waits on when it
+    // shuts down and which is replayed into a new activation after a crash.)
+    const touch = Effect.flatMap(Session.client, (client) => client(id).Status()).pipe(
+      Effect.provide(context),
+      Effect.ignore
+    )
+    const keepActive = touch.pipe(Effect.delay(Duration.times(maxIdleTime, 0.5)), Effect.forever)
 
     const start = (collaboration: Collaboration, task: string) =>
       Effect.gen(function*() {
@@ -224,7 +240,8 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
               Effect.asVoid(mailbox.offer(event))
             )
         }).pipe(
-          Effect.onExit(finish),
+          Effect.raceFirst(keepActive),
+          Effect.onExit((exit) => Effect.zipRight(finish(exit), Effect.forkIn(touch, scope))),
           Effect.provide(context),
           Effect.forkIn(scope)
         )
@@ -270,7 +287,7 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
     })
   }),
   // Status and Cancel must be answered while Run streams; one run at a time is enforced above.
-  { concurrency: "unbounded", maxIdleTime: "10 minutes" }
+  { concurrency: "unbounded", maxIdleTime }
 )
 
 // --- clients ---

@@ -1,6 +1,7 @@
 import { Collaboration, Session } from "@colony/agents"
+import { Agent, Colony, LanguageModel } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Queue, Stream } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
 import { colony, ref } from "./fixtures.js"
 
 const sessions = Session.layer.pipe(Layer.provideMerge(colony))
@@ -92,4 +93,69 @@ describe("Session", () => {
       // a session that never ran streams nothing
       expect(Chunk.size(yield* Stream.runCollect(Session.watch("s-never")))).toBe(0)
     }).pipe(Effect.provide(sessions)))
+})
+
+// Every model call takes 4 minutes of the test clock: three rounds outlast the session's 10
+// minutes of idle time, while no single call reaches the 5-minute step deadline.
+const slowModel = Layer.effect(
+  LanguageModel.LanguageModel,
+  Effect.map(LanguageModel.LanguageModel, (model) => ({
+    ...model,
+    chat: (request: LanguageModel.ChatRequest) => Effect.delay(model.chat(request), "4 minutes")
+  }))
+).pipe(Layer.provide(LanguageModel.layerSimulated))
+
+const slowSessions = Session.layer.pipe(
+  Layer.provideMerge(Agent.toLayer(Agent.make({ name: "ponderer" }))),
+  Layer.provideMerge(Colony.layerEmbedded({ languageModel: slowModel })),
+  Layer.orDie
+)
+
+/** Move the test clock on, a little at a time, so the cluster's and the run's fibers keep up. */
+const advance = (duration: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const steps = Math.ceil(Duration.toMillis(duration) / 5_000)
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust("5 seconds")
+      yield* Effect.yieldNow()
+    }
+  })
+
+const settle = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+      yield* TestClock.adjust("100 millis")
+      yield* Effect.yieldNow()
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("Session passivation", () => {
+  it.scoped("a detached run outlives the session's idle time and completes", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.Peer.make({
+        peers: [ref("ponderer/d1"), ref("ponderer/d2")],
+        rounds: 3,
+        stop: "fixed-rounds"
+      })
+      // the caller reads the first event and goes away; the run goes on in the session
+      const first = yield* settle(yield* Effect.fork(Session.run("s-detached", pattern, "Think it over").pipe(Stream.take(1), Stream.runCollect)))
+      expect(Chunk.size(first)).toBe(1)
+
+      yield* advance("11 minutes")
+      const midway = yield* settle(yield* Effect.fork(Session.status("s-detached")))
+      expect(midway.state).toBe("running")
+
+      yield* advance("2 minutes")
+      const done = yield* settle(yield* Effect.fork(Session.status("s-detached")))
+      expect(done.state).toBe("completed")
+      expect(done.result?.rounds).toBe(3)
+      expect(done.result?.contributions).toHaveLength(6)
+
+      // its result stays readable for the idle time after the run, then the session is passivated
+      yield* advance("9 minutes")
+      expect((yield* settle(yield* Effect.fork(Session.status("s-detached")))).state).toBe("completed")
+      yield* advance("12 minutes")
+      expect((yield* settle(yield* Effect.fork(Session.status("s-detached")))).state).toBe("idle")
+    }).pipe(Effect.provide(slowSessions)), 60_000)
 })
