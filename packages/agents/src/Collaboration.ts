@@ -507,7 +507,7 @@ export class Stamped extends Schema.Class<Stamped>("@colony/agents/Stamped")({
  * @category models
  */
 export interface RunOptions {
-  /** the id the events carry; by default a fresh `direct-<n>` */
+  /** the id the events carry; by default a fresh `direct-<uuid>` */
   readonly session?: string | undefined
   /** called with every event as it is recorded, in logical-time order */
   readonly onEvent?: ((event: Stamped) => Effect.Effect<void>) | undefined

@@ -372,7 +372,9 @@ const layerCluster = (options: ClusterOptions, clientOnly: boolean): Layer.Layer
         Events.layer,
         Supervision.layer,
         options.languageModel ?? modelsFromConfig
-      ).pipe(Layer.provide(sql))
+        // the SqlClient stays in the context: what agents keep in storage (coordination state, an
+        // application's tables) shares the colony's pool instead of opening one of its own
+      ).pipe(Layer.provideMerge(sql))
     })
   )
 

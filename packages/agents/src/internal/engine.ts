@@ -7,6 +7,7 @@
  */
 import { type Agent, AgentError, Colony, Events } from "@colony/runtime"
 import { Cause, Clock, Duration, Effect, Either, Exit, Option, Queue, Ref, Scope } from "effect"
+import { randomUUID } from "node:crypto"
 import * as Aggregate from "../Aggregate.js"
 import * as Assign from "../Assign.js"
 import {
@@ -161,7 +162,6 @@ const follow = (
     Effect.map(pump(feed), () => inbox.pending.splice(0, inbox.pending.length))
   ))
 
-let directRuns = 0
 
 const describeError = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
@@ -704,7 +704,8 @@ const validate = (collaboration: Collaboration) =>
 export const execute = (collaboration: Collaboration, task: string, options: ExecuteOptions) =>
   Effect.gen(function*() {
     yield* validate(collaboration)
-    const session = options.session ?? `direct-${++directRuns}`
+    // unique across processes: two runners' runs never share a session's events or agents
+    const session = options.session ?? `direct-${randomUUID()}`
     const clock = yield* Ref.make(LogicalClock.make(session))
     const lock = yield* Effect.makeSemaphore(1)
     const onEvent = options.onEvent ?? (() => Effect.void)

@@ -66,8 +66,10 @@ export const fromColonyError = (failure: { readonly _tag: string; readonly messa
       case "SessionBusy":
         return 429
       case "AgentUnavailable":
+      case "AgentInterrupted":
         return 503
       case "TimeoutException":
+      case "AgentCallTimeout":
         return 504
       case "AgentFailed":
         return 500
