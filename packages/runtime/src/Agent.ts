@@ -749,14 +749,15 @@ export function toLayer(
     // A durable message may run again from the start on another runner (its first runner died
     // before its reply was stored). Its turn is committed once, keyed by its message id: a replay
     // that finds the turn committed answers what the first execution answered, and one that does
-    // not reuses the steps the first execution completed.
-    const askDurable = (prompt: string, messageId: string) =>
+    // not reuses the steps the first execution completed. (Typed: entity handlers are untyped, and
+    // an answer read back must reach the caller as an `Answer`, not as the effect that decodes it.)
+    const askDurable = (prompt: string, messageId: string): Effect.Effect<Answer, AgentFailed | ModelError> =>
       Effect.gen(function*() {
         const progress = yield* store.progress(key, messageId).pipe(
           Effect.retry({ times: 3, schedule: memoryRetry }),
           Effect.orDie
         )
-        if (Option.isSome(progress.answer)) return decodeAnswer(progress.answer.value)
+        if (Option.isSome(progress.answer)) return yield* decodeAnswer(progress.answer.value)
         const { answer, exchange } = yield* turn(prompt, Journal.make(store, key, messageId, progress))
         const committed = yield* store.commitTurn(key, {
           messageId,
@@ -771,7 +772,7 @@ export function toLayer(
           })
         )
         yield* Ref.set(memory, committed.transcript)
-        return committed.fresh ? answer : decodeAnswer(committed.answer)
+        return committed.fresh ? answer : yield* decodeAnswer(committed.answer)
       })
 
     // `ask` from a durable agent's own RPC handler is keyed by the request and the ask's place in it.
