@@ -1,4 +1,4 @@
-import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtime"
+import { Agent, AgentError, AgentMemory, Colony, Events, LanguageModel } from "@colony/runtime"
 import { Rpc } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Schema, TestClock } from "effect"
@@ -128,6 +128,45 @@ const colony = (settings?: Partial<Colony.Settings>) =>
     Layer.provideMerge(Agent.toLayer(Ledger)),
     Layer.provideMerge(Agent.toLayer(Stockist, {}, { tools: [checkStock] }).pipe(Layer.provide(WarehouseLive))),
     Layer.provideMerge(Colony.layerEmbedded({ settings })),
+    Layer.provideMerge(ControlLive)
+  )
+
+const Archive = Agent.make({ name: "archive" })
+
+/**
+ * The in-process memory store with the quarantine the SQL store keeps: a row that no longer
+ * decodes (here: "archive/poisoned", as if written by an older deploy) is reported by every load
+ * until `Forget` releases it.
+ */
+const quarantining = Layer.effect(
+  AgentMemory.AgentMemory,
+  Effect.gen(function*() {
+    const store = yield* AgentMemory.AgentMemory
+    const quarantined = new Set(["archive/poisoned"])
+    return {
+      ...store,
+      load: (key) =>
+        quarantined.has(key)
+          ? Effect.fail(
+            new AgentMemory.MemoryUnreadable({
+              agent: "archive",
+              id: key.slice("archive/".length),
+              key,
+              quarantineId: 1,
+              reason: "Expected string, actual undefined"
+            })
+          )
+          : store.load(key),
+      forget: (key) => Effect.zipRight(Effect.sync(() => quarantined.delete(key)), store.forget(key))
+    } satisfies AgentMemory.AgentMemory["Type"]
+  })
+).pipe(Layer.provide(AgentMemory.layerMemory))
+
+const colonyWithQuarantine = () =>
+  warmUp.pipe(
+    Layer.provideMerge(SupportLive),
+    Layer.provideMerge(Agent.toLayer(Archive).pipe(Layer.provide(quarantining))),
+    Layer.provideMerge(Colony.layerEmbedded()),
     Layer.provideMerge(ControlLive)
   )
 
@@ -337,6 +376,68 @@ describe("Agent", () => {
         const other = yield* call(pay("m-2"))
         expect(other.text).not.toEqual(first.text)
       })).pipe(Effect.provide(colony())))
+
+  it.scoped("a durable message whose turn an earlier execution committed is answered with the committed answer, without asking the model", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        // an execution on a runner that died after committing the turn, before its reply was stored
+        const committed = new Agent.Answer({
+          text: "recorded: 10",
+          agent: "ledger",
+          id: "acct-9",
+          model: "default",
+          modelId: "simulated",
+          simulated: true,
+          usage: LanguageModel.Usage.zero,
+          cost: 0,
+          runner: "10.0.0.7:34431",
+          tools: []
+        })
+        const store = yield* AgentMemory.AgentMemory
+        yield* store.commitTurn("ledger/acct-9", {
+          messageId: "m-1",
+          messages: [LanguageModel.ChatMessage.user("record a payment of 10"), LanguageModel.ChatMessage.assistant("recorded: 10")],
+          answer: Schema.encodeSync(Schema.parseJson(Agent.Answer))(committed),
+          limit: 40
+        })
+
+        const ledger = yield* Colony.client(Ledger)
+        const call = <A, E>(effect: Effect.Effect<A, E>) =>
+          Effect.flatMap(Effect.fork(effect), (fiber) => Effect.flatten(settle(fiber, "100 millis")))
+        const replayed = yield* call(ledger("acct-9").Ask({ prompt: "record a payment of 10", messageId: "m-1" }))
+        expect(replayed).toBeInstanceOf(Agent.Answer)
+        expect(replayed).toEqual(committed)
+        // the turn is in memory once, and the model was not asked
+        expect((yield* call(ledger("acct-9").Describe())).memoryMessages).toBe(2)
+        const called = [...(yield* Queue.takeAll(events))].filter((e) => e._tag === "ModelCalled" && e.id === "acct-9")
+        expect(called).toHaveLength(0)
+      })).pipe(Effect.provide(colony())))
+
+  it.scoped("an agent whose memory no longer decodes refuses every message but Forget with MemoryUnreadable, without being rebuilt, and Forget starts it afresh", () =>
+    withEvents((events) =>
+      Effect.gen(function*() {
+        const archive = yield* Colony.client(Archive)
+        const first = yield* Effect.flip(archive("poisoned").Ask({ prompt: "what do you know?" }))
+        const second = yield* Effect.flip(archive("poisoned").Describe())
+        for (const refusal of [first, second]) {
+          expect(refusal).toBeInstanceOf(AgentError.AgentFailed)
+          expect(refusal).toMatchObject({ agent: "archive", id: "poisoned", restarts: 0 })
+          expect((refusal as AgentError.AgentFailed).defect).toBeInstanceOf(AgentMemory.MemoryUnreadable)
+          expect(refusal.message).toContain("colony_agent_memory_quarantine")
+        }
+        expect(first).toMatchObject({ rpc: "Ask" })
+        expect(second).toMatchObject({ rpc: "Describe" })
+
+        yield* archive("poisoned").Forget()
+        const answer = yield* archive("poisoned").Ask({ prompt: "what do you know now?" })
+        expect(answer.id).toBe("poisoned")
+        expect((yield* archive("poisoned").Describe()).memoryMessages).toBe(2)
+
+        // one build for all of it: a refusal is an answer, not a defect the cluster rebuilds for
+        const seen = [...(yield* Queue.takeAll(events))].filter((e) => e.id === "poisoned")
+        expect(seen.filter((e) => e._tag === "AgentStarted")).toHaveLength(1)
+        expect(seen.filter((e) => e._tag === "AgentRestarted" || e._tag === "AgentGaveUp")).toHaveLength(0)
+      })).pipe(Effect.provide(colonyWithQuarantine())))
 
   it.scoped("an agent calls its tools while answering, in its own context, and reports what it used", () =>
     withEvents((events) =>
