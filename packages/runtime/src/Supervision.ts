@@ -161,6 +161,38 @@ export const layer: Layer.Layer<Supervisor> = Layer.sync(Supervisor, () => {
 })
 
 /**
+ * The supervisor's answer to `defect` in the instance `agent/id`: die again, so the cluster
+ * rebuilds the entity (after the policy's backoff), or, past the policy's limit, announce that it
+ * gave up and fail with `AgentFailed`.
+ */
+const decide = (
+  options: { readonly agent: string; readonly id: string; readonly rpc: string; readonly policy: Policy },
+  defect: unknown
+): Effect.Effect<never, AgentFailed, Supervisor> =>
+  Effect.gen(function*() {
+    const supervisor = yield* Supervisor
+    const decision = yield* supervisor.onDefect(`${options.agent}/${options.id}`, options.policy, defect)
+    if (decision._tag === "Restart") return yield* Effect.die(defect)
+    yield* Events.publish(
+      new Events.AgentGaveUp({
+        agent: options.agent,
+        id: options.id,
+        at: yield* Events.now,
+        rpc: options.rpc,
+        restarts: decision.restarts,
+        defect: describeDefect(defect)
+      })
+    )
+    return yield* new AgentFailed({
+      agent: options.agent,
+      id: options.id,
+      rpc: options.rpc,
+      restarts: decision.restarts,
+      defect
+    })
+  })
+
+/**
  * Run a handler under supervision: a defect either restarts the agent (the defect is passed on
  * to the cluster, which rebuilds the entity and replays the message) or, past the policy's limit,
  * becomes an `AgentFailed` reply.
@@ -175,31 +207,7 @@ export const supervise = <A, E, R>(
     readonly rpc: string
     readonly policy: Policy
   }
-): Effect.Effect<A, E | AgentFailed, R | Supervisor> =>
-  Effect.catchAllDefect(effect, (defect) =>
-    Effect.gen(function*() {
-      const supervisor = yield* Supervisor
-      const key = `${options.agent}/${options.id}`
-      const decision = yield* supervisor.onDefect(key, options.policy, defect)
-      if (decision._tag === "Restart") return yield* Effect.die(defect)
-      yield* Events.publish(
-        new Events.AgentGaveUp({
-          agent: options.agent,
-          id: options.id,
-          at: yield* Events.now,
-          rpc: options.rpc,
-          restarts: decision.restarts,
-          defect: describeDefect(defect)
-        })
-      )
-      return yield* new AgentFailed({
-        agent: options.agent,
-        id: options.id,
-        rpc: options.rpc,
-        restarts: decision.restarts,
-        defect
-      })
-    }))
+): Effect.Effect<A, E | AgentFailed, R | Supervisor> => Effect.catchAllDefect(effect, (defect) => decide(options, defect))
 
 /**
  * Build an agent instance under supervision. A defect while building (its memory could not be
@@ -220,27 +228,11 @@ export const superviseBuild = <H, E, R>(
     readonly refuse: (error: E | AgentFailed) => H
   }
 ): Effect.Effect<H, never, R | Supervisor> =>
-  Effect.catchAllCause(build, (cause) =>
-    Effect.gen(function*() {
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure)) return options.refuse(failure.value)
-      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-      const defect = Cause.squash(cause)
-      const supervisor = yield* Supervisor
-      const key = `${options.agent}/${options.id}`
-      const decision = yield* supervisor.onDefect(key, options.policy, defect)
-      if (decision._tag === "Restart") return yield* Effect.die(defect)
-      yield* Events.publish(
-        new Events.AgentGaveUp({
-          agent: options.agent,
-          id: options.id,
-          at: yield* Events.now,
-          rpc: "(start)",
-          restarts: decision.restarts,
-          defect: describeDefect(defect)
-        })
-      )
-      return options.refuse(
-        new AgentFailed({ agent: options.agent, id: options.id, rpc: "(start)", restarts: decision.restarts, defect })
-      )
-    }))
+  Effect.catchAllCause(build, (cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) return Effect.succeed(options.refuse(failure.value))
+    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return decide({ ...options, rpc: "(start)" }, Cause.squash(cause)).pipe(
+      Effect.catchAll((failed) => Effect.succeed(options.refuse(failed)))
+    )
+  })

@@ -28,6 +28,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { error } from "./ErrorResponse.js"
 import type { Settings } from "./GatewayConfig.js"
 import * as JsonBody from "./JsonBody.js"
 import * as RateLimit from "./RateLimit.js"
@@ -402,23 +403,8 @@ export const layer = (settings: Settings): Layer.Layer<Credentials> =>
 
 // --- responses ---
 
-/**
- * An error in the gateway's shape (OpenAI's: `{error: {message, type, code, param}}`), which every
- * route's clients can read.
- *
- * @since 0.1.0
- */
-export const errorResponse = (
-  status: number,
-  message: string,
-  type: string,
-  code: string | null,
-  headers: Record<string, string> = {}
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeJson({ error: { message, type, code, param: null } }, { status, headers })
-
 const unauthorized = (message: string) =>
-  errorResponse(401, message, "authentication_error", "invalid_api_key", { "www-authenticate": "Bearer" })
+  error(401, message, "authentication_error", "invalid_api_key", { "www-authenticate": "Bearer" })
 
 /**
  * The refusal of a caller without the scope a route needs.
@@ -426,7 +412,7 @@ const unauthorized = (message: string) =>
  * @since 0.1.0
  */
 export const forbidden = (needed: Scope) =>
-  errorResponse(
+  error(
     403,
     `this credential may not do this: it needs the "${needed}" scope. Ask the gateway's operator for a key with it.`,
     "permission_error",
@@ -440,7 +426,7 @@ export const forbidden = (needed: Scope) =>
  */
 export const rateLimited = (settings: Settings, retryAfterMs: number) => {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
-  return errorResponse(
+  return error(
     429,
     `rate limit of ${settings.rateLimit} requests per minute reached for this credential; retry in ${seconds} s.`,
     "rate_limit_error",

@@ -15,7 +15,7 @@ import { Cause, Clock, Effect, FiberRef, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Settings } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
-import { error } from "./OpenAICompat.js"
+import { error } from "./ErrorResponse.js"
 
 const loopbackNames = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
 const loopbackHosts = new Set(["127.0.0.1", "::1", "localhost"])

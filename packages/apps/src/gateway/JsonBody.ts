@@ -8,6 +8,7 @@
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, ParseResult, Schema } from "effect"
+import { error } from "./ErrorResponse.js"
 
 /**
  * How deeply a request's JSON may nest. Deeper values are not read at all: a recursive decoder
@@ -118,8 +119,7 @@ export const decode = <A, I>(
     return Either.left(response(400, `invalid request body: ${why}. Send ${example}`, "invalid_request"))
   })
 
-const response = (status: number, message: string, code: string) =>
-  HttpServerResponse.unsafeJson({ error: { message, type: "invalid_request_error", code, param: null } }, { status })
+const response = (status: number, message: string, code: string) => error(status, message, "invalid_request_error", code)
 
 /**
  * A refusal in the gateway's error shape.

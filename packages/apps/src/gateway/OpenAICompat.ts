@@ -14,6 +14,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Duration, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
+import { error } from "./ErrorResponse.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import * as JsonBody from "./JsonBody.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
@@ -22,19 +23,6 @@ import * as Presets from "./Presets.js"
 
 // --- errors ---
 
-/**
- * An error response in OpenAI's format.
- *
- * @since 0.1.0
- */
-export const error = (
-  status: number,
-  message: string,
-  type: string,
-  code: string | null,
-  headers: Record<string, string> = {}
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeJson({ error: { message, type, code, param: null } }, { status, headers })
 
 const errorType = (status: number) =>
   status === 401

@@ -10,7 +10,7 @@
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, ParseResult, Schema } from "effect"
-import { errorResponse } from "./Auth.js"
+import { error } from "./ErrorResponse.js"
 import * as JsonBody from "./JsonBody.js"
 
 /**
@@ -81,6 +81,6 @@ export const checked = <E, R>(
     const text = yield* JsonBody.text(request)
     if (Either.isLeft(text)) return JsonBody.refused(text.left)
     const wrong = check(rpcs, text.right)
-    if (wrong !== undefined) return errorResponse(400, `invalid RPC request: ${wrong}`, "invalid_request_error", "invalid_rpc")
+    if (wrong !== undefined) return error(400, `invalid RPC request: ${wrong}`, "invalid_request_error", "invalid_rpc")
     return yield* app
   })
