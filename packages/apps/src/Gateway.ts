@@ -48,6 +48,7 @@ import * as WebSocketLimit from "./gateway/WebSocketLimit.js"
 import * as SupportDesk from "./gateway/SupportDesk.js"
 
 export { GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
+export { Credentials } from "./gateway/Auth.js"
 
 /**
  * The demo team: what `colony gateway` serves unless told otherwise.
@@ -238,7 +239,7 @@ export const layerServe = (
   agents: ReadonlyArray<AnyAgent>,
   routes: ReadonlyArray<Routes> = [],
   applications: ReadonlyArray<A2A.Application> = []
-): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed, Colony.Services | Sharding> => {
+): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
     const credentials = yield* Option.match(tls, {
@@ -271,12 +272,10 @@ export const layerServe = (
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
   return Layer.mergeAll(app, metrics).pipe(
     Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
-    Layer.provide(Layer.mergeAll(
-      SessionLog.layer,
-      GatewayHandlers.layerServedAgents(asAny(agents)),
-      Auth.layer(settings)
-    )),
-    // the settings in use are part of the output: a gateway that made its own key tells it
+    Layer.provide(Layer.mergeAll(SessionLog.layer, GatewayHandlers.layerServedAgents(asAny(agents)))),
+    // the settings and credentials in use are part of the output: a gateway that made its own key
+    // tells it, and can mint a token for whoever starts it
+    Layer.provideMerge(Auth.layer(settings)),
     Layer.provideMerge(Layer.succeed(GatewayConfig, settings)),
     Layer.provideMerge(server)
   )
@@ -302,7 +301,7 @@ export const layerEmbedded = (options: Options & {
   readonly hosted?: Layer.Layer<never, never, Agent.Requirements> | undefined
   readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
   readonly support?: SupportDesk.Options | false | undefined
-} = {}): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed> =>
+} = {}): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
     const support = options.support === false ? undefined : options.support ?? {}
@@ -329,7 +328,7 @@ export const layerEmbedded = (options: Options & {
  */
 export const layerClient = (
   options: Options & { readonly support?: boolean | undefined } = {}
-): Layer.Layer<HttpServer.HttpServer | GatewayConfig, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
+): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
     const support = options.support === true ? {} : undefined

@@ -88,4 +88,38 @@ describe("colony CLI through the gateway", () => {
       child.kill("SIGTERM")
     }
   })
+
+  it("colony gateway without keys prints its run's key, a one-use sign-in link and a chat link as the demo's customer", async () => {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" }
+    delete env["COLONY_GATEWAY_KEYS"]
+    const child = spawn(process.execPath, [bin, "gateway", "--embedded", "--port", "0"], { env })
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        let text = ""
+        child.stdout.on("data", (chunk) => {
+          text += chunk
+          if (text.includes("health:")) resolve(text)
+        })
+        child.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${text}`)))
+      })
+      const url = /listening on (http:\/\/[\d.:]+)/.exec(out)![1]!
+      const key = /admin key is (\S+)/.exec(out)![1]!
+      const signIn = /sign in a browser once with (\S+)/.exec(out)![1]!
+      const chat = /chat as the demo's customer \(([^)]+)\): (\S+)/.exec(out)!
+      expect((await fetch(`${url}/v1/models`)).status).toBe(401)
+      expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+      expect((await fetch(signIn, { redirect: "manual" })).status).toBe(303)
+      const token = new URL(chat[2]!).hash.replace(/^#token=/, "")
+      const reply = await fetch(`${url}/support/api/conversations/try-1/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ text: "Where is my order A-10023?" })
+      })
+      expect(reply.status).toBe(200)
+      // the demo's customer owns A-10023: the desk's tools show it
+      expect(((await reply.json()) as { text: string }).text).toContain("Espresso grinder")
+    } finally {
+      child.kill("SIGTERM")
+    }
+  }, 60_000)
 })

@@ -9,6 +9,7 @@ import { Command, Options } from "@effect/cli"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { Console, Effect, Layer, Option } from "effect"
 import * as Gateway from "../Gateway.js"
+import * as Script from "../support/Script.js"
 
 const embedded = Options.boolean("embedded").pipe(
   Options.withDescription("host the demo team and the support desk in this process (the default when DATABASE_URL is not set)")
@@ -65,10 +66,17 @@ export const command = Command.make("gateway", { embedded, support, noSupport, p
         yield* Console.log(
           `  support desk: chat ${address}/support/#token=<customer token from POST /auth/tokens>   operator dashboard ${address}/support/dashboard`
         )
+        // Started for a try-out (no keys of its own): a chat link as the demo's customer, whose
+        // orders the desk's tools may show; the token lives as long as the sign-in cookie.
+        if (Option.isSome(generated) && local) {
+          const credentials = yield* Gateway.Credentials
+          const { token } = yield* credentials.mintToken(Script.customer, 12 * 3600)
+          yield* Console.log(`  chat as the demo's customer (${Script.customer}): ${address}/support/#token=${token}`)
+        }
       }
       yield* Console.log(`  health: ${address}/healthz ${address}/readyz   metrics: ${address}/metrics   (Ctrl-C to stop)`)
       return yield* Effect.never
-    }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer | Gateway.GatewayConfig, unknown>))
+    }).pipe(Effect.provide(layer as Layer.Layer<HttpServer.HttpServer | Gateway.GatewayConfig | Gateway.Credentials, unknown>))
   })).pipe(
     Command.withDescription(
       "Serve the colony over HTTP: typed RPC (HTTP and WebSocket), OpenAI-compatible /v1, /healthz, /readyz, /metrics, " +
