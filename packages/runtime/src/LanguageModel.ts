@@ -237,7 +237,9 @@ export class UnknownModel extends Schema.TaggedError<UnknownModel>()("UnknownMod
   override get message() {
     const listed = this.registered.length === 0 ? "none" : this.registered.join(", ")
     return `no model "${this.model}" is registered; registered models: ${listed}. ` +
-      `Add it to COLONY_MODELS, or set COLONY_MODEL_URL so unlisted names go to a default endpoint.`
+      `Check the name for a typo, or configure it: add it to COLONY_MODELS (with a baseUrl, or as ` +
+      `{"provider": "simulated"} to answer offline), or set COLONY_MODEL_URL so unlisted names go to ` +
+      `that endpoint.`
   }
 }
 
@@ -859,8 +861,8 @@ export const make = (
   })
 
 /**
- * Every model name answers with the simulated provider. The embedded default when no endpoint is
- * configured.
+ * Every model name answers with the simulated provider, whatever the configuration: for tests and
+ * demos that choose the simulator in code.
  *
  * @since 0.1.0
  * @category layers
@@ -888,8 +890,9 @@ export const layerOpenAI = (
 ): Layer.Layer<LanguageModel> => layerRegistry(ModelRegistry.openAI(options))
 
 /**
- * The default layer: the registry from `Config` (see the Models section of packages/runtime/README.md). With no `COLONY_MODEL_URL` and no
- * `COLONY_MODELS`, every name is simulated, so everything runs offline.
+ * The default layer: the registry from `Config` (see the Models section of packages/runtime/README.md). With no `COLONY_MODEL_URL`,
+ * `default` is simulated, so agents that name no model run offline; any other name must be listed
+ * in `COLONY_MODELS`.
  *
  * @since 0.1.0
  * @category layers

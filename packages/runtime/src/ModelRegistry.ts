@@ -111,6 +111,14 @@ export interface ModelRegistry {
 }
 
 /**
+ * The name an agent's model has when the agent names none. With no endpoint configured it is the
+ * one name `fromConfig` answers without being listed, so a fresh checkout runs offline.
+ *
+ * @since 0.1.0
+ */
+export const defaultName = "default"
+
+/**
  * The settings a name resolved to. `limiterKey` identifies whose concurrency and rate limits
  * apply: each listed name has its own, and all names served by the fallback share one, because
  * they share one endpoint.
@@ -261,9 +269,11 @@ const decodeEntries = (raw: string) =>
 const optional = <A>(config: Config.Config<A>) => Config.option(config).pipe(Config.map(Option.getOrUndefined))
 
 /**
- * The registry described by configuration (the table is in the Models section of packages/runtime/README.md). With no `COLONY_MODEL_URL`
- * every unlisted name is simulated, so a fresh checkout runs offline; with one, unlisted names go
- * to that endpoint.
+ * The registry described by configuration (the table is in the Models section of packages/runtime/README.md). With a
+ * `COLONY_MODEL_URL`, unlisted names go to that endpoint. Without one, only the names listed in
+ * `COLONY_MODELS` and `default` (simulated, unless listed) answer, so a fresh checkout runs
+ * offline while a mistyped name fails with `UnknownModel` instead of being answered by the
+ * simulator.
  *
  * @since 0.1.0
  */
@@ -315,8 +325,11 @@ export const fromConfig: Effect.Effect<ModelRegistry, ConfigError.ConfigError> =
     }
   }
 
-  const fallback: ModelOptions = baseUrl === undefined
-    ? { ...shared, provider: "simulated" }
+  if (baseUrl === undefined && !Object.hasOwn(models, defaultName)) {
+    models[defaultName] = { ...shared, provider: "simulated" }
+  }
+  const fallback: ModelOptions | undefined = baseUrl === undefined
+    ? undefined
     : { ...shared, provider: "openai", baseUrl, apiKey, modelId }
   // Out-of-range numbers (a zero concurrency, a negative retry count) are rejected by the
   // `ModelSettings` schema; report them as configuration errors, not as thrown exceptions.

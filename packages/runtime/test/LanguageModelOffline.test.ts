@@ -98,13 +98,42 @@ describe("LanguageModel (simulated provider)", () => {
 })
 
 describe("LanguageModel.layer (registry from Config)", () => {
-  it.effect("with no COLONY_MODEL_URL every name answers simulated", () =>
+  it.effect("with no COLONY_MODEL_URL, default answers simulated and a mistyped name fails saying how to configure it", () =>
     Effect.gen(function*() {
-      for (const name of ["gpt-4o", "fast", "anything"]) {
-        const response = yield* LanguageModel.chat(ask("hi", name))
-        expect(response).toMatchObject({ simulated: true, model: name })
-      }
+      const response = yield* LanguageModel.chat(ask("hi", ModelRegistry.defaultName))
+      expect(response).toMatchObject({ simulated: true, model: "default" })
+      const error = yield* Effect.flip(LanguageModel.chat(ask("hi", "defualt")))
+      expect(error).toMatchObject({ _tag: "UnknownModel", model: "defualt", registered: ["default"] })
+      expect(error.message).toContain("COLONY_MODELS")
+      expect(error.message).toContain("COLONY_MODEL_URL")
+      expect(error.message).toContain(`"provider": "simulated"`)
     }).pipe(Effect.provide(withConfig({}))))
+
+  it.effect("with no COLONY_MODEL_URL, names listed in COLONY_MODELS answer, and listing default replaces the simulated one", () =>
+    Effect.gen(function*() {
+      const registry = yield* ModelRegistry.fromConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
+          ["COLONY_MODELS", JSON.stringify({ fast: { provider: "simulated" }, default: { provider: "simulated", maxConcurrency: 3 } })]
+        ])))
+      )
+      expect(ModelRegistry.names(registry)).toEqual(["default", "fast"])
+      expect(registry.fallback).toBeUndefined()
+      expect(registry.models["default"]?.maxConcurrency).toBe(3)
+      const model = yield* LanguageModel.make(registry)
+      expect((yield* model.chat(ask("a", "fast"))).simulated).toBe(true)
+      expect((yield* Effect.flip(model.chat(ask("b", "smart"))))._tag).toBe("UnknownModel")
+    }).pipe(Effect.scoped))
+
+  it.scopedLive("with COLONY_MODEL_URL, default and unlisted names go to that endpoint", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make()
+      const model = yield* LanguageModel.make(yield* ModelRegistry.fromConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["COLONY_MODEL_URL", server.url]])))
+      ))
+      expect((yield* model.chat(ask("a", "default"))).simulated).toBe(false)
+      expect((yield* model.chat(ask("b", "anything"))).simulated).toBe(false)
+      expect(server.requests().map((r) => r.body.model)).toEqual(["default", "anything"])
+    }))
 
   it.scopedLive("COLONY_MODEL_URL sends every name to that endpoint with the configured key and model id", () =>
     Effect.gen(function*() {
@@ -147,12 +176,12 @@ describe("LanguageModel.layer (registry from Config)", () => {
       const model = yield* LanguageModel.make(registry)
       const fast = yield* model.chat(ask("a", "fast"))
       const offline = yield* model.chat(ask("b", "offline"))
-      const unlisted = yield* model.chat(ask("c", "unlisted"))
+      const unlisted = yield* Effect.flip(model.chat(ask("c", "unlisted")))
       expect(fast).toMatchObject({ simulated: false, modelId: "small-1" })
       expect(fast.cost).toBeGreaterThan(0)
       expect(server.requests()[0]?.authorization).toBe("Bearer sk-fast")
       expect(offline.simulated).toBe(true)
-      expect(unlisted.simulated).toBe(true)
+      expect(unlisted).toMatchObject({ _tag: "UnknownModel", registered: ["default", "fast", "offline"] })
     }))
 
   it.effect("an openai entry with no base URL anywhere is a configuration error that says what to set", () =>
