@@ -92,7 +92,18 @@ interface Record {
   restarts: Array<number>
   /** set when a defect asked for a restart that has not happened yet */
   pending: { readonly defect: string } | undefined
+  /** the window of the policy that recorded it, in ms */
+  window: number
 }
+
+/**
+ * How often, at most, the supervisor looks through its records for instances that have had no
+ * defect for longer than their policy's window. Between sweeps a record outlives its window by at
+ * most this much; sweeping on every defect would cost time proportional to the records on each.
+ *
+ * @since 0.1.0
+ */
+export const sweepInterval: Duration.Duration = Duration.seconds(10)
 
 /**
  * The decision taken for a defect.
@@ -116,26 +127,45 @@ export class Supervisor extends Context.Tag("@colony/runtime/Supervisor")<Superv
   readonly onStart: (key: string, policy: Policy) => Effect.Effect<
     { readonly restart: number; readonly delay: Duration.Duration; readonly defect: string } | undefined
   >
+  /** How many agent instances have restart records: those with a defect inside their window. */
+  readonly tracked: Effect.Effect<number>
 }>() {}
 
 /**
+ * Records are kept per agent instance while it has a defect inside its policy's window; an instance that has had none for longer than the window is forgotten,
+ * which is what its next defect would find anyway. So the records stay as many as the instances
+ * that failed recently, however many have failed over the life of the process.
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layer: Layer.Layer<Supervisor> = Layer.sync(Supervisor, () => {
   const records = new Map<string, Record>()
+  let swept = 0
 
-  const prune = (record: Record, policy: Policy, now: number) => {
-    const horizon = now - Duration.toMillis(policy.window)
+  const prune = (record: Record, now: number) => {
+    const horizon = now - record.window
     record.restarts = record.restarts.filter((at) => at > horizon)
+  }
+
+  const sweep = (now: number) => {
+    if (now - swept < Duration.toMillis(sweepInterval)) return
+    swept = now
+    // a restart still pending after the window will not be waited for: the defect is too old
+    for (const [key, record] of records) {
+      prune(record, now)
+      if (record.restarts.length === 0) records.delete(key)
+    }
   }
 
   return {
     onDefect: (key, policy, defect) =>
       Effect.map(Clock.currentTimeMillis, (now): Decision => {
-        const record = records.get(key) ?? { restarts: [], pending: undefined }
+        sweep(now)
+        const record = records.get(key) ?? { restarts: [], pending: undefined, window: 0 }
+        record.window = Duration.toMillis(policy.window)
         records.set(key, record)
-        prune(record, policy, now)
+        prune(record, now)
         if (record.restarts.length >= policy.maxRestarts) {
           return { _tag: "GiveUp", restarts: record.restarts.length }
         }
@@ -144,7 +174,8 @@ export const layer: Layer.Layer<Supervisor> = Layer.sync(Supervisor, () => {
         return { _tag: "Restart", restart: record.restarts.length }
       }),
     onStart: (key, policy) =>
-      Effect.suspend(() => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        sweep(now)
         const record = records.get(key)
         if (record === undefined) return Effect.succeed(undefined)
         const pending = record.pending
@@ -156,7 +187,8 @@ export const layer: Layer.Layer<Supervisor> = Layer.sync(Supervisor, () => {
         const restart = record.restarts.length
         const delay = backoff(policy, restart)
         return Effect.as(Effect.sleep(delay), { restart, delay, defect: pending.defect })
-      })
+      }),
+    tracked: Effect.sync(() => records.size)
   }
 })
 

@@ -85,3 +85,23 @@ describe("Supervision.superviseBuild", () => {
       expect(yield* Ref.get(builds)).toEqual([0, 1000])
     }).pipe(Effect.provide(services)))
 })
+
+describe("Supervision.layer", () => {
+  it.effect("an instance with no defect for longer than its policy's window is forgotten; one that failed recently is kept", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* Supervision.Supervisor
+      for (let i = 0; i < 100; i++) yield* supervisor.onDefect(`keeper/old-${i}`, policy, new Error("boom"))
+      expect(yield* supervisor.tracked).toBe(100)
+
+      yield* TestClock.adjust("50 seconds")
+      yield* supervisor.onDefect("keeper/recent", policy, new Error("boom"))
+      expect(yield* supervisor.tracked).toBe(101)
+
+      // past the old ones' window, and a sweep interval later
+      yield* TestClock.adjust("20 seconds")
+      yield* supervisor.onStart("keeper/other", policy)
+      expect(yield* supervisor.tracked).toBe(1)
+      // the one kept still counts its restart
+      expect(yield* supervisor.onDefect("keeper/recent", policy, new Error("boom"))).toEqual({ _tag: "Restart", restart: 2 })
+    }).pipe(Effect.provide(Supervision.layer)))
+})
