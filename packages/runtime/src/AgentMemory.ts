@@ -148,47 +148,86 @@ const addressOf = (key: string) => {
 const answersKept = 10_000
 
 /**
- * Memory kept in this process: survives passivation and restarts, not the process.
+ * How many agent instances' transcripts `layerMemory` keeps unless told otherwise. Each request to
+ * the OpenAI-compatible endpoint without a `user` starts a new conversation, so without a bound the
+ * store would grow for as long as the process runs.
+ *
+ * @since 0.1.0
+ */
+export const transcriptsKept = 10_000
+
+/**
+ * Memory kept in this process: survives passivation and restarts, not the process. It keeps the
+ * transcripts of the `transcripts` (default `transcriptsKept`) most recently used agent instances;
+ * the least recently used is dropped when another is added, and that instance starts again with an
+ * empty memory, as it would after the process restarted. An instance active at the time keeps the
+ * transcript it holds and stores it again with its next message, unless its memory is durable, in
+ * which case its next message is appended to an empty transcript.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<AgentMemory> = Layer.sync(AgentMemory, () => {
-  // Transcripts are immutable arrays of immutable messages, so the store can keep them as they are:
-  // encoding them on every save would cost time proportional to the history on every message.
-  const store = new Map<string, Transcript>()
-  const steps = new Map<string, Map<string, string>>()
-  const answers = new Map<string, string>()
-  const slot = (key: string, messageId: string) => `${key}\u0000${messageId}`
-  return {
-    load: (key) => Effect.sync(() => Option.fromNullable(store.get(key))),
-    save: (key, transcript) => Effect.sync(() => void store.set(key, transcript)),
-    forget: (key) => Effect.sync(() => void store.delete(key)),
-    progress: (key, messageId) =>
-      Effect.sync(() => ({
-        answer: Option.fromNullable(answers.get(slot(key, messageId))),
-        steps: new Map(steps.get(slot(key, messageId)))
-      })),
-    recordStep: (key, messageId, step, value) =>
-      Effect.sync(() => {
-        const recorded = steps.get(slot(key, messageId)) ?? new Map<string, string>()
-        steps.set(slot(key, messageId), recorded)
-        if (!recorded.has(step)) recorded.set(step, value)
-      }),
-    commitTurn: (key, turn) =>
-      Effect.sync(() => {
-        const at = slot(key, turn.messageId)
-        const earlier = answers.get(at)
-        if (earlier !== undefined) return { answer: earlier, transcript: store.get(key) ?? [], fresh: false }
-        const transcript = trim([...(store.get(key) ?? []), ...turn.messages], turn.limit)
-        store.set(key, transcript)
-        answers.set(at, turn.answer)
-        steps.delete(at)
-        if (answers.size > answersKept) answers.delete(answers.keys().next().value!)
-        return { answer: turn.answer, transcript, fresh: true }
-      })
-  }
-})
+export const layerMemoryWith = (
+  options: { readonly transcripts?: number | undefined } = {}
+): Layer.Layer<AgentMemory> =>
+  Layer.sync(AgentMemory, () => {
+    const limit = options.transcripts ?? transcriptsKept
+    // Transcripts are immutable arrays of immutable messages, so the store can keep them as they are:
+    // encoding them on every save would cost time proportional to the history on every message.
+    // Map iteration order is insertion order: re-inserting a key on each use keeps the least
+    // recently used first, which is the one to drop.
+    const store = new Map<string, Transcript>()
+    const steps = new Map<string, Map<string, string>>()
+    const answers = new Map<string, string>()
+    const slot = (key: string, messageId: string) => `${key}\u0000${messageId}`
+    const keep = (key: string, transcript: Transcript) => {
+      store.delete(key)
+      store.set(key, transcript)
+      if (store.size > limit) store.delete(store.keys().next().value!)
+    }
+    const get = (key: string) => {
+      const transcript = store.get(key)
+      if (transcript !== undefined) keep(key, transcript)
+      return transcript
+    }
+    return {
+      load: (key) => Effect.sync(() => Option.fromNullable(get(key))),
+      save: (key, transcript) => Effect.sync(() => keep(key, transcript)),
+      forget: (key) => Effect.sync(() => void store.delete(key)),
+      progress: (key, messageId) =>
+        Effect.sync(() => ({
+          answer: Option.fromNullable(answers.get(slot(key, messageId))),
+          steps: new Map(steps.get(slot(key, messageId)))
+        })),
+      recordStep: (key, messageId, step, value) =>
+        Effect.sync(() => {
+          const recorded = steps.get(slot(key, messageId)) ?? new Map<string, string>()
+          steps.set(slot(key, messageId), recorded)
+          if (!recorded.has(step)) recorded.set(step, value)
+        }),
+      commitTurn: (key, turn) =>
+        Effect.sync(() => {
+          const at = slot(key, turn.messageId)
+          const earlier = answers.get(at)
+          if (earlier !== undefined) return { answer: earlier, transcript: get(key) ?? [], fresh: false }
+          const transcript = trim([...(store.get(key) ?? []), ...turn.messages], turn.limit)
+          keep(key, transcript)
+          answers.set(at, turn.answer)
+          steps.delete(at)
+          if (answers.size > answersKept) answers.delete(answers.keys().next().value!)
+          return { answer: turn.answer, transcript, fresh: true }
+        })
+    }
+  })
+
+/**
+ * `layerMemoryWith` with its defaults: the transcripts of the `transcriptsKept` most recently used
+ * agent instances.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<AgentMemory> = layerMemoryWith()
 
 /**
  * Memory in the colony's SQL database (Postgres on runners): survives passivation, restarts, the
