@@ -35,6 +35,7 @@ import {
   ModelError,
   runTools,
   type Tool,
+  ToolFailure,
   type ToolLoopResult,
   Usage,
   withAttribution
@@ -479,6 +480,34 @@ export interface LayerOptions<Tools extends ReadonlyArray<Tool.Any>> {
 
 const toolOutputLimit = 500
 
+// A journal records a tool's result as text. The text recorded holds whether the tool failed,
+// so a failure read back on a replay is still one; a record without it (written before it held
+// one) is read back as the successful output it was.
+const JournaledToolResult = Schema.parseJson(Schema.Struct({ ok: Schema.Boolean, output: Schema.String }))
+const encodeToolResult = Schema.encodeSync(JournaledToolResult)
+const decodeToolResult = Schema.decodeUnknownEither(JournaledToolResult)
+
+const journaledTool = (journal: Journal.Journal) => (tool: Tool.Any): Tool.Any => {
+  if (journal === Journal.passThrough) return tool
+  const recorded = journal.tool({
+    ...tool,
+    handler: (args: unknown) =>
+      Effect.map(tool.handler(args), (result) =>
+        encodeToolResult(
+          result instanceof ToolFailure ? { ok: false, output: result.output } : { ok: true, output: String(result) }
+        ))
+  })
+  return {
+    ...recorded,
+    handler: (args: unknown) =>
+      Effect.map(recorded.handler(args), (text) =>
+        Either.match(decodeToolResult(text), {
+          onLeft: () => String(text),
+          onRight: ({ ok, output }) => ok ? output : new ToolFailure({ output })
+        }))
+  }
+}
+
 const encodeAnswer = Schema.encodeSync(Schema.parseJson(Answer))
 const decodeAnswer = (stored: string) =>
   Effect.orDie(Schema.decode(Schema.parseJson(Answer))(stored))
@@ -611,7 +640,8 @@ export function toLayer(
         ))
 
     // A tool runs in the agent's own context, and whatever goes wrong in it becomes its result:
-    // the model reads the error and can answer anyway, the caller never sees a tool's failure.
+    // the model reads the error and can answer anyway, the caller never sees a tool's failure
+    // (the answer's `tools` marks it failed).
     const host = (tool: Tool.Any): Tool.Any => ({
       ...tool,
       handler: (args: unknown) =>
@@ -621,9 +651,7 @@ export function toLayer(
             Effect.provide(context),
             Effect.provideService(CurrentAgent, self)
           ))
-          const output = Exit.isSuccess(exit)
-            ? exit.value
-            : `error: ${describeFailure(exit.cause)}`
+          const output = Exit.isSuccess(exit) ? exit.value : `error: ${describeFailure(exit.cause)}`
           const rendered = typeof output === "string" ? output : JSON.stringify(output) ?? "null"
           yield* Events.publish(
             new Events.ToolCalled({
@@ -636,7 +664,7 @@ export function toLayer(
               summary: Events.summarize(rendered)
             }, true)
           )
-          return rendered
+          return Exit.isSuccess(exit) ? rendered : new ToolFailure({ output: rendered })
         })
     })
     const hostedTools = tools.map(host)
@@ -703,7 +731,7 @@ export function toLayer(
           const loop = yield* runTools({
             model: def.model,
             messages,
-            tools: available.map(journal.tool),
+            tools: available.map(journaledTool(journal)),
             maxSteps: def.maxToolSteps,
             onResponse
           }).pipe(
@@ -717,7 +745,7 @@ export function toLayer(
             new ToolUse({
               name: invocation.call.name,
               arguments: invocation.call.arguments,
-              ok: invocation.ok && !invocation.output.startsWith("error: "),
+              ok: invocation.ok,
               output: invocation.output.slice(0, toolOutputLimit)
             }, true)
           )

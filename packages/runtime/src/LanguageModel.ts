@@ -1032,10 +1032,21 @@ export const generateObject = <A, I>(
   })
 
 /**
+ * What a tool handler returns to report that it failed while letting the model go on: `output` is
+ * sent to the model as the tool's result, and the invocation is recorded with `ok: false`. Any
+ * other value a handler returns is a success, whatever its text says.
+ *
+ * @since 0.1.0
+ */
+export class ToolFailure extends Schema.TaggedClass<ToolFailure>("@colony/runtime/ToolFailure")("ToolFailure", {
+  output: Schema.String
+}) {}
+
+/**
  * A tool the model may call: its parameters are a `Schema`, and `handler` runs with the decoded
  * arguments. What the handler returns is sent back to the model (as is if a string, else as
  * JSON). A handler's failure ends the loop with that failure; to let the model recover instead,
- * catch it in the handler and return a description of what went wrong.
+ * catch it in the handler and return a `ToolFailure` describing what went wrong.
  *
  * @since 0.1.0
  */
@@ -1089,7 +1100,7 @@ export interface ToolLoopRequest<Tools extends ReadonlyArray<Tool.Any>> extends 
 
 /**
  * One tool run during a loop. `ok` is false when the call could not run (unknown tool, arguments
- * that do not match the schema); the model was told why.
+ * that do not match the schema) or its handler returned a `ToolFailure`; the model was told why.
  *
  * @since 0.1.0
  */
@@ -1179,5 +1190,8 @@ const invoke = (byName: ReadonlyMap<string, Tool.Any>, call: ToolCall): Effect.E
         `Call it again with corrected arguments.`
     })
   }
-  return Effect.map(found.handler(args.right), (output) => ({ call, ok: true, output: render(output) }))
+  return Effect.map(
+    found.handler(args.right),
+    (output) => output instanceof ToolFailure ? { call, ok: false, output: output.output } : { call, ok: true, output: render(output) }
+  )
 }
