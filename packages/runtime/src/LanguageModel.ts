@@ -477,11 +477,22 @@ export class UsageTotals extends Schema.Class<UsageTotals>("@colony/runtime/Usag
       usage: Usage.add(totals.usage, call.usage),
       cost: totals.cost + call.cost
     }, true)
+  static readonly sum = (a: UsageTotals, b: UsageTotals): UsageTotals =>
+    new UsageTotals({
+      calls: a.calls + b.calls,
+      failures: a.failures + b.failures,
+      retries: a.retries + b.retries,
+      usage: Usage.add(a.usage, b.usage),
+      cost: a.cost + b.cost
+    }, true)
 }
 
 /**
  * Everything spent through one `LanguageModel` since it was built, in total and per model name,
  * agent and collaboration (calls without an attribution count only in `total` and `byModel`).
+ * `byAgent` lists the agent instances (`type/id`) that called a model most recently, one row each;
+ * the spend of older instances is summed per type under `otherInstances(type)`, so per-type sums
+ * stay whole.
  *
  * @since 0.1.0
  */
@@ -505,30 +516,74 @@ export class UsageReport extends Schema.Class<UsageReport>("@colony/runtime/Usag
 }
 
 /**
+ * The `byAgent` row of a usage report that sums the spend of the instances of agent type `type`
+ * no longer listed one by one (`"orders/*"`). An attribution without a `/` is its own type.
+ *
+ * @since 0.1.0
+ */
+export const otherInstances = (type: string): string => `${type}/*`
+
+const typeOf = (agent: string) => {
+  const slash = agent.indexOf("/")
+  return slash === -1 ? agent : agent.slice(0, slash)
+}
+
+/**
+ * How many agent instances a usage report lists one by one, unless `make` is told otherwise.
+ *
+ * @since 0.1.0
+ */
+export const defaultAgentRows = 10_000
+
+/**
  * Running totals, updated in place: a colony makes a model call per agent message, and rebuilding
  * an immutable report keyed by every agent on each call would cost time in the number of agents.
  * The report is built only when someone asks for it.
+ *
+ * Agent instances come and go without end (one per conversation, say), so at most `agentRows` of
+ * them keep a row, the most recent callers; an instance pushed out has its totals added to its
+ * type's `otherInstances` row. The number of types is bounded by the code, so those rows are too.
  */
-const makeLedger = () => {
+const makeLedger = (agentRows: number) => {
   let total = UsageTotals.zero
   const byModel = new Map<string, UsageTotals>()
+  // in the order of their last call, oldest first
   const byAgent = new Map<string, UsageTotals>()
+  const others = new Map<string, UsageTotals>()
   const byCollaboration = new Map<string, UsageTotals>()
   const bump = (group: Map<string, UsageTotals>, key: string | undefined, call: ModelCall) => {
     if (key !== undefined) group.set(key, UsageTotals.add(group.get(key) ?? UsageTotals.zero, call))
+  }
+  const bumpAgent = (agent: string | undefined, call: ModelCall) => {
+    if (agent === undefined) return
+    const row = byAgent.get(agent) ?? UsageTotals.zero
+    byAgent.delete(agent)
+    byAgent.set(agent, UsageTotals.add(row, call))
+    if (byAgent.size <= agentRows) return
+    const [oldest, totals] = byAgent.entries().next().value!
+    byAgent.delete(oldest)
+    const other = otherInstances(typeOf(oldest))
+    others.set(other, UsageTotals.sum(others.get(other) ?? UsageTotals.zero, totals))
+  }
+  const agentReport = () => {
+    const rows = Object.fromEntries(byAgent)
+    for (const [other, totals] of others) {
+      rows[other] = Object.hasOwn(rows, other) ? UsageTotals.sum(rows[other]!, totals) : totals
+    }
+    return rows
   }
   return {
     add: (call: ModelCall) => {
       total = UsageTotals.add(total, call)
       bump(byModel, call.model, call)
-      bump(byAgent, call.agent, call)
+      bumpAgent(call.agent, call)
       bump(byCollaboration, call.collaboration, call)
     },
     report: () =>
       new UsageReport({
         total,
         byModel: Object.fromEntries(byModel),
-        byAgent: Object.fromEntries(byAgent),
+        byAgent: agentReport(),
         byCollaboration: Object.fromEntries(byCollaboration)
       }, true)
   }
@@ -622,17 +677,19 @@ export const backoffDelay: (
 
 /**
  * A `LanguageModel` over a registry. Limits (concurrency, requests per minute) are per registry
- * entry; the event feed and the usage totals live as long as the scope.
+ * entry; the event feed and the usage totals live as long as the scope. The usage report lists at
+ * most `agentRows` agent instances one by one (default `defaultAgentRows`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
-  registry: ModelRegistry.ModelRegistry
+  registry: ModelRegistry.ModelRegistry,
+  options: { readonly agentRows?: number | undefined } = {}
 ): Effect.Effect<LanguageModel["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
     const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<ModelCall>(), PubSub.shutdown)
-    const ledger = makeLedger()
+    const ledger = makeLedger(Math.max(1, options.agentRows ?? defaultAgentRows))
 
     const limits = new Map<string, Limits>()
     const providers = new Map<ModelRegistry.ModelSettings, Provider>()
@@ -899,7 +956,7 @@ export const layerOpenAI = (
  */
 export const layer: Layer.Layer<LanguageModel, ConfigError> = Layer.scoped(
   LanguageModel,
-  Effect.flatMap(ModelRegistry.fromConfig, make)
+  Effect.flatMap(ModelRegistry.fromConfig, (registry) => make(registry))
 )
 
 // ---------------------------------------------------------------------------------------------

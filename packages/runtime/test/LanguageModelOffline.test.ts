@@ -95,6 +95,39 @@ describe("LanguageModel (simulated provider)", () => {
       const report = yield* LanguageModel.usage
       expect(report.byAgent["echo"]?.usage).toEqual(response.usage)
     }).pipe(Effect.scoped, Effect.provide(LanguageModel.layerSimulated)))
+
+  it.scoped("the usage report lists the most recent agent instances and sums older ones per type, keeping every total", () =>
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.make(ModelRegistry.simulated, { agentRows: 2 })
+      const spent: Record<string, number> = {}
+      const callAs = (agent: string) =>
+        Effect.map(
+          LanguageModel.withAttribution(model.chat(ask(`question from ${agent}`)), { agent }),
+          (response) => {
+            spent[agent] = (spent[agent] ?? 0) + response.usage.totalTokens
+          }
+        )
+      for (const agent of ["orders/c1", "orders/c2", "faq/c1", "orders/c1", "orders/c3", "faq/c2"]) yield* callAs(agent)
+      const report = yield* model.usage
+      // the two most recent callers keep their rows; orders/c1 called again after faq/c1, so it
+      // went out after it
+      expect(Object.keys(report.byAgent).sort()).toEqual(["faq/*", "faq/c2", "orders/*", "orders/c3"])
+      expect(report.byAgent["faq/c2"]?.usage.totalTokens).toBe(spent["faq/c2"])
+      expect(report.byAgent[LanguageModel.otherInstances("orders")]).toMatchObject({
+        calls: 3,
+        usage: { totalTokens: spent["orders/c1"]! + spent["orders/c2"]! }
+      })
+      // what a dashboard sums per type (the part of the key before "/") is every call of that type
+      const byType = (type: string) =>
+        Object.entries(report.byAgent).filter(([key]) => key.split("/")[0] === type).reduce(
+          (sum, [, totals]) => sum + totals.calls,
+          0
+        )
+      expect([byType("orders"), byType("faq")]).toEqual([4, 2])
+      expect(Object.values(report.byAgent).reduce((sum, totals) => sum + totals.usage.totalTokens, 0)).toBe(
+        report.total.usage.totalTokens
+      )
+    }))
 })
 
 describe("LanguageModel.layer (registry from Config)", () => {
