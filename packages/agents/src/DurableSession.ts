@@ -10,8 +10,10 @@
  * const result = yield* DurableSession.result("launch-42", pattern, "Plan the launch: …")
  * ```
  *
- * A session id names one durable run: starting the same session again joins the run already
- * under way (or returns its result), it does not start a second one.
+ * A session id names one durable run: starting the same session again with the same collaboration
+ * and task joins the run already under way (or returns its result), it does not start a second
+ * one. Another collaboration or task under a session id already used is a `SessionConflict`, not
+ * the earlier run's result.
  *
  * Steps that were in flight when the runner died are asked again; with durable agents
  * (`Agent.make({ durable: true })`) the repeated question carries the same message id, so the agent
@@ -24,8 +26,45 @@ import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
 import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
 import { AgentError, type Colony } from "@colony/runtime"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Exit, Layer, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { Collaboration, Result, run } from "./Collaboration.js"
+
+/**
+ * The session id was already used for another collaboration or task. A session id names one run,
+ * so the earlier run's result is not the answer to this one: start it under a new session id.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionConflict extends Schema.TaggedError<SessionConflict>()("SessionConflict", {
+  session: Schema.String
+}) {
+  override get message() {
+    return `durable session "${this.session}" already ran (or is running) another collaboration or task; ` +
+      `a session id names one run: use a new session id for this one`
+  }
+}
+
+const encodeCollaboration = Schema.encodeSync(Collaboration)
+
+/**
+ * What a run was asked to do, as a digest: the same collaboration and task give the same digest
+ * in every process (the encoded form lists fields in schema order).
+ */
+const inputDigest = (collaboration: Collaboration, task: string): string =>
+  createHash("sha256").update(JSON.stringify([encodeCollaboration(collaboration), task])).digest("hex")
+
+/**
+ * A finished run: its result and the digest of the collaboration and task it ran, so that a later
+ * caller under the same session id can tell whether the result answers its own input.
+ *
+ * @since 0.1.0
+ */
+export class SessionRun extends Schema.Class<SessionRun>("@colony/agents/SessionRun")({
+  input: Schema.String,
+  result: Result
+}) {}
 
 /**
  * A step's failure as stored: its tag and message, enough for the run to report it the same way
@@ -60,7 +99,7 @@ export const SessionWorkflow = Workflow.make({
     collaboration: Collaboration,
     task: Schema.String
   },
-  success: Result,
+  success: SessionRun,
   error: AgentError.UnknownAgent,
   idempotencyKey: ({ session }) => session
 })
@@ -85,11 +124,22 @@ const activityStep = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Eff
  * @category layers
  */
 export const layer: Layer.Layer<never, never, WorkflowEngine | Colony.Services | Sharding> = SessionWorkflow.toLayer(
-  ({ collaboration, session, task }) => run(collaboration, task, { session, step: activityStep, stableMessageIds: true })
+  ({ collaboration, session, task }) =>
+    Effect.map(
+      run(collaboration, task, { session, step: activityStep, stableMessageIds: true }),
+      (result) => new SessionRun({ input: inputDigest(collaboration, task), result })
+    )
 )
 
+const answering = (session: string, collaboration: Collaboration, task: string) => (done: SessionRun) =>
+  done.input === inputDigest(collaboration, task)
+    ? Effect.succeed(done.result)
+    : Effect.fail(new SessionConflict({ session }))
+
 /**
- * Start a durable session without waiting for it; returns its execution id.
+ * Start a durable session without waiting for it; returns its execution id. A session that has
+ * finished another collaboration or task is a `SessionConflict`; one still running another is
+ * reported by `result`, when it finishes.
  *
  * @since 0.1.0
  */
@@ -97,12 +147,18 @@ export const start = (
   session: string,
   collaboration: Collaboration,
   task: string
-): Effect.Effect<string, never, WorkflowEngine> =>
-  SessionWorkflow.execute({ session, collaboration, task }, { discard: true })
+): Effect.Effect<string, SessionConflict, WorkflowEngine> =>
+  Effect.gen(function*() {
+    const finished = yield* SessionWorkflow.poll(yield* executionId(session, collaboration, task))
+    if (finished?._tag === "Complete" && Exit.isSuccess(finished.exit)) {
+      yield* answering(session, collaboration, task)(finished.exit.value)
+    }
+    return yield* SessionWorkflow.execute({ session, collaboration, task }, { discard: true })
+  })
 
 /**
  * Run a durable session (or join the run of that session already under way) and wait for its
- * result.
+ * result; a session id already used for another collaboration or task is a `SessionConflict`.
  *
  * @since 0.1.0
  */
@@ -110,8 +166,8 @@ export const result = (
   session: string,
   collaboration: Collaboration,
   task: string
-): Effect.Effect<Result, AgentError.UnknownAgent, WorkflowEngine> =>
-  SessionWorkflow.execute({ session, collaboration, task })
+): Effect.Effect<Result, AgentError.UnknownAgent | SessionConflict, WorkflowEngine> =>
+  Effect.flatMap(SessionWorkflow.execute({ session, collaboration, task }), answering(session, collaboration, task))
 
 /**
  * The execution id of a durable session (the workflow entity's id).

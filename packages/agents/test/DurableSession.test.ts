@@ -32,4 +32,27 @@ describe("DurableSession", () => {
       const id = yield* DurableSession.executionId("trip-2", pattern, task)
       expect(yield* DurableSession.start("trip-2", pattern, task)).toBe(id)
     }).pipe(Effect.provide(durableColony)))
+
+  it.live("a session id already used for another task or collaboration fails with SessionConflict instead of answering with the old result", () =>
+    Effect.gen(function*() {
+      const prompts = yield* Prompts
+      const first = yield* DurableSession.result("trip-3", pattern, task)
+      const asked = (yield* Ref.get(prompts)).length
+      const otherPattern = Collaboration.MasterSlave.make({ coordinator: ref("lead/d2"), workers: [ref("helper/h3")] })
+
+      const otherTask = yield* Effect.flip(DurableSession.result("trip-3", pattern, "Trip: book a train"))
+      const otherTeam = yield* Effect.flip(DurableSession.result("trip-3", otherPattern, task))
+      const otherStart = yield* Effect.flip(DurableSession.start("trip-3", pattern, "Trip: book a train"))
+      for (const conflict of [otherTask, otherTeam, otherStart]) {
+        expect(conflict).toBeInstanceOf(DurableSession.SessionConflict)
+        expect(conflict).toMatchObject({ session: "trip-3" })
+        expect(conflict.message).toContain("new session id")
+      }
+      expect((yield* Ref.get(prompts)).length).toBe(asked)
+
+      // the same input under the same id is still a retry, answered from the stored run
+      const retried = yield* DurableSession.result("trip-3", pattern, task)
+      expect(retried.answer).toBe(first.answer)
+      expect((yield* Ref.get(prompts)).length).toBe(asked)
+    }).pipe(Effect.provide(durableColony)))
 })
