@@ -178,8 +178,8 @@ export const layerEmbedded = (options: {
 }
 
 /**
- * Models from the environment (`COLONY_MODEL_URL`, `COLONY_MODELS`, ...), the simulated provider
- * for every name when none is configured.
+ * Models from the environment (`COLONY_MODEL_URL`, `COLONY_MODELS`, ...); with none configured,
+ * `default` is the simulated model and any other name is `UnknownModel`.
  */
 const modelsFromConfig: Layer.Layer<LanguageModel.LanguageModel, StartFailed> = LanguageModel.layer.pipe(
   Layer.mapError((error) => new StartFailed({ reason: `invalid model configuration: ${String(error)}` }))
