@@ -23,7 +23,8 @@ import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
 import { AgentError, type Colony } from "@colony/runtime"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, PubSub, Ref, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, Ref, Schema, Stream } from "effect"
+import * as Broadcast from "./Broadcast.js"
 import { Collaboration, Result, Stamped } from "./Collaboration.js"
 import * as engine from "./internal/engine.js"
 
@@ -132,12 +133,14 @@ export const Cancel = Rpc.make("Cancel", { success: Schema.Boolean })
 /**
  * Follow the session's current (or last) run from anywhere in the colony: the events recorded so
  * far, then the rest as they happen, ending with `Finished`. A run that fails or is cancelled ends
- * the stream early (ask `Status` why); a session that has not run streams nothing.
+ * the stream early (ask `Status` why); a session that has not run streams nothing. A watcher that
+ * leaves `Broadcast.capacity` items unread is ended with `Broadcast.FollowerOverflow`; watching
+ * again replays the run from its start.
  *
  * @since 0.1.0
  * @category protocol
  */
-export const Watch = Rpc.make("Watch", { success: Progress, stream: true })
+export const Watch = Rpc.make("Watch", { success: Progress, error: Broadcast.FollowerOverflow, stream: true })
 
 /**
  * The session entity.
@@ -158,14 +161,20 @@ type State =
   | { readonly _tag: "completed"; readonly pattern: string; readonly result: Result }
   | { readonly _tag: "failed" | "cancelled"; readonly pattern: string; readonly reason: string }
 
+// the log is kept for the run's life, so a watcher that was ended misses nothing by watching again
+const resume = "watch the session again: it replays the run from its start"
+
 /**
  * Host sessions in this process. Sessions call agents through the colony, so the process needs
  * the colony's services; a `LoadTracker` in the context is shared with least-loaded assignment.
+ * Each watcher of a run buffers at most `followerBuffer` items (default `Broadcast.capacity`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Session.toLayer(
+export const layerWith = (
+  options: { readonly followerBuffer?: number | undefined } = {}
+): Layer.Layer<never, never, Colony.Services | Sharding> => Session.toLayer(
   Effect.gen(function*() {
     const id = (yield* Entity.CurrentAddress).entityId as string
     const context = yield* Effect.context<Colony.Services | Sharding>()
@@ -174,15 +183,18 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
     const progress = yield* Ref.make({ clock: 0, events: 0 })
     const lock = yield* Effect.makeSemaphore(1)
     // What watchers replay and follow: the run's progress so far, and each new item (or the end of
-    // the run) with its position, so a watcher joining mid-run neither misses nor repeats one.
+    // the run) with its position, so a watcher joining mid-run neither misses nor repeats one. Each
+    // watcher buffers at most `options.followerBuffer` items, whatever the length of the run.
     let log: Array<Progress> = []
-    const hub = yield* PubSub.unbounded<{ readonly index: number; readonly item: Progress | undefined }>()
+    const hub = yield* Broadcast.make<{ readonly index: number; readonly item: Progress | undefined }>({
+      capacity: options.followerBuffer
+    })
     const record = (item: Progress) =>
       Effect.suspend(() => {
         log.push(item)
-        return PubSub.publish(hub, { index: log.length - 1, item })
+        return hub.publish({ index: log.length - 1, item })
       })
-    const endOfRun = Effect.suspend(() => PubSub.publish(hub, { index: log.length, item: undefined }))
+    const endOfRun = Effect.suspend(() => hub.publish({ index: log.length, item: undefined }))
 
     // A detached run has no request in flight to keep its session active, and the cluster
     // passivates an entity that has handled no request for `maxIdleTime`, stopping the run. So
@@ -267,10 +279,10 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
         }),
       Watch: () =>
         Stream.unwrapScoped(Effect.gen(function*() {
-          const live = yield* PubSub.subscribe(hub)
+          const live = yield* hub.follow({ resume })
           const seen = log.slice()
           const running = (yield* Ref.get(state))._tag === "running"
-          const rest = Stream.fromQueue(live).pipe(
+          const rest = live.pipe(
             Stream.filter(({ index }) => index >= seen.length),
             Stream.takeUntil(({ item }) => item === undefined || item instanceof Finished),
             Stream.filterMap(({ item }) => Option.fromNullable(item))
@@ -289,6 +301,14 @@ export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = Sess
   // Status and Cancel must be answered while Run streams; one run at a time is enforced above.
   { concurrency: "unbounded", maxIdleTime }
 )
+
+/**
+ * `layerWith` with its defaults.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<never, never, Colony.Services | Sharding> = layerWith()
 
 // --- clients ---
 
@@ -353,11 +373,17 @@ export const cancel = (session: string): Effect.Effect<boolean, AgentError.Agent
 
 /**
  * Follow session `session` from anywhere in the colony: its progress so far, then live, ending
- * with `Finished` (or early, if the run fails or is cancelled).
+ * with `Finished` (or early, if the run fails or is cancelled). A watcher that reads too slowly
+ * is ended with `Broadcast.FollowerOverflow`; watching again replays the run from its start.
  *
  * @since 0.1.0
  */
-export const watch = (session: string): Stream.Stream<Progress, AgentError.AgentUnavailable, Sharding> =>
+export const watch = (
+  session: string
+): Stream.Stream<Progress, AgentError.AgentUnavailable | Broadcast.FollowerOverflow, Sharding> =>
   Stream.unwrap(
-    Effect.map(Session.client, (client) => client(session).Watch().pipe(Stream.mapError(unavailable(session))))
+    Effect.map(Session.client, (client) =>
+      client(session).Watch().pipe(
+        Stream.mapError((error) => error instanceof Broadcast.FollowerOverflow ? error : unavailable(session)(error))
+      ))
   )

@@ -1,7 +1,7 @@
-import { Collaboration, Session } from "@colony/agents"
+import { Broadcast, Collaboration, Session } from "@colony/agents"
 import { Agent, Colony, LanguageModel } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Either, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
 import { colony, ref } from "./fixtures.js"
 
 const sessions = Session.layer.pipe(Layer.provideMerge(colony))
@@ -93,6 +93,58 @@ describe("Session", () => {
       // a session that never ran streams nothing
       expect(Chunk.size(yield* Stream.runCollect(Session.watch("s-never")))).toBe(0)
     }).pipe(Effect.provide(sessions)))
+})
+
+describe("Session watchers", () => {
+  const followerBuffer = 16
+  // the items a watcher's RPC client holds for its reader (`@effect/rpc`'s default stream buffer)
+  const rpcBuffer = 16
+  const bounded = Session.layerWith({ followerBuffer }).pipe(Layer.provideMerge(colony))
+
+  it.scopedLive("a watcher that stops reading is ended with FollowerOverflow, while one that keeps up gets the whole run", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.Peer.make({
+        peers: [ref("sleeper/b1"), ...[2, 3, 4, 5, 6].map((n) => ref(`helper/b${n}`))],
+        rounds: 3,
+        stop: "fixed-rounds",
+        stepTimeoutMs: 300
+      })
+      const seen = yield* Queue.unbounded<Session.Progress>()
+      const run = yield* Effect.fork(
+        Stream.runForEach(Session.run("s-bounded", pattern, "Anyone there?"), (p) => Queue.offer(seen, p))
+      )
+      while (true) {
+        const p = yield* Queue.take(seen)
+        if (p instanceof Collaboration.Stamped && p.event._tag === "MessageSent") break
+      }
+      // the stalled watcher takes what was recorded so far, then reads nothing until the run is over
+      const stalled = yield* Stream.toPull(Session.watch("s-bounded"))
+      const before = Chunk.size(yield* stalled)
+      const fast = yield* Effect.fork(Stream.runCollect(Session.watch("s-bounded")))
+      yield* Fiber.join(run)
+
+      const watched = Chunk.toReadonlyArray(yield* Fiber.join(fast))
+      expect(watched.at(-1)).toBeInstanceOf(Session.Finished)
+      const stamps = watched.filter((p): p is Collaboration.Stamped => p instanceof Collaboration.Stamped).map((p) => p.stamp.time)
+      expect(stamps).toEqual(stamps.map((_, i) => i + 1))
+      expect(watched.length - before).toBeGreaterThan(followerBuffer + rpcBuffer)
+
+      // what was in flight reaches it, then the failure (a pull fails with None at the end of a stream)
+      let after = 0
+      let ended: Option.Option<unknown> = Option.none()
+      while (true) {
+        const next = yield* Effect.either(stalled)
+        if (Either.isLeft(next)) {
+          ended = next.left
+          break
+        }
+        after += Chunk.size(next.right)
+      }
+      expect(Option.getOrUndefined(ended)).toBeInstanceOf(Broadcast.FollowerOverflow)
+      // its own buffer was dropped: it got what its RPC client held and one chunk on the way
+      expect(after).toBeLessThanOrEqual(rpcBuffer + followerBuffer)
+      expect(after).toBeLessThan(watched.length - before)
+    }).pipe(Effect.provide(bounded)))
 })
 
 // Every model call takes 4 minutes of the test clock: three rounds outlast the session's 10
