@@ -283,8 +283,6 @@ export class SessionFailed extends Schema.TaggedClass<SessionFailed>()("SessionF
   reason: Schema.String
 }) {}
 
-// --- the bus itself ---
-
 /**
  * The last event a subscriber of the bus gets when it read too slowly: `capacity` events waited
  * unread, so the bus dropped them and ended its subscription; it had taken the first `delivered`
@@ -384,8 +382,8 @@ interface Subscriber {
 const unread = (subscriber: Subscriber) => Math.max(0, Option.getOrElse(subscriber.queue.unsafeSize(), () => 0))
 
 /**
- * An in-process bus whose subscribers each buffer at most `subscriberBuffer` events (default
- * `subscriberBuffer`). With no subscriber, publishing is a no-op, so agents pay next to nothing
+ * An in-process bus whose subscribers each buffer at most `options.subscriberBuffer` events
+ * (default `subscriberBuffer`). With no subscriber, publishing is a no-op, so agents pay next to nothing
  * for events nobody watches.
  *
  * @since 0.1.0
