@@ -383,8 +383,8 @@ const unread = (subscriber: Subscriber) => Math.max(0, Option.getOrElse(subscrib
 
 /**
  * An in-process bus whose subscribers each buffer at most `options.subscriberBuffer` events
- * (default `subscriberBuffer`). With no subscriber, publishing is a no-op, so agents pay next to nothing
- * for events nobody watches.
+ * (default `subscriberBuffer`). With no subscriber, publishing is a no-op, so agents pay next to
+ * nothing for events nobody watches.
  *
  * @since 0.1.0
  * @category layers
