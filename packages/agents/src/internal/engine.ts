@@ -87,7 +87,8 @@ interface Inbox {
 }
 
 interface Feed {
-  readonly queue: Queue.Dequeue<Events.Event>
+  readonly bus: Events.Events["Type"]
+  queue: Queue.Dequeue<Events.Event>
   readonly scope: Scope.CloseableScope
   /** the runs in progress, by the address (`type/id`) of each of their participants */
   readonly byAddress: Map<string, Set<Inbox>>
@@ -97,12 +98,21 @@ interface Feed {
 const feeds = new WeakMap<Events.Events["Type"], Feed>()
 
 const pump = (feed: Feed): Effect.Effect<void> =>
-  Effect.map(Queue.takeAll(feed.queue), (events) => {
+  Effect.flatMap(Queue.takeAll(feed.queue), (events) => {
+    let behind = false
     for (const e of events) {
+      if (e._tag === "SubscriberFellBehind") behind = true
       if (!forwarded.has(e._tag)) continue
       const inboxes = feed.byAddress.get(`${e.agent}/${e.id}`)
       if (inboxes !== undefined) for (const inbox of inboxes) inbox.pending.push(e)
     }
+    // The bus ended the subscription of a feed that fell behind (a busy process, a long agent
+    // call): the events it dropped are lost to the runs in progress, later ones must not be.
+    return behind
+      ? Effect.map(Scope.extend(feed.bus.subscribe, feed.scope), (queue) => {
+        feed.queue = queue
+      })
+      : Effect.void
   })
 
 /** The bus's feed, opened if no run holds it; counts the caller as one more run holding it. */
@@ -123,7 +133,7 @@ const joinFeed = (bus: Events.Events["Type"]): Effect.Effect<Feed> =>
         yield* Scope.close(scope, Exit.void)
         return raced
       }
-      const feed: Feed = { queue, scope, byAddress: new Map(), runs: 1 }
+      const feed: Feed = { bus, queue, scope, byAddress: new Map(), runs: 1 }
       feeds.set(bus, feed)
       return feed
     })
