@@ -101,6 +101,25 @@ describe("runners on Postgres", () => {
     }
   }, 120_000)
 
+  it("a killed runner is found through its Postgres connection: its shards move long before its heartbeat expires", async () => {
+    const url = await freshDatabase(postgres())
+    // No ping health check and a 30 s heartbeat expiration: only the liveness lock can find the dead runner.
+    const env = { COLONY_HEALTH_CHECK_INTERVAL: "1 hour", COLONY_SHARD_LOCK_EXPIRATION: "30 seconds" }
+    const runners: Array<RunnerProcess> = []
+    for (let i = 1; i <= 3; i++) runners.push(await spawnRunner({ name: `runner-${i}`, databaseUrl: url, env }))
+    const [victim, ...survivors] = runners as [RunnerProcess, ...Array<RunnerProcess>]
+    const total = () => survivors.reduce((sum, r) => sum + heldShards(r.statuses[r.statuses.length - 1]!), 0)
+    await Promise.all(runners.map((r) => r.waitForStatus((s) => heldShards(s) > 0)))
+    expect(total()).toBeLessThan(300)
+    victim.kill("SIGKILL")
+    const killedAt = Date.now()
+    // whichever survivor reports last completes the count
+    await Promise.any(survivors.map((r) => r.waitForStatus(() => total() === 300, 25_000)))
+    const movedMs = Date.now() - killedAt
+    console.log(`shards of a killed runner held by the others after ${movedMs} ms`)
+    expect(movedMs).toBeLessThan(15_000)
+  }, 120_000)
+
   it("a fourth runner takes over shards, and SIGTERM hands a runner's shards over without a failed request", async () => {
     const url = await freshDatabase(postgres())
     const runners = await startRunners(url, 3)

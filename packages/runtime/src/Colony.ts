@@ -219,11 +219,14 @@ const clusterFields = Config.all({
   shardsPerGroup: Config.integer("COLONY_SHARDS_PER_GROUP").pipe(Config.withDefault(300)),
   // The cluster gives a lock refresh min(refresh, expiration / 3) to finish and drops every shard
   // of a runner whose refresh misses it: on a busy machine a 500 ms deadline was missed 19-26
-  // times in two minutes (bench suite 8), a 2 s one about twice.
+  // times in two minutes (bench suite 8), a 2 s one about twice. A dead runner is found through
+  // its Postgres connection instead (internal/liveness.ts), so these can be long; the expiration
+  // still finds a machine that vanished without closing its connections.
   shardLockRefreshInterval: Config.duration("COLONY_SHARD_LOCK_REFRESH_INTERVAL").pipe(
-    Config.withDefault(Duration.seconds(2))
+    Config.withDefault(Duration.seconds(10))
   ),
-  shardLockExpiration: Config.duration("COLONY_SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(6))),
+  shardLockExpiration: Config.duration("COLONY_SHARD_LOCK_EXPIRATION").pipe(Config.withDefault(Duration.seconds(30))),
+  livenessInterval: Config.duration("COLONY_LIVENESS_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   refreshAssignmentsInterval: Config.duration("COLONY_REFRESH_ASSIGNMENTS_INTERVAL").pipe(
     Config.withDefault(Duration.millis(500))
   ),

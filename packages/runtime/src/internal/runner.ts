@@ -12,6 +12,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
 import { RunnerRefused, StartFailed } from "../ColonyError.js"
+import * as Liveness from "./liveness.js"
 import * as RunnerTransport from "./runnerTransport.js"
 import { MIN_SECRET_BYTES } from "./secureChannel.js"
 
@@ -33,6 +34,8 @@ export interface ClusterSettings {
   readonly refreshAssignmentsInterval: Duration.Duration
   readonly runnerHealthCheckInterval: Duration.Duration
   readonly entityMessagePollInterval: Duration.Duration
+  /** how often a runner checks that the others' processes still hold their Postgres connection */
+  readonly livenessInterval: Duration.Duration
 }
 
 /**
@@ -159,9 +162,18 @@ export const layer = (
     Layer.provide(ShardingConfig.layer(shardingConfig(settings))),
     Layer.provide(RpcSerialization.layerMsgPack)
   ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>
+  // A runner takes its liveness lock before it registers, so no other runner ever sees it
+  // registered without the lock and marks it dead.
+  const hosted = options.clientOnly ? cluster : cluster.pipe(
+    Layer.provide(Liveness.layer({
+      address: `${settings.advertisedHost}:${settings.advertisedPort}`,
+      interval: settings.livenessInterval,
+      claimTimeout: Duration.seconds(10)
+    }))
+  )
   // A runner that cannot listen (port taken) is a configuration error the user must see, not a
   // defect; the secret check runs first so a refused process never registers.
-  return Layer.unwrapEffect(Effect.as(verifySecret(settings.secret), cluster)).pipe(
+  return Layer.unwrapEffect(Effect.as(verifySecret(settings.secret), hosted)).pipe(
     Layer.catchAll((error) =>
       Layer.fail(
         error instanceof RunnerRefused ? error : new RunnerRefused({ reason: String((error as Error).message ?? error) })
