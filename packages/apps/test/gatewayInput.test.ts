@@ -30,6 +30,23 @@ const post = (path: string, body: string, extra: Record<string, string> = {}) =>
   fetch(`${gateway.url}${path}`, { method: "POST", headers: { ...headers, ...extra }, body })
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error
 
+// A POST sent with `Transfer-Encoding: chunked` and no `Content-Length`, one chunk per part.
+const chunked = (path: string, parts: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+  new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const url = new URL(gateway.url)
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: "POST", headers: { ...headers, ...extra, "transfer-encoding": "chunked" } },
+      (res) => {
+        let body = ""
+        res.on("data", (d) => (body += d))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+      }
+    )
+    req.on("error", reject)
+    for (const part of parts) req.write(part)
+    req.end()
+  })
+
 const chat = (fields: Record<string, unknown>) =>
   JSON.stringify({ model: "agent:writer", messages: [{ role: "user", content: "hi" }], ...fields })
 
@@ -91,23 +108,24 @@ describe("gateway input", () => {
     }
   })
 
-  it("a body of unknown length is refused with 411 and a JSON error, not a reset connection", async () => {
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const url = new URL(gateway.url)
-      const req = request(
-        { host: url.hostname, port: url.port, path: "/v1/chat/completions", method: "POST", headers: { ...headers, "transfer-encoding": "chunked" } },
-        (res) => {
-          let body = ""
-          res.on("data", (d) => (body += d))
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-        }
-      )
-      req.on("error", reject)
-      for (let i = 0; i < 20; i++) req.write("x".repeat(100_000))
-      req.end()
+  it("a chunked body over the limit is a 413 with a JSON error, not a reset connection", async () => {
+    const answer = await chunked("/v1/chat/completions", Array.from({ length: 20 }, () => "x".repeat(100_000)))
+    expect(answer.status).toBe(413)
+    expect(answer.headers["content-type"]).toMatch(/application\/json/)
+    expect(JSON.parse(answer.body).error).toMatchObject({ type: "invalid_request_error", code: "request_too_large" })
+  })
+
+  it("a chunked body within the limit is served like one with a length", async () => {
+    const body = chat({ user: "chunked-caller" })
+    const answer = await chunked("/v1/chat/completions", [body.slice(0, 10), body.slice(10, 40), body.slice(40)])
+    expect(answer.status, answer.body).toBe(200)
+    expect(JSON.parse(answer.body).object).toBe("chat.completion")
+    // read again by the route after the gateway's check: /rpc and its ndjson body
+    const rpc = await chunked("/rpc", [JSON.stringify({ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: [] }), "\n"], {
+      "content-type": "application/ndjson"
     })
-    expect(answer.status).toBe(411)
-    expect(JSON.parse(answer.body).error.code).toBe("length_required")
+    expect(rpc.status, rpc.body).toBe(200)
+    expect(rpc.body).toContain("\"_tag\":\"Success\"")
   })
 
   it("every response names its request; a route's bug is a JSON 500 naming it, not an empty body", async () => {

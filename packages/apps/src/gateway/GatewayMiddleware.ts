@@ -11,8 +11,9 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Clock, Effect, FiberRef, Metric, Option } from "effect"
+import { Cause, Clock, Effect, Either, FiberRef, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
+import * as CountedBody from "./CountedBody.js"
 import type { Settings } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { error } from "./ErrorResponse.js"
@@ -129,27 +130,27 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
         }
       }
       const declared = request.headers["content-length"]
-      // A body of unknown length could only be refused by cutting the connection once it passed
-      // the limit; one that says its length is answered with a status before it is read.
-      if (hasBody(request.method) && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
-        return error(
-          411,
-          "send the request body with a Content-Length header (bodies of unknown length are not read).",
-          "invalid_request_error",
-          "length_required",
-          { connection: "close" }
-        )
-      }
-      const length = Number(declared ?? "0")
-      if (length > settings.maxBodyBytes) {
-        return error(
+      const tooLarge = (what: string) =>
+        error(
           413,
-          `the request body is ${length} bytes, over this gateway's limit of ${settings.maxBodyBytes} bytes (COLONY_GATEWAY_MAX_BODY_BYTES). Send less.`,
+          `${what} this gateway's limit of ${settings.maxBodyBytes} bytes (COLONY_GATEWAY_MAX_BODY_BYTES). Send less.`,
           "invalid_request_error",
           "request_too_large",
           { connection: "close" }
         )
+      // A body of unknown length is read here with a running count, up to the limit: the
+      // platform's reader would cut the connection at the limit instead of answering.
+      if (hasBody(request.method) && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
+        const body = yield* CountedBody.read(request, settings.maxBodyBytes)
+        if (Either.isRight(body)) {
+          return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, CountedBody.withBody(request, body.right))
+        }
+        return body.left === "too_large"
+          ? tooLarge("the request body (sent without a length) runs past")
+          : error(400, "could not read the request body: the connection failed while sending it", "invalid_request_error", "unreadable_body")
       }
+      const length = Number(declared ?? "0")
+      if (length > settings.maxBodyBytes) return tooLarge(`the request body is ${length} bytes, over`)
       return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(settings.maxBodyBytes))
     })
 
