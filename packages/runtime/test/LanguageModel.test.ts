@@ -320,6 +320,27 @@ describe("LanguageModel limits and accounting", () => {
       expect(report.total.cost).toBeCloseTo(3 * each)
     }))
 
+  it.scoped("the usage report lists the most recent collaborations and sums older ones in one row, counting them", () =>
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.make(ModelRegistry.simulated, { collaborationRows: 2 })
+      const callIn = (collaboration: string) =>
+        LanguageModel.withAttribution(model.chat(ask(`a question in ${collaboration}`, "default")), { collaboration })
+      for (const collaboration of ["ticket-1", "ticket-2", "ticket-1", "ticket-3", "ticket-4"]) {
+        yield* callIn(collaboration)
+      }
+      const report = yield* model.usage
+      // ticket-1 called again after ticket-2, so ticket-2 went out first
+      expect(Object.keys(report.byCollaboration).sort()).toEqual([
+        LanguageModel.otherCollaborations,
+        "ticket-3",
+        "ticket-4"
+      ])
+      expect(report.byCollaboration[LanguageModel.otherCollaborations]?.calls).toBe(3)
+      expect(report.foldedCollaborations).toBe(2)
+      const summed = Object.values(report.byCollaboration).reduce((sum, totals) => sum + totals.usage.totalTokens, 0)
+      expect(summed).toBe(report.total.usage.totalTokens)
+    }))
+
   it.scopedLive("every call is published as a ModelCall event with tokens, latency and retries", () =>
     quiet(Effect.gen(function*() {
       const server = yield* FakeOpenAI.make({ latencyMs: 20 })

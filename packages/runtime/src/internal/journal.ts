@@ -11,7 +11,9 @@
  */
 import { Effect, Either, Schedule, Schema } from "effect"
 import type { AgentMemory, Progress } from "../AgentMemory.js"
-import { type ChatRequest, ChatResponse, type ModelError, type Tool } from "../LanguageModel.js"
+import type { ModelError } from "./model/errors.js"
+import { type ChatRequest, ChatResponse } from "./model/messages.js"
+import type { Tool } from "./model/tools.js"
 
 export interface Journal {
   /** a model call through `chat`, or the response recorded for this step */

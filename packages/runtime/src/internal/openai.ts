@@ -6,9 +6,9 @@
  */
 import { Effect, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai"
-import type { ChatRequest, ResponseFormat } from "../LanguageModel.js"
-import { ChatMessage, ChatResponse, ToolCall, Usage } from "../LanguageModel.js"
 import type * as ModelRegistry from "../ModelRegistry.js"
+import type { ChatRequest, ResponseFormat } from "./model/messages.js"
+import { ChatMessage, ChatResponse, ToolCall, Usage } from "./model/messages.js"
 import {
   type AttemptFailure,
   Cut,

@@ -4,15 +4,16 @@
  * `ModelError` the caller sees.
  */
 import { Data, type Effect, JSONSchema, type Schema, type Scope, type Stream } from "effect"
-import type { ChatRequest, ChatResponse, ModelError, ToolDefinition, Usage } from "../LanguageModel.js"
+import type * as ModelRegistry from "../ModelRegistry.js"
 import {
   MalformedModelResponse,
+  type ModelError,
   ModelRequestRejected,
   ModelRetriesExhausted,
   ModelStreamInterrupted,
   ModelTimeout
-} from "../LanguageModel.js"
-import type * as ModelRegistry from "../ModelRegistry.js"
+} from "./model/errors.js"
+import type { ChatRequest, ChatResponse, ToolDefinition, Usage } from "./model/messages.js"
 
 /** One failed attempt, before retries decide what the caller sees. */
 export class Transient extends Data.TaggedError("Transient")<{

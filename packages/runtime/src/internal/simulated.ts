@@ -4,8 +4,8 @@
  * labelled `SIMULATED_LABEL`.
  */
 import { Arbitrary, Effect, Either, FastCheck, Schema, Stream } from "effect"
-import type { ChatRequest, ToolDefinition } from "../LanguageModel.js"
-import { ChatResponse, ToolCall, Usage } from "../LanguageModel.js"
+import type { ChatRequest, ToolDefinition } from "./model/messages.js"
+import { ChatResponse, ToolCall, Usage } from "./model/messages.js"
 import { jsonSchemaOf, type Provider, toolParametersOf, type WireEvent } from "./provider.js"
 
 /** See `LanguageModel.SIMULATED_LABEL`. */
