@@ -285,6 +285,52 @@ describe("runners on Postgres", () => {
     }
   }, 180_000)
 
+  it("durable sessions running while a runner is added move with their shards and finish there, each step answered once", async () => {
+    // slow model replies keep every session running until the newcomer has its share of the shards
+    const fake = await FakeOpenAI.start({ latencyMs: 4_000 })
+    const url = await freshDatabase(postgres())
+    const [first] = await startRunners(url, 1, 1, fake.url)
+    await first!.waitForStatus((s) => heldShards(s) === 300, 60_000)
+    const colony = client(url)
+    try {
+      const sessions = Array.from({ length: 8 }, (_, i) => {
+        const peers = ["a", "b", "c"].map((p) => new Collaboration.AgentRef({ agent: "debater", id: `s${i}-${p}` })) as [
+          Collaboration.AgentRef,
+          ...Array<Collaboration.AgentRef>
+        ]
+        return { id: `moving-${i}`, pattern: Collaboration.Peer.make({ peers, rounds: 3, stop: "fixed-rounds" }) }
+      })
+      const task = "Which queue should we use? Answer in one line."
+      const executions = await colony.runPromise(
+        Effect.forEach(sessions, (s) => DurableSession.start(s.id, s.pattern, task), { concurrency: "unbounded" })
+      )
+      await fake.waitForRequests(sessions.length)
+      const second = await spawnRunner({ name: "runner-2", databaseUrl: url, modelUrl: fake.url })
+      await second.waitForStatus((s) => heldShards(s) >= 100, 60_000)
+      const moved = []
+      for (const execution of executions) {
+        if ((await colony.runPromise(hostOf([first!, second], execution))) === second) moved.push(execution)
+      }
+      console.log(`${moved.length} of ${executions.length} running durable sessions moved to the new runner`)
+      expect(moved.length).toBeGreaterThan(0)
+      // still running when they moved: no session has had all its 9 steps asked yet
+      expect(fake.requests().length).toBeLessThan(sessions.length * 9)
+      fake.setLatency(50)
+      const results = await colony.runPromise(
+        Effect.forEach(sessions, (s) => DurableSession.result(s.id, s.pattern, task), { concurrency: "unbounded" })
+      )
+      for (const result of results) {
+        expect(result.complete).toBe(true)
+        expect(result.contributions.filter((c) => c.role === "peer")).toHaveLength(9)
+      }
+      // a step cut off by the handover is asked again, a finished one never: at most one extra per peer
+      expect(fake.requests().length).toBeLessThanOrEqual(sessions.length * (9 + 3))
+    } finally {
+      await colony.dispose()
+      await fake.close()
+    }
+  }, 180_000)
+
   it("a plain (volatile) message in flight when its runner is killed is answered by the runner that takes over", async () => {
     const fake = await FakeOpenAI.start({ latencyMs: 1500 })
     const url = await freshDatabase(postgres())
