@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ["**/node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    // Chromium and openssl, installed when missing (or the run stops with the command to type)
+    globalSetup: ["test/prerequisites.ts"]
   }
 })
