@@ -43,6 +43,7 @@ import * as GatewayTracing from "./gateway/GatewayTracing.js"
 import * as OpenAICompat from "./gateway/OpenAICompat.js"
 import * as Prometheus from "./gateway/Prometheus.js"
 import * as RpcBody from "./gateway/RpcBody.js"
+import * as RpcSocket from "./gateway/RpcSocket.js"
 import * as SessionLog from "./gateway/SessionLog.js"
 import * as WebSocketLimit from "./gateway/WebSocketLimit.js"
 import * as SupportDesk from "./gateway/SupportDesk.js"
@@ -215,7 +216,14 @@ export const router = (
     ),
     // each call takes its own share of the rate limit (GatewayHandlers), not each HTTP request
     HttpRouter.post("/rpc", Auth.route("client", RpcBody.checked(GatewayRpcs.requests, rpcHttp), { limit: false, sealCaller: true })),
-    HttpRouter.get("/rpc/ws", Auth.route("client", rpcWebSocket, { limit: false, sealCaller: true, ticket: true })),
+    HttpRouter.get(
+      "/rpc/ws",
+      Auth.route(
+        "client",
+        Effect.flatMap(GatewayConfig, (settings) => RpcSocket.checked(GatewayRpcs.requests, settings.maxBodyBytes, rpcWebSocket)),
+        { limit: false, sealCaller: true, ticket: true }
+      )
+    ),
     HttpRouter.post("/v1/chat/completions", Auth.route("client", OpenAICompat.chatCompletions)),
     HttpRouter.get("/v1/models", Auth.route("client", OpenAICompat.models)),
     HttpRouter.concat(Auth.router),

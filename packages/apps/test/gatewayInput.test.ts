@@ -6,6 +6,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Redacted } from "effect"
 import * as fc from "fast-check"
 import { request } from "node:http"
+import WebSocket from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
 import * as Auth from "../src/gateway/Auth.js"
@@ -106,6 +107,73 @@ describe("gateway input", () => {
       expect(error.code).toBe("invalid_rpc")
       expect(error.message).toMatch(why)
     }
+  })
+
+  it("a malformed /rpc/ws message is answered with a typed failure or a protocol error, and the socket goes on", async () => {
+    const socket = new WebSocket(`${gateway.url.replace(/^http/, "ws")}/rpc/ws`, { headers: { authorization: `Bearer ${key}` } })
+    const received: Array<Record<string, any>> = []
+    const waiting: Array<() => void> = []
+    socket.on("message", (data) => {
+      for (const line of String(data).split("\n")) {
+        if (line.trim().length > 0) received.push(JSON.parse(line))
+      }
+      waiting.splice(0).forEach((wake) => wake())
+    })
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
+    // the one answer to what was sent since `before` answers
+    const next = async (before: number) => {
+      while (received.length === before) {
+        await new Promise<void>((wake, fail) => {
+          const deadline = setTimeout(() => fail(new Error(`no answer within 5 s; answers so far: ${JSON.stringify(received)}`)), 5000)
+          waiting.push(() => (clearTimeout(deadline), wake()))
+        })
+      }
+      expect(received.length).toBe(before + 1)
+      return received[before]!
+    }
+    const ask = (text: string) => {
+      const before = received.length
+      socket.send(text + "\n")
+      return next(before)
+    }
+    const request = (id: string, tag: string, payload: unknown, headers: unknown = []) =>
+      JSON.stringify({ _tag: "Request", id, tag, payload, headers })
+    const invalidRequest = (id: string, why: RegExp) => ({
+      _tag: "Exit",
+      requestId: id,
+      exit: { _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "InvalidRequest", reason: expect.stringMatching(why) } } }
+    })
+    const protocolError = (why: RegExp) => ({
+      _tag: "ClientProtocolError",
+      error: { _tag: "RpcClientError", reason: "Protocol", message: expect.stringMatching(why) }
+    })
+    let deep = "1"
+    for (let i = 0; i < 3000; i++) deep = `[${deep}]`
+    try {
+      expect(await ask(request("1", "ListPresets", {}, { a: "b" }))).toEqual(invalidRequest("1", /headers/))
+      expect(await ask(request("2", "Ask", { agent: 1 }))).toEqual(invalidRequest("2", /invalid payload for Ask/))
+      expect(await ask(request("3", "__proto__", {}))).toEqual(invalidRequest("3", /no RPC "__proto__"/))
+      // a line that grows past the limit over several frames is refused once, and its end skipped
+      const before = received.length
+      socket.send(`{"_tag":"Request","id":"4","tag":"Ask","payload":{"agent":"writer","message":"${"x".repeat(400_000)}`)
+      for (let i = 0; i < 2; i++) socket.send("x".repeat(400_000))
+      expect(await next(before)).toEqual(protocolError(/longer than this gateway's limit/))
+      socket.send(`"},"headers":[]}\n`)
+      expect(await ask(request("abc", "ListPresets", {}))).toEqual(protocolError(/decimal number/))
+      expect(await ask("{\"_tag\":\"Interrupt\",\"requestId\":\"x\"}")).toEqual(protocolError(/decimal number/))
+      expect(await ask("{not json")).toEqual(protocolError(/not JSON/))
+      expect(await ask("null")).toEqual(protocolError(/not an RPC message/))
+      expect(await ask(`{"_tag":"Request","id":"5","tag":"Ask","payload":${deep},"headers":[]}`))
+        .toEqual(protocolError(/nests deeper than 64/))
+      // nothing reached the RPC server as a defect, and the same socket still serves calls
+      expect(JSON.stringify(received)).not.toMatch(/Die|Defect|Cannot read/)
+      const ok = await ask(request("6", "ListPresets", {}))
+      expect(ok).toMatchObject({ _tag: "Exit", requestId: "6", exit: { _tag: "Success" } })
+      expect(socket.readyState).toBe(WebSocket.OPEN)
+    } finally {
+      socket.close()
+    }
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
   })
 
   it("a chunked body over the limit is a 413 with a JSON error, not a reset connection", async () => {

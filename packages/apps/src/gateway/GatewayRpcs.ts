@@ -106,12 +106,28 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }
 
 /**
+ * A message on the WebSocket that is not a call of this protocol as sent (its payload is not the
+ * RPC's, its headers are not name/value pairs, ...); the RPC server never saw it. `reason` says
+ * what is wrong with it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `invalid RPC request: ${this.reason}. Send the RPC's payload as its schema describes (the typed client does).`
+  }
+}
+
+/**
  * What every call may fail with before it runs.
  *
  * @since 0.1.0
  * @category errors
  */
-export const Refused = Schema.Union(AccessDenied, RateLimited)
+export const Refused = Schema.Union(AccessDenied, RateLimited, InvalidRequest)
 
 /**
  * List the agent types the gateway serves.

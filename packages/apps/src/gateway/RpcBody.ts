@@ -3,7 +3,8 @@
  * message of the RPC protocol whose request id is a number, whose headers are name/value pairs and
  * whose payload is the named RPC's. The RPC server would turn a malformed message into a defect
  * (and an empty 500 or an in-band "Cannot read properties of null"); checked here, it is a 400 that
- * names the line and what is wrong with it.
+ * names the line and what is wrong with it. The messages of `/rpc/ws` pass the same check one by
+ * one (`RpcSocket`).
  *
  * @since 0.1.0
  */
@@ -23,23 +24,67 @@ export type Rpcs = ReadonlyMap<string, { readonly payloadSchema: Schema.Schema.A
 
 const Header = Schema.Tuple(Schema.String, Schema.String)
 
+// the RPC server reads ids with `BigInt`: anything else would be a defect there
+const RequestId = Schema.String.pipe(Schema.pattern(/^\d{1,19}$/, { message: () => "a request id is a decimal number" }))
+
 const Message = Schema.Union(
   Schema.Struct({
     _tag: Schema.Literal("Request"),
-    id: Schema.String.pipe(Schema.pattern(/^\d{1,19}$/, { message: () => "a request id is a decimal number" })),
+    id: RequestId,
     tag: Schema.String,
     payload: Schema.Unknown,
     headers: Schema.Array(Header)
   }),
-  Schema.Struct({ _tag: Schema.Literal("Ack", "Interrupt"), requestId: Schema.String }),
+  Schema.Struct({ _tag: Schema.Literal("Ack", "Interrupt"), requestId: RequestId }),
   Schema.Struct({ _tag: Schema.Literal("Ping", "Eof") })
 )
 const decodeMessage = Schema.decodeUnknownEither(Message)
+const isRequestId = Schema.is(RequestId)
 
 const describe = (error: ParseResult.ParseError) =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) => issue.path.length === 0 ? issue.message : `"${issue.path.join(".")}": ${issue.message}`)
     .join("; ")
+
+/**
+ * Why one message is not one the RPC server can read, and the id of the request it meant to make
+ * when it names one a reply can go to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Invalid {
+  readonly reason: string
+  readonly requestId: string | undefined
+}
+
+/**
+ * Why `line`, one message of the protocol's ndjson, is not a message calling `rpcs`, if it is not.
+ *
+ * @since 0.1.0
+ */
+export const checkMessage = (rpcs: Rpcs, line: string): Invalid | undefined => {
+  const parsed = JsonBody.parse(line)
+  if (Either.isLeft(parsed)) {
+    const reason = parsed.left.code === "too_deep" ? `the message nests deeper than ${JsonBody.maxDepth} levels` : "the message is not JSON"
+    return { reason, requestId: undefined }
+  }
+  const value = parsed.right
+  const id = typeof value === "object" && value !== null && "_tag" in value && value._tag === "Request" && "id" in value &&
+      isRequestId(value.id)
+    ? value.id
+    : undefined
+  const message = decodeMessage(value)
+  if (Either.isLeft(message)) return { reason: `not an RPC message: ${describe(message.left)}`, requestId: id }
+  if (message.right._tag !== "Request") return undefined
+  const rpc = rpcs.get(message.right.tag)
+  if (rpc === undefined) {
+    return { reason: `no RPC "${message.right.tag}"; the gateway's RPCs are ${[...rpcs.keys()].join(", ")}`, requestId: id }
+  }
+  const payload = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(message.right.payload)
+  if (Either.isLeft(payload)) return { reason: `invalid payload for ${message.right.tag}: ${describe(payload.left)}`, requestId: id }
+  return undefined
+}
 
 /**
  * Why `text` is not a body of messages calling `rpcs`, if it is not.
@@ -51,17 +96,8 @@ export const check = (rpcs: Rpcs, text: string): string | undefined => {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (line.length === 0) continue
-    const parsed = JsonBody.parse(line)
-    if (Either.isLeft(parsed)) return `line ${i + 1}: ${parsed.left.message}`
-    const message = decodeMessage(parsed.right)
-    if (Either.isLeft(message)) return `line ${i + 1} is not an RPC message: ${describe(message.left)}`
-    if (message.right._tag !== "Request") continue
-    const rpc = rpcs.get(message.right.tag)
-    if (rpc === undefined) {
-      return `line ${i + 1}: no RPC "${message.right.tag}"; the gateway's RPCs are ${[...rpcs.keys()].join(", ")}`
-    }
-    const payload = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(message.right.payload)
-    if (Either.isLeft(payload)) return `line ${i + 1}: invalid payload for ${message.right.tag}: ${describe(payload.left)}`
+    const invalid = checkMessage(rpcs, line)
+    if (invalid !== undefined) return `line ${i + 1}: ${invalid.reason}`
   }
   return undefined
 }
