@@ -96,6 +96,7 @@ describe("gateway input", () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: { a: "b" } }, /headers/],
       [{ _tag: "Request", id: "abc", tag: "ListPresets", payload: {}, headers: [] }, /decimal number/],
+      [{ _tag: "Interrupt", requestId: "abc" }, /decimal number/],
       [{ _tag: "Request", id: "1", tag: "Ask", payload: { agent: 1 }, headers: [] }, /invalid payload for Ask/],
       [{ _tag: "Request", id: "1", tag: "__proto__", payload: {}, headers: [] }, /no RPC "__proto__"/],
       [null, /not an RPC message/]
