@@ -91,14 +91,18 @@ const watch = (settings: LivenessSettings) =>
     const check = Effect.gen(function*() {
       const runners = yield* sql<{ address: string }>`SELECT address FROM ${sql(RUNNERS)} WHERE healthy`
       if (runners.length === 0) return
-      const locks = yield* sql<{ objid: number | string }>`
-        SELECT objid FROM pg_locks
-        WHERE locktype = 'advisory' AND granted AND classid = ${LOCK_CLASS} AND objsubid = 2
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
-      const live = new Set(locks.map((row) => Number(row.objid)))
+      const others = runners.filter(({ address }) => address !== settings.address)
+      if (others.length === 0) return
+      // A transaction-level try on a runner's key succeeds only when no session holds it, and lets
+      // go when the statement ends. (Reading pg_locks instead takes every lock-manager partition.)
+      const keys = others.map(({ address }) => keyOf(address))
+      const free = yield* sql<{ key: number }>`
+        SELECT k AS key FROM unnest(ARRAY[${sql.literal(keys.join(","))}]::int[]) AS k
+        WHERE pg_try_advisory_xact_lock(${LOCK_CLASS}, k)`
+      const dead = new Set(free.map((row) => Number(row.key)))
       const missing = new Set<string>()
-      for (const { address } of runners) {
-        if (address === settings.address || live.has(keyOf(address))) continue
+      for (const { address } of others) {
+        if (!dead.has(keyOf(address))) continue
         missing.add(address)
         if (!suspected.has(address)) continue
         yield* sql`UPDATE ${sql(RUNNERS)} SET healthy = false WHERE address = ${address} AND healthy`
