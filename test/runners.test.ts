@@ -183,6 +183,12 @@ describe("runners on Postgres", () => {
       const description = await colony.runPromise(Effect.flatMap(keeper, (k) => k.Describe()))
       expect(description.memoryMessages).toBe(4)
       for (const runner of runners) expect(runner.child.exitCode).toBeNull()
+      // every connection dropped at once, liveness locks included: both runners are still counted
+      // alive and share the shards again (neither was left marked unhealthy)
+      const shared = () =>
+        runners.every((r) => heldShards(r.statuses.at(-1)!) > 0) &&
+        runners.reduce((sum, r) => sum + heldShards(r.statuses.at(-1)!), 0) === 300
+      await Promise.any(runners.map((r) => r.waitForStatus(shared, 30_000)))
     } finally {
       await colony.dispose()
     }
