@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Mailbox, Option, Schema, type Scope, Stream } from "effect"
+import { Effect, Mailbox, Metric, Option, Schema, type Scope, Stream } from "effect"
 
 /**
  * Items a follower may leave unread before it is ended, unless `make` is told otherwise.
@@ -15,6 +15,17 @@ import { Effect, Mailbox, Option, Schema, type Scope, Stream } from "effect"
  * @since 0.1.0
  */
 export const capacity = 1000
+
+/**
+ * Followers ended with `FollowerOverflow`, in this process, by the `name` of their broadcast
+ * (`session`, `session_log`, ...): what the bounds dropped, for the metrics endpoint.
+ *
+ * @since 0.1.0
+ */
+export const overflowedTotal = Metric.counter("colony_followers_overflowed_total", {
+  description: "followers of a broadcast (session callers and watchers, event feeds) ended for falling behind, by broadcast",
+  incremental: true
+})
 
 /**
  * A follower read too slowly and was ended: `capacity` items waited unread. It received the first
@@ -83,14 +94,18 @@ interface Follower<A> {
 const all = () => true
 
 /**
- * A broadcast whose followers each buffer at most `capacity` items.
+ * A broadcast whose followers each buffer at most `capacity` items; the followers it ends are
+ * counted in `overflowedTotal` under `name`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A>(options: { readonly capacity?: number | undefined } = {}): Effect.Effect<Broadcast<A>> =>
+export const make = <A>(
+  options: { readonly capacity?: number | undefined; readonly name?: string | undefined } = {}
+): Effect.Effect<Broadcast<A>> =>
   Effect.sync(() => {
     const limit = options.capacity ?? capacity
+    const counter = Metric.tagged(overflowedTotal, "broadcast", options.name ?? "unnamed")
     const followers = new Set<Follower<A>>()
     let overflowed = 0
 
@@ -113,7 +128,7 @@ export const make = <A>(options: { readonly capacity?: number | undefined } = {}
         if (behind.length === 0) return Effect.void
         for (const follower of behind) followers.delete(follower)
         overflowed += behind.length
-        return Effect.forEach(behind, end, { discard: true })
+        return Effect.zipRight(Metric.incrementBy(counter, behind.length), Effect.forEach(behind, end, { discard: true }))
       })
 
     const follow = (followOptions: FollowOptions<A> = {}) =>

@@ -23,7 +23,7 @@ import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
 import { AgentError, type Colony } from "@colony/runtime"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Mailbox, Option, Ref, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
 import * as Broadcast from "./Broadcast.js"
 import { Collaboration, Result, Stamped } from "./Collaboration.js"
 import * as engine from "./internal/engine.js"
@@ -86,7 +86,9 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
 }
 
 /**
- * Run a collaboration on a task; streams its events, then `Finished`.
+ * Run a collaboration on a task; streams its events, then `Finished`. The caller follows the run
+ * as a watcher does: one that leaves `Broadcast.capacity` items unread is ended with
+ * `Broadcast.FollowerOverflow`, while the run goes on (`Watch` replays it from its start).
  *
  * @since 0.1.0
  * @category protocol
@@ -94,7 +96,7 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
 export const Run = Rpc.make("Run", {
   payload: { collaboration: Collaboration, task: Schema.String },
   success: Progress,
-  error: Schema.Union(SessionBusy, SessionCancelled, AgentError.UnknownAgent),
+  error: Schema.Union(SessionBusy, SessionCancelled, AgentError.UnknownAgent, Broadcast.FollowerOverflow),
   stream: true
 })
 
@@ -163,6 +165,15 @@ type State =
 
 // the log is kept for the run's life, so a watcher that was ended misses nothing by watching again
 const resume = "watch the session again: it replays the run from its start"
+const resumeRun = "the run goes on: watch the session to follow it, replayed from its start"
+
+// What the broadcast of a run carries: each item with its position in the log, then the end of
+// the run (no item), with the failure a run that did not complete ended with.
+interface Logged {
+  readonly index: number
+  readonly item: Progress | undefined
+  readonly failure?: Cause.Cause<RunError> | undefined
+}
 
 /**
  * Host sessions in this process. Sessions call agents through the colony, so the process needs
@@ -186,15 +197,13 @@ export const layerWith = (
     // the run) with its position, so a watcher joining mid-run neither misses nor repeats one. Each
     // watcher buffers at most `options.followerBuffer` items, whatever the length of the run.
     let log: Array<Progress> = []
-    const hub = yield* Broadcast.make<{ readonly index: number; readonly item: Progress | undefined }>({
-      capacity: options.followerBuffer
-    })
+    const hub = yield* Broadcast.make<Logged>({ capacity: options.followerBuffer, name: "session" })
     const record = (item: Progress) =>
       Effect.suspend(() => {
         log.push(item)
         return hub.publish({ index: log.length - 1, item })
       })
-    const endOfRun = Effect.suspend(() => hub.publish({ index: log.length, item: undefined }))
+    const endOfRun = (failure: Cause.Cause<RunError>) => Effect.suspend(() => hub.publish({ index: log.length, item: undefined, failure }))
 
     // A detached run has no request in flight to keep its session active, and the cluster
     // passivates an entity that has handled no request for `maxIdleTime`, stopping the run. So
@@ -212,7 +221,6 @@ export const layerWith = (
       Effect.gen(function*() {
         const current = yield* Ref.get(state)
         if (current._tag === "running") return yield* new SessionBusy({ session: id })
-        const mailbox = yield* Mailbox.make<Progress, RunError>()
         yield* Ref.set(progress, { clock: 0, events: 0 })
         log = []
         yield* Ref.set(state, { _tag: "running", pattern: collaboration._tag, fiber: undefined })
@@ -222,35 +230,28 @@ export const layerWith = (
               // recorded before the state says completed: a watcher that sees "completed" has it
               Effect.zipRight(
                 record(new Finished({ result })),
-                Effect.zipRight(
-                  Ref.set(state, { _tag: "completed", pattern: collaboration._tag, result }),
-                  Effect.zipRight(mailbox.offer(new Finished({ result })), mailbox.end)
-                )
+                Ref.set(state, { _tag: "completed", pattern: collaboration._tag, result })
               ),
             onFailure: (cause) => {
               const cancelled = Cause.isInterruptedOnly(cause)
               const failure = Cause.failureOption(cause)
               const reason = cancelled ? "cancelled" : failure._tag === "Some" ? failure.value.message : Cause.pretty(cause)
               return Effect.zipRight(
-                Effect.zipRight(
-                  Ref.set(state, { _tag: cancelled ? "cancelled" : "failed", pattern: collaboration._tag, reason }),
-                  endOfRun
-                ),
-                cancelled
-                  ? mailbox.fail(new SessionCancelled({ session: id }))
-                  : failure._tag === "Some"
-                  ? mailbox.fail(failure.value)
-                  : mailbox.failCause(Cause.die(Cause.squash(cause)))
+                Ref.set(state, { _tag: cancelled ? "cancelled" : "failed", pattern: collaboration._tag, reason }),
+                endOfRun(
+                  cancelled
+                    ? Cause.fail(new SessionCancelled({ session: id }))
+                    : failure._tag === "Some"
+                    ? Cause.fail(failure.value)
+                    : Cause.die(Cause.squash(cause))
+                )
               )
             }
           })
         const fiber = yield* engine.execute(collaboration, task, {
           session: id,
           onEvent: (event) =>
-            Effect.zipRight(
-              Effect.zipRight(Ref.update(progress, (p) => ({ clock: event.stamp.time, events: p.events + 1 })), record(event)),
-              Effect.asVoid(mailbox.offer(event))
-            )
+            Effect.zipRight(Ref.update(progress, (p) => ({ clock: event.stamp.time, events: p.events + 1 })), record(event))
         }).pipe(
           Effect.raceFirst(keepActive),
           Effect.onExit((exit) => Effect.zipRight(finish(exit), Effect.forkIn(touch, scope))),
@@ -258,11 +259,22 @@ export const layerWith = (
           Effect.forkIn(scope)
         )
         yield* Ref.set(state, { _tag: "running", pattern: collaboration._tag, fiber })
-        return mailbox
       })
 
     return Session.of({
-      Run: ({ payload }) => lock.withPermits(1)(start(payload.collaboration, payload.task)),
+      // The caller follows from before the run starts, so it misses no item; its buffer is bounded
+      // like a watcher's, and what the run keeps is the log, whatever the caller reads.
+      Run: ({ payload }) =>
+        Stream.unwrapScoped(Effect.gen(function*() {
+          const live = yield* hub.follow({ resume: resumeRun })
+          yield* lock.withPermits(1)(start(payload.collaboration, payload.task))
+          return live.pipe(
+            Stream.takeUntil(({ item }) => item === undefined || item instanceof Finished),
+            Stream.flatMap(({ failure, item }): Stream.Stream<Progress, RunError> =>
+              item !== undefined ? Stream.succeed(item) : failure !== undefined ? Stream.failCause(failure) : Stream.empty
+            )
+          )
+        })),
       Status: () =>
         Effect.gen(function*() {
           const s = yield* Ref.get(state)
@@ -324,7 +336,7 @@ export const run = (
   session: string,
   collaboration: Collaboration,
   task: string
-): Stream.Stream<Progress, RunError | AgentError.AgentUnavailable, Sharding> =>
+): Stream.Stream<Progress, RunError | AgentError.AgentUnavailable | Broadcast.FollowerOverflow, Sharding> =>
   Stream.unwrap(
     Effect.map(Session.client, (client) =>
       client(session).Run({ collaboration, task }).pipe(
@@ -346,7 +358,7 @@ export const result = (
   session: string,
   collaboration: Collaboration,
   task: string
-): Effect.Effect<Result, RunError | AgentError.AgentUnavailable, Sharding> =>
+): Effect.Effect<Result, RunError | AgentError.AgentUnavailable | Broadcast.FollowerOverflow, Sharding> =>
   run(session, collaboration, task).pipe(
     Stream.filter((p): p is Finished => p instanceof Finished),
     Stream.runLast,

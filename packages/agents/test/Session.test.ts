@@ -1,7 +1,7 @@
 import { Broadcast, Collaboration, Session } from "@colony/agents"
 import { Agent, Colony, LanguageModel } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Either, Fiber, Layer, Metric, Option, Queue, Stream, TestClock } from "effect"
 import { colony, ref } from "./fixtures.js"
 
 const sessions = Session.layer.pipe(Layer.provideMerge(colony))
@@ -144,6 +144,48 @@ describe("Session watchers", () => {
       // its own buffer was dropped: it got what its RPC client held and one chunk on the way
       expect(after).toBeLessThanOrEqual(rpcBuffer + followerBuffer)
       expect(after).toBeLessThan(watched.length - before)
+    }).pipe(Effect.provide(bounded)))
+})
+
+describe("Session callers", () => {
+  const followerBuffer = 16
+  // the items the caller's RPC client holds for its reader (`@effect/rpc`'s default stream buffer)
+  const rpcBuffer = 16
+  const bounded = Session.layerWith({ followerBuffer }).pipe(Layer.provideMerge(colony))
+  const overflowed = Metric.tagged(Broadcast.overflowedTotal, "broadcast", "session")
+
+  it.scopedLive("a caller that stops reading its run is ended with FollowerOverflow, counted, and the run completes", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.Peer.make({
+        peers: [ref("sleeper/c1"), ...[2, 3, 4, 5, 6].map((n) => ref(`helper/c${n}`))],
+        rounds: 3,
+        stop: "fixed-rounds",
+        stepTimeoutMs: 300
+      })
+      const countedBefore = (yield* Metric.value(overflowed)).count
+      // the caller takes the first items, then reads nothing until the run is over
+      const stalled = yield* Stream.toPull(Session.run("s-caller", pattern, "Anyone there?"))
+      const first = Chunk.size(yield* stalled)
+      const watched = Chunk.toReadonlyArray(yield* Stream.runCollect(Session.watch("s-caller")))
+      expect(watched.at(-1)).toBeInstanceOf(Session.Finished)
+      expect(watched.length - first).toBeGreaterThan(followerBuffer + rpcBuffer)
+      expect((yield* Session.status("s-caller")).state).toBe("completed")
+
+      let after = 0
+      let ended: Option.Option<unknown> = Option.none()
+      while (true) {
+        const next = yield* Effect.either(stalled)
+        if (Either.isLeft(next)) {
+          ended = next.left
+          break
+        }
+        after += Chunk.size(next.right)
+      }
+      const overflow = Option.getOrUndefined(ended)
+      expect(overflow).toBeInstanceOf(Broadcast.FollowerOverflow)
+      expect((overflow as Broadcast.FollowerOverflow).capacity).toBe(followerBuffer)
+      expect(after).toBeLessThanOrEqual(rpcBuffer + followerBuffer)
+      expect((yield* Metric.value(overflowed)).count - countedBefore).toBe(1)
     }).pipe(Effect.provide(bounded)))
 })
 

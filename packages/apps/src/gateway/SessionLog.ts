@@ -11,7 +11,14 @@ import type { Sharding } from "@effect/cluster/Sharding"
 import { Cause, Clock, Context, Effect, Exit, Layer, Option, type Scope, Stream } from "effect"
 import { SessionSummary } from "./GatewayRpcs.js"
 
-type RunError = Session.SessionBusy | Session.SessionCancelled | AgentError.UnknownAgent | AgentError.AgentUnavailable
+// The log reads its run at once, so the run's own bound (FollowerOverflow) is not reached in
+// practice; its followers have theirs.
+type RunError =
+  | Session.SessionBusy
+  | Session.SessionCancelled
+  | AgentError.UnknownAgent
+  | AgentError.AgentUnavailable
+  | Broadcast.FollowerOverflow
 
 /**
  * How a followed run can end badly: the run's own failures, or `Broadcast.FollowerOverflow` when
@@ -131,7 +138,7 @@ export const make = <R>(
           startedAt: yield* Clock.currentTimeMillis,
           progress: [],
           exit: undefined,
-          hub: yield* Broadcast.make<Item>({ capacity: options.followerBuffer })
+          hub: yield* Broadcast.make<Item>({ capacity: options.followerBuffer, name: "session_log" })
         }
         entries.delete(session)
         entries.set(session, entry)

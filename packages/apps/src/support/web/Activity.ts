@@ -149,7 +149,7 @@ const defaults: Limits = { eventsPerConversation: 300, conversations: 200, follo
 export const make = (limits: Limits = defaults): Effect.Effect<Activity, never, Events.Events | Scope.Scope> =>
   Effect.gen(function*() {
     const bus = yield* Events.Events
-    const hub = yield* Broadcast.make<Entry>({ capacity: limits.followerBuffer })
+    const hub = yield* Broadcast.make<Entry>({ capacity: limits.followerBuffer, name: "support_activity" })
     // Map iteration order is insertion order: re-inserting a conversation on each event keeps the
     // least recently active first, which is the one to forget.
     const histories = new Map<
