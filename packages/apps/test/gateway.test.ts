@@ -133,6 +133,22 @@ describe("gateway: refusals", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("request_too_large")
   })
 
+  it("wrong keys from one address are throttled like calls: past the limit, 429 instead of 401", async () => {
+    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 3 }, support: false }))
+    try {
+      const guess = (n: number) => fetch(`${limited.url}/v1/models`, { headers: { authorization: `Bearer guess-${n}` } })
+      for (let n = 0; n < 3; n++) expect((await guess(n)).status).toBe(401)
+      const refused = await guess(3)
+      expect(refused.status).toBe(429)
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limit_exceeded")
+      // a missing key counts the same
+      expect((await fetch(`${limited.url}/v1/models`)).status).toBe(429)
+    } finally {
+      await limited.close()
+    }
+  })
+
   it("over the rate limit gets 429 with Retry-After", async () => {
     const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 2 }, support: false }))
     try {
