@@ -458,3 +458,14 @@ describe("Collaboration", () => {
       expect(error.message).toContain("nobody")
     }).pipe(Effect.provide(colony)))
 })
+
+describe("direct runs", () => {
+  it.live("each direct run has its own session id, unique across processes (no per-process counter)", () =>
+    Effect.gen(function*() {
+      const pattern = Collaboration.MasterSlave.make({ coordinator: ref("lead/d1"), workers: [ref("helper/d2")] })
+      const first = yield* Collaboration.run(pattern, "Trip: book flights")
+      const second = yield* Collaboration.run(pattern, "Trip: book flights")
+      for (const { session } of [first, second]) expect(session).toMatch(/^direct-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      expect(first.session).not.toBe(second.session)
+    }).pipe(Effect.provide(colony), Effect.scoped))
+})
