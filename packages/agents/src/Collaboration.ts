@@ -16,245 +16,30 @@
  * @since 0.1.0
  */
 import type { AgentError, Colony } from "@colony/runtime"
-import { Agent, Events } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { Config, type Effect, Option, Schema } from "effect"
 import * as engine from "./internal/engine.js"
-import { Stamp } from "./LogicalClock.js"
+import type { Collaboration, MasterSlave, VotingRule } from "./internal/patterns.js"
+import type { Result } from "./internal/result.js"
+import type { RunOptions } from "./internal/runContext.js"
 
-/**
- * An agent instance: its type and its id.
- *
- * @since 0.1.0
- * @category models
- */
-export class AgentRef extends Schema.Class<AgentRef>("@colony/agents/AgentRef")({
-  agent: Schema.String,
-  id: Schema.String
-}) {
-  override toString() {
-    return `${this.agent}/${this.id}`
-  }
-}
-
-/**
- * An agent instance from its address, `"type/id"`: `ref("analyst/a")`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const ref = (address: string): AgentRef => {
-  const slash = address.indexOf("/")
-  if (slash <= 0 || slash === address.length - 1) {
-    throw new Error(`Collaboration.ref: "${address}" is not an agent address; write "type/id", e.g. "analyst/a"`)
-  }
-  return new AgentRef({ agent: address.slice(0, slash), id: address.slice(slash + 1) })
-}
-
-// --- master-slave ---
-
-/**
- * How a coordinator splits the task (see `Decompose`):
- * `"clauses"` — horizontal, one subtask per clause the task lists (the default);
- * `"replicate"` — every worker gets the whole task (for votes and averages);
- * `"planned"` — the coordinator's model writes the plan (clauses when it gives no usable plan);
- * `Vertical` — one subtask per function, each needing that capability;
- * `Horizontal` — the task over blocks of `items` (one block per worker unless `blocks` is set);
- * `Hybrid` — clauses, each split by function.
- *
- * @since 0.1.0
- * @category models
- */
-export const Decomposition = Schema.Union(
-  Schema.Literal("clauses", "replicate", "planned"),
-  Schema.TaggedStruct("Vertical", { functions: Schema.NonEmptyArray(Schema.String) }),
-  Schema.TaggedStruct("Horizontal", {
-    items: Schema.NonEmptyArray(Schema.String),
-    blocks: Schema.optional(Schema.Int.pipe(Schema.positive()))
-  }),
-  Schema.TaggedStruct("Hybrid", { functions: Schema.NonEmptyArray(Schema.String) })
-)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Decomposition = typeof Decomposition.Type
-
-/**
- * Which worker takes which subtask (see `Assign`). `"least-loaded"` counts the requests this
- * process has in flight to each worker (`LoadTracker`); `"capability"` matches a subtask's
- * capability against the workers' `Describe` replies; `"priority"` dispatches by `priorities`;
- * `"contract-net"` announces each subtask and awards it to the lowest bid.
- *
- * @since 0.1.0
- * @category models
- */
-export const Assignment = Schema.Literal("round-robin", "least-loaded", "capability", "priority", "contract-net")
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Assignment = typeof Assignment.Type
-
-/**
- * How the answers become one (see `Aggregate`). Votes and averages are taken per subtask among
- * the workers that answered it, so they belong with `decompose: "replicate"`.
- *
- * @since 0.1.0
- * @category models
- */
-export const Aggregation = Schema.Literal(
-  "synthesis",
-  "concatenation",
-  "majority",
-  "weighted-vote",
-  "weighted-average",
-  "quorum"
-)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Aggregation = typeof Aggregation.Type
-
-/**
- * A coordinator decomposes the task, assigns the subtasks to workers, and aggregates their
- * answers. A worker that stays failed after supervision has its subtask reassigned to another
- * (`reassignOnFailure`); with no worker left the part is reported missing.
- *
- * @since 0.1.0
- * @category models
- */
-export class MasterSlave extends Schema.TaggedClass<MasterSlave>()("MasterSlave", {
-  coordinator: AgentRef,
-  workers: Schema.NonEmptyArray(AgentRef),
-  decompose: Schema.optionalWith(Decomposition, { default: () => "clauses" as const }),
-  assign: Schema.optionalWith(Assignment, { default: () => "round-robin" as const }),
-  aggregate: Schema.optionalWith(Aggregation, { default: () => "synthesis" as const }),
-  reassignOnFailure: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  /** the choices workers vote among (votes read free text otherwise) */
-  options: Schema.optional(Schema.NonEmptyArray(Schema.String)),
-  /** weight of each worker, by position, for weighted votes and averages (default 1) */
-  weights: Schema.optional(Schema.Array(Schema.Number)),
-  /** priority of each subtask, by position, for `assign: "priority"` (default 0; higher first) */
-  priorities: Schema.optional(Schema.Array(Schema.Number)),
-  /** votes a choice needs with `aggregate: "quorum"`; default a strict majority of the answers asked for */
-  quorum: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  /** a call that takes longer counts as failed (default 5 minutes) */
-  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
-}) {}
-
-// --- peer ---
-
-/**
- * When peers stop debating: after `rounds` rounds in any case; `"no-change"` (the default) also
- * when no peer changed its choice from the previous round; `Agreement` when at least `threshold`
- * (0..1) of the answering peers hold the same choice.
- *
- * @since 0.1.0
- * @category models
- */
-export const StoppingRule = Schema.Union(
-  Schema.Literal("fixed-rounds", "no-change"),
-  Schema.TaggedStruct("Agreement", { threshold: Schema.Number.pipe(Schema.between(0, 1)) })
-)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type StoppingRule = typeof StoppingRule.Type
-
-/**
- * How the peers' final answers decide: `"majority"` (ties to the choice voted first), `Weighted`
- * (weights by peer position), or `Judge` (another agent picks among the options or the answers).
- *
- * @since 0.1.0
- * @category models
- */
-export const VotingRule = Schema.Union(
-  Schema.Literal("majority"),
-  Schema.TaggedStruct("Weighted", { weights: Schema.Array(Schema.Number) }),
-  Schema.TaggedStruct("Judge", { judge: AgentRef })
-)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type VotingRule = typeof VotingRule.Type
-
-const deliberation = {
-  peers: Schema.NonEmptyArray(AgentRef),
-  /** the most rounds of debate */
-  rounds: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 2 }),
-  stop: Schema.optionalWith(StoppingRule, { default: () => "no-change" as const }),
-  vote: Schema.optionalWith(VotingRule, { default: () => "majority" as const }),
-  /** the choices peers pick among; without them a peer's choice is its whole answer */
-  options: Schema.optional(Schema.NonEmptyArray(Schema.String)),
-  /**
-   * peers that must answer the final round for a decision; default a strict majority, so
-   * `peers - quorum` failed peers are tolerated
-   */
-  quorum: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  /** a call that takes longer counts as failed (default 5 minutes) */
-  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
-}
-
-/**
- * Peers debate: each answers, then sees the others' previous answers and answers again, until the
- * stopping rule holds; the voting rule decides among the last answers.
- *
- * @since 0.1.0
- * @category models
- */
-export class Peer extends Schema.TaggedClass<Peer>()("Peer", deliberation) {}
-
-/**
- * A named team of peers inside a `Hybrid`.
- *
- * @since 0.1.0
- * @category models
- */
-export class Team extends Schema.Class<Team>("@colony/agents/Team")({
-  name: Schema.String,
-  ...deliberation
-}) {}
-
-// --- hybrid ---
-
-/**
- * A coordinator over teams: each team deliberates as `Peer` on its part (the whole task with
- * `decompose: "replicate"`, or the task's clauses dealt round-robin), then the coordinator
- * aggregates the teams' decisions.
- *
- * @since 0.1.0
- * @category models
- */
-export class Hybrid extends Schema.TaggedClass<Hybrid>()("Hybrid", {
-  coordinator: AgentRef,
-  teams: Schema.NonEmptyArray(Team),
-  decompose: Schema.optionalWith(Schema.Literal("replicate", "clauses"), { default: () => "replicate" as const }),
-  aggregate: Schema.optionalWith(Schema.Literal("synthesis", "concatenation", "majority"), {
-    default: () => "synthesis" as const
-  }),
-  stepTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
-}) {}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const Collaboration = Schema.Union(MasterSlave, Peer, Hybrid)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Collaboration = typeof Collaboration.Type
+export {
+  AgentRef,
+  Aggregation,
+  Assignment,
+  Collaboration,
+  Decomposition,
+  Hybrid,
+  MasterSlave,
+  participants,
+  Peer,
+  ref,
+  StoppingRule,
+  Team,
+  VotingRule
+} from "./internal/patterns.js"
+export { CastVote, Contribution, Missing, Result, Stamped } from "./internal/result.js"
+export type { RunOptions } from "./internal/runContext.js"
 
 // --- bounds ---
 
@@ -413,119 +198,6 @@ export const checkBounds = (
   return Option.none()
 }
 
-// --- result ---
-
-/**
- * What one agent contributed to a result. `step` is the step key (`subtask-2/attempt-1`,
- * `team-a/round-2/critic/p1`) that identifies the call.
- *
- * @since 0.1.0
- * @category models
- */
-export class Contribution extends Schema.Class<Contribution>("@colony/agents/Contribution")({
-  by: AgentRef,
-  role: Schema.Literal("worker", "coordinator", "peer", "judge", "planner", "bidder"),
-  task: Schema.String,
-  text: Schema.String,
-  model: Schema.String,
-  simulated: Schema.Boolean,
-  totalTokens: Schema.Number,
-  /** what its model call cost, from the model's price table */
-  cost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  step: Schema.optionalWith(Schema.String, { default: () => "" }),
-  /** the tools the agent called for this part, in order */
-  tools: Schema.optionalWith(Schema.Array(Agent.ToolUse), { default: () => [] })
-}) {}
-
-/**
- * A part the collaboration could not get, and why.
- *
- * @since 0.1.0
- * @category models
- */
-export class Missing extends Schema.Class<Missing>("@colony/agents/Missing")({
-  task: Schema.String,
-  step: Schema.String,
-  /** the last agent that was asked, if any */
-  by: Schema.optional(AgentRef),
-  reason: Schema.String
-}) {}
-
-/**
- * One vote that went into a decision, with how it was read from the answer.
- *
- * @since 0.1.0
- * @category models
- */
-export class CastVote extends Schema.Class<CastVote>("@colony/agents/CastVote")({
-  voter: AgentRef,
-  choice: Schema.String,
-  weight: Schema.Number,
-  how: Schema.String,
-  step: Schema.String
-}) {}
-
-/**
- * The answer of a collaboration with its provenance: who contributed what, the votes that
- * decided, and the parts that are missing. `complete` is false when anything is missing.
- *
- * @since 0.1.0
- * @category models
- */
-export class Result extends Schema.Class<Result>("@colony/agents/Result")({
-  pattern: Schema.String,
-  answer: Schema.String,
-  simulated: Schema.Boolean,
-  contributions: Schema.Array(Contribution),
-  totalTokens: Schema.Number,
-  /** the summed cost of every model call of the collaboration */
-  totalCost: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  missing: Schema.optionalWith(Schema.Array(Missing), { default: () => [] }),
-  complete: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  votes: Schema.optionalWith(Schema.Array(CastVote), { default: () => [] }),
-  /** rounds of debate (the most any team needed), 0 for master-slave */
-  rounds: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  /** the session that produced it */
-  session: Schema.optionalWith(Schema.String, { default: () => "" })
-}) {}
-
-/**
- * An event with the logical timestamp the session gave it. The session's own events carry the
- * same time in their `clock` field; agent events it forwards (model calls, restarts) only have it
- * here.
- *
- * @since 0.1.0
- * @category models
- */
-export class Stamped extends Schema.Class<Stamped>("@colony/agents/Stamped")({
-  stamp: Stamp,
-  event: Events.Event
-}) {}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface RunOptions {
-  /** the id the events carry; by default a fresh `direct-<uuid>` */
-  readonly session?: string | undefined
-  /** called with every event as it is recorded, in logical-time order */
-  readonly onEvent?: ((event: Stamped) => Effect.Effect<void>) | undefined
-  /**
-   * Wraps every agent call, given its step key (`plan`, `subtask-2/attempt-1`,
-   * `team-a/round-2/red/p1`, `synthesis`; unique within a run). The default runs the call; a
-   * durable runner can make each step a workflow activity so a resumed run does not call again.
-   */
-  readonly step?: (<A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
-  /**
-   * Give every `Ask` of the run a message id derived from the session and the step key, so a
-   * step asked again (a run resumed after a crash) reaches a durable agent as the same message
-   * and is answered from its stored reply instead of calling the model again. Only for runs whose
-   * session id is used once (a durable session); default false.
-   */
-  readonly stableMessageIds?: boolean | undefined
-}
-
 /**
  * Run a collaboration on a task in the current colony, in the caller's fiber. Agent failures do
  * not fail the run: they are retried elsewhere where the pattern allows and otherwise reported in
@@ -540,24 +212,3 @@ export const run = (
 ): Effect.Effect<Result, AgentError.UnknownAgent, Colony.Services | Sharding> =>
   engine.execute(collaboration, task, options)
 
-/**
- * Every agent a collaboration talks to.
- *
- * @since 0.1.0
- */
-export const participants = (collaboration: Collaboration): ReadonlyArray<AgentRef> => {
-  switch (collaboration._tag) {
-    case "MasterSlave":
-      return [collaboration.coordinator, ...collaboration.workers]
-    case "Peer":
-      return [...collaboration.peers, ...(typeof collaboration.vote === "object" && collaboration.vote._tag === "Judge" ? [collaboration.vote.judge] : [])]
-    case "Hybrid":
-      return [
-        collaboration.coordinator,
-        ...collaboration.teams.flatMap((team) => [
-          ...team.peers,
-          ...(typeof team.vote === "object" && team.vote._tag === "Judge" ? [team.vote.judge] : [])
-        ])
-      ]
-  }
-}
