@@ -45,7 +45,7 @@ const runOne = (id: string, title: string): Promise<SuiteResult> =>
     const started = Date.now()
     const child = spawn(
       process.execPath,
-      ["--expose-gc", "--max-old-space-size=8192", "--import", "tsx", runnerEntry, id, file, ...(quick ? ["--quick"] : [])],
+      ["--expose-gc", "--max-old-space-size=8192", "--conditions=@colony/source", "--import", "tsx", runnerEntry, id, file, ...(quick ? ["--quick"] : [])],
       { stdio: ["ignore", "inherit", "inherit"] }
     )
     child.once("exit", (code, signal) => {

@@ -2,7 +2,7 @@
  * One suite in a process of its own (started by `main.ts` with `--expose-gc`): runs it and writes
  * its result as JSON to the file named on the command line. Progress goes to stderr.
  *
- *   node --expose-gc --import tsx src/runSuite.ts <suite> <result.json> [--quick]
+ *   node --expose-gc --conditions=@colony/source --import tsx src/runSuite.ts <suite> <result.json> [--quick]
  */
 import { writeFileSync } from "node:fs"
 import type { SuiteResult } from "./lib/Suite.js"

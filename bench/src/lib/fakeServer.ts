@@ -29,7 +29,7 @@ export interface FakeServer {
 export const start = (options: { readonly latencyMs: number }): Promise<FakeServer> =>
   new Promise((resolve, reject) => {
     const child = fork(entry, [String(options.latencyMs)], {
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--conditions=@colony/source", "--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
     let next = 0

@@ -38,7 +38,7 @@ const run = (count: number, message: string, mode: string, budgetMs: number): Pr
   new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--expose-gc", "--max-old-space-size=12288", "--import", "tsx", probe, String(count), message, mode, String(budgetMs)],
+      ["--expose-gc", "--max-old-space-size=12288", "--conditions=@colony/source", "--import", "tsx", probe, String(count), message, mode, String(budgetMs)],
       { stdio: ["ignore", "pipe", "inherit"] }
     )
     let out = ""

@@ -4,7 +4,7 @@
  * heap is read after full collections — before, with the agents idle, and (with `passivate`)
  * once the cluster has passivated them all. Prints one JSON line.
  *
- *   node --expose-gc --import tsx memoryProbe.ts <count> <ask|describe|bare> <idle|passivate> <budgetMs>
+ *   node --expose-gc --conditions=@colony/source --import tsx memoryProbe.ts <count> <ask|describe|bare> <idle|passivate> <budgetMs>
  *
  * `bare` activates plain `@effect/cluster` entities instead of agents: the cluster's own share.
  */

@@ -7,8 +7,8 @@
  *   mkdir -p /tmp/before/node_modules && git archive <commit> | tar -x -C /tmp/before
  *   for e in node_modules/* node_modules/.bin; do [ "$e" = node_modules/@colony ] || ln -s "$PWD/$e" /tmp/before/$e; done
  *   cp -a node_modules/@colony /tmp/before/node_modules/  # relative links: its own packages
- *   node --expose-gc --import tsx bench/src/tools/abTrees.ts /tmp/before single 12 200
- *   node --expose-gc --import tsx bench/src/tools/abTrees.ts /tmp/before team 12 30
+ *   node --expose-gc --conditions=@colony/source --import tsx bench/src/tools/abTrees.ts /tmp/before single 12 200
+ *   node --expose-gc --conditions=@colony/source --import tsx bench/src/tools/abTrees.ts /tmp/before team 12 30
  *
  * Both trees share this process's `effect` and `@effect/*` (the other tree's node_modules link to
  * this one's), each with its own `@colony` packages and its own embedded colony.

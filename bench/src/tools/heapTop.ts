@@ -3,7 +3,7 @@
  * and self sizes, largest first. Given the number of agents in the heap, also per agent — the
  * groups whose count is a multiple of the agents are what each agent holds.
  *
- *   BENCH_HEAP_SNAPSHOT=/tmp/idle.heapsnapshot node --expose-gc --import tsx bench/src/suites/memoryProbe.ts 5000 describe idle 600000
+ *   BENCH_HEAP_SNAPSHOT=/tmp/idle.heapsnapshot node --expose-gc --conditions=@colony/source --import tsx bench/src/suites/memoryProbe.ts 5000 describe idle 600000
  *   npx tsx bench/src/tools/heapTop.ts /tmp/idle.heapsnapshot 5000 [top]
  */
 import { readFileSync } from "node:fs"

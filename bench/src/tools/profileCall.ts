@@ -2,8 +2,8 @@
  * Profile one contender's single-agent call: N sequential calls against the fake server (in its
  * own process), after a warm-up. Run it under the profiler and read the result with `cpuTop.ts`:
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/tools/profileCall.ts colony 5000
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/tools/profileCall.ts colony 1000 team
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=@colony/source --import tsx bench/src/tools/profileCall.ts colony 5000
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=@colony/source --import tsx bench/src/tools/profileCall.ts colony 1000 team
  *   npx tsx bench/src/tools/cpuTop.ts /tmp/prof/<file>.cpuprofile
  */
 import type { Contender } from "../contenders/Contender.js"

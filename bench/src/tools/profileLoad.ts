@@ -1,7 +1,7 @@
 /**
  * Profile one contender under the throughput suite's load: C concurrent sessions for a window.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/tools/profileLoad.ts colony 1000 5000 [latencyMs]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=@colony/source --import tsx bench/src/tools/profileLoad.ts colony 1000 5000 [latencyMs]
  */
 import { contenders } from "../contenders/index.js"
 import * as FakeServer from "../lib/fakeServer.js"
