@@ -91,8 +91,6 @@ describe("gateway input", () => {
   })
 
   it("a malformed /rpc body is a 400 naming the line, never a defect", async () => {
-    const rpc = (message: unknown) =>
-      post("/rpc", JSON.stringify(message) + "\n", { "content-type": "application/ndjson" })
     const cases: Array<[unknown, RegExp]> = [
       [{ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: { a: "b" } }, /headers/],
       [{ _tag: "Request", id: "abc", tag: "ListPresets", payload: {}, headers: [] }, /decimal number/],
@@ -101,9 +99,16 @@ describe("gateway input", () => {
       [{ _tag: "Request", id: "1", tag: "__proto__", payload: {}, headers: [] }, /no RPC "__proto__"/],
       [null, /not an RPC message/]
     ]
-    for (const [message, why] of cases) {
-      const response = await rpc(message)
-      expect(response.status, JSON.stringify(message)).toBe(400)
+    const bodies: Array<[string, RegExp]> = [
+      ...cases.map(([message, why]): [string, RegExp] => [JSON.stringify(message) + "\n", why]),
+      ["\n", /line 1 is empty/],
+      ["{\"_tag\":\"Ping\"}\n\r\n", /line 2 is empty/],
+      ["", /no message/],
+      [JSON.stringify({ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: [] }), /does not end with a newline/]
+    ]
+    for (const [body, why] of bodies) {
+      const response = await post("/rpc", body, { "content-type": "application/ndjson" })
+      expect(response.status, JSON.stringify(body)).toBe(400)
       const error = await errorOf(response)
       expect(error.code).toBe("invalid_rpc")
       expect(error.message).toMatch(why)

@@ -92,10 +92,15 @@ export const checkMessage = (rpcs: Rpcs, line: string): Invalid | undefined => {
  * @since 0.1.0
  */
 export const check = (rpcs: Rpcs, text: string): string | undefined => {
+  // The RPC server parses every line up to the last newline, a blank one too (a defect there), and
+  // drops what follows it without a word.
   const lines = text.split("\n")
+  const rest = lines.pop()!
+  if (rest.trim().length > 0) return `line ${lines.length + 1} does not end with a newline (ndjson ends every message with one)`
+  if (lines.length === 0) return "the body has no message: send one RPC message a line, each ending with a newline"
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
-    if (line.length === 0) continue
+    if (line.length === 0) return `line ${i + 1} is empty`
     const invalid = checkMessage(rpcs, line)
     if (invalid !== undefined) return `line ${i + 1}: ${invalid.reason}`
   }
