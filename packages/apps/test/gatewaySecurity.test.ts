@@ -120,10 +120,14 @@ describe("gateway security: who may call a route is decided after routing", () =
 })
 
 describe("gateway security: names that are properties of every object", () => {
-  it("an agent, preset or model named like an Object.prototype key is a 404, not a crash", async () => {
-    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "team:__proto__", "team:constructor"]) {
+  it("an agent, preset or model named like an Object.prototype key, or with a % in it, is a 404, not a crash", async () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "team:__proto__", "team:constructor", "100%", "%E0%A4%A"]) {
       const card = await fetch(`${gateway.url}/a2a/${encodeURIComponent(name)}/.well-known/agent-card.json`)
       expect(card.status, name).toBe(404)
+      expect(((await card.json()) as { error: { code: string } }).error.code, name).toBe("agent_not_found")
+      const send = await a2aSend(`/a2a/${encodeURIComponent(name)}`, bearer(admin))
+      expect(send.status, name).toBe(404)
+      expect(((await send.json()) as { error: { message: string } }).error.message, name).toContain("no A2A agent")
       const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: "POST",
         headers: { ...json, ...bearer(admin) },

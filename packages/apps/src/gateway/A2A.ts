@@ -56,6 +56,7 @@ import {
 import { Cause, DateTime, Duration, Effect, Either, Exit, Fiber, FiberMap, Option, Runtime, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
+import { error } from "./ErrorResponse.js"
 import { GatewayConfig, type Settings } from "./GatewayConfig.js"
 import * as JsonBody from "./JsonBody.js"
 import { ServedAgents } from "./GatewayHandlers.js"
@@ -543,14 +544,16 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
     return endpoint
   }
 
-  const nameParam = Effect.map(HttpRouter.RouteContext, (route) => decodeURIComponent(route.params["name"] ?? ""))
+  // the router has decoded the path parameter already: decoding it again would read `%25` as `%`
+  // and throw on a name with a `%` in it
+  const nameParam = Effect.map(HttpRouter.RouteContext, (route) => route.params["name"] ?? "")
 
   const serveCard = (name: string) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const served = yield* resolve(name)
       if (served === undefined) {
-        return HttpServerResponse.unsafeJson({ error: yield* unknown(name) }, { status: 404 })
+        return error(404, yield* unknown(name), "not_found_error", "agent_not_found")
       }
       const url = `${baseUrl(request, settings)}${basePath}/${encodeURIComponent(name)}`
       const current = card(served, agents, settings, url)
@@ -628,7 +631,7 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
 
   const defaultCard = Effect.flatMap(listing, (names) =>
     names[0] === undefined
-      ? Effect.succeed(HttpServerResponse.unsafeJson({ error: "this gateway serves no agents" }, { status: 404 }))
+      ? Effect.succeed(error(404, "this gateway serves no agents", "not_found_error", "agent_not_found"))
       : serveCard(names[0]))
 
   // Cards are public, as the protocol expects: a card is how a caller learns that the agent
