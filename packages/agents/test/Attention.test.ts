@@ -74,7 +74,7 @@ describe("Attention (distributed over worker agents)", () => {
       const received = yield* Effect.flatMap(Events.Events, (bus) => bus.subscribe)
       const out = yield* Attention.distributed(q, k, v, ["w1", "w2", "w3"])
       expect(maxDifference(out, naive(q, k, v))).toBeLessThan(1e-9)
-      const blocks = [...(yield* Queue.takeAll(received))].filter((e) => e._tag === "MessageReceived" && e.rpc === "AttentionBlock")
+      const blocks = [...(yield* Queue.takeAll(received))].filter((e) => e instanceof Events.MessageReceived && e.rpc === "AttentionBlock")
       expect(blocks.map((e) => e.id).sort()).toEqual(["w1", "w2", "w3"])
 
       const runtime = yield* Effect.runtime<Colony.Services | import("@effect/cluster/Sharding").Sharding>()

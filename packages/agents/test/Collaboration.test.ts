@@ -1,4 +1,4 @@
-import { Collaboration, LoadTracker } from "@colony/agents"
+import { Collaboration, LoadTracker, SessionEvents } from "@colony/agents"
 import { Colony, Events } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Queue, Ref, TestClock } from "effect"
@@ -12,8 +12,8 @@ const runRecorded = (collaboration: Collaboration.Collaboration, task: string) =
       onEvent: (e) => Ref.update(seen, (all) => [...all, e])
     })
     const events = yield* Ref.get(seen)
-    const of = <T extends Events.Event["_tag"]>(tag: T) =>
-      events.map((e) => e.event).filter((e): e is Extract<Events.Event, { _tag: T }> => e._tag === tag)
+    const of = <T extends SessionEvents.Event["_tag"]>(tag: T) =>
+      events.map((e) => e.event).filter((e): e is Extract<SessionEvents.Event, { _tag: T }> => e._tag === tag)
     return { result, events, of }
   })
 

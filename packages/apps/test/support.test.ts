@@ -2,6 +2,7 @@ import { Events, LanguageModel } from "@colony/runtime"
 import { Effect, Fiber, Layer, ManagedRuntime, Option, Queue } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Desk from "../src/support/Desk.js"
+import * as DeskEvents from "../src/support/DeskEvents.js"
 import * as Evaluate from "../src/support/eval/Evaluate.js"
 import * as Script from "../src/support/Script.js"
 
@@ -67,9 +68,17 @@ describe("support desk (embedded colony, embedded Postgres, simulated model)", (
   }, 60_000)
 
   it("an escalation's answer joins the transcript as the human's turn, once, and the conversation goes on", async () => {
-    const escalated = await run(Desk.send("esc-1", "I want to speak to a person about my wedding list"))
+    const { escalated, events } = await run(Effect.gen(function*() {
+      const queue = yield* Effect.flatMap(Events.Events, (bus) => bus.subscribe)
+      const escalated = yield* Desk.send("esc-1", "I want to speak to a person about my wedding list")
+      return { escalated, events: [...yield* Queue.takeAll(queue)] }
+    }).pipe(Effect.scoped))
     const ticket = escalated.escalation!
     expect(ticket.status).toBe("open")
+    // the desk's own event, on the runtime's bus next to the agents' events
+    const opened = events.filter((e) => e instanceof DeskEvents.TicketOpened)
+    expect(opened).toMatchObject([{ agent: "escalation", id: "esc-1", ticketId: ticket.id, reason: ticket.reason }])
+    expect(Events.format(opened[0]!)).toBe(`✋ escalation/esc-1 opened ticket ${ticket.id}: ${ticket.reason}`)
     expect(escalated.text).toContain(ticket.id)
     expect((await run(Desk.escalations)).map((t) => t.id)).toContain(ticket.id)
 

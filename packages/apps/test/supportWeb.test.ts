@@ -3,7 +3,6 @@
  * and the chat page and dashboard in headless Chromium (Debian's `chromium`, driven by
  * playwright-core), on an embedded gateway that hosts the desk with its own Postgres.
  */
-import { Events } from "@colony/runtime"
 import { Redacted, Schema } from "effect"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
 import * as Auth from "../src/gateway/Auth.js"
 import * as Desk from "../src/support/Desk.js"
+import * as DeskEvents from "../src/support/DeskEvents.js"
 import * as SupportWeb from "../src/support/web/SupportWeb.js"
 import { start } from "./gatewaySupport.js"
 
@@ -100,10 +100,10 @@ const Failure = Schema.Struct({ error: Schema.Struct({ message: Schema.String, c
 const Tickets = Schema.Struct({ tickets: Schema.Array(Desk.Ticket) })
 
 /** Read SSE frames from a response until `enough` says stop. */
-const readEvents = async (response: Response, enough: (events: ReadonlyArray<{ id: number; event: Events.Event }>) => boolean) => {
-  const decode = Schema.decodeUnknownSync(Events.Event)
+const readEvents = async (response: Response, enough: (events: ReadonlyArray<{ id: number; event: DeskEvents.Event }>) => boolean) => {
+  const decode = Schema.decodeUnknownSync(DeskEvents.Event)
   const reader = response.body!.getReader()
-  const events: Array<{ id: number; event: Events.Event }> = []
+  const events: Array<{ id: number; event: DeskEvents.Event }> = []
   let buffer = ""
   while (!enough(events)) {
     const { done, value } = await reader.read()

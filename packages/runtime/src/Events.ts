@@ -3,20 +3,61 @@
  * received and handled, model calls, restarts. Events are values with a `Schema`, so they can be
  * streamed to callers in other processes, printed by the CLI and asserted in tests.
  *
+ * This module defines the envelope every event shares and the runtime's own events. The set is
+ * open: other packages and applications define theirs as `Schema.TaggedClass`es with the envelope
+ * fields and a `format` method, publish them on the same bus, and compose a union of the events
+ * they know where events cross a process boundary (`@colony/agents` `SessionEvents` is one).
+ *
  * @since 0.1.0
  */
 import { Clock, Context, Effect, Layer, Option, Queue, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Usage } from "./LanguageModel.js"
 
-const base = {
-  /** agent type */
+/**
+ * The fields every event carries: its source (an agent type and instance, or another entity such
+ * as a collaboration session) and when it happened. Spread them into an event's fields.
+ *
+ * @since 0.1.0
+ * @category envelope
+ */
+export const envelope = {
+  /** agent type (or the type of the entity that published the event) */
   agent: Schema.String,
   /** agent instance (entity id) */
   id: Schema.String,
   /** wall-clock time in epoch milliseconds, from the Effect `Clock` */
   at: Schema.Number
 }
+
+/**
+ * Any event, read as its envelope: what a consumer can rely on for an event it does not know.
+ * Encoding an event with it keeps the tag and envelope and leaves the other fields out.
+ *
+ * @since 0.1.0
+ * @category envelope
+ */
+export const Envelope = Schema.Struct({ _tag: Schema.String, ...envelope })
+
+/**
+ * What the bus carries: an event of any package, with its envelope and a line for a progress
+ * display. Narrow it with `Schema.is` of the event class (or of a union of the events you know).
+ *
+ * @since 0.1.0
+ * @category envelope
+ */
+export interface Event {
+  readonly _tag: string
+  readonly agent: string
+  readonly id: string
+  readonly at: number
+  /** one line for a progress display */
+  format(): string
+}
+
+const base = envelope
+
+const who = (event: { readonly agent: string; readonly id: string }) => `${event.agent}/${event.id}`
 
 /**
  * An agent instance was activated: first message, reactivation after passivation, or restart.
@@ -28,7 +69,12 @@ export class AgentStarted extends Schema.TaggedClass<AgentStarted>()("AgentStart
   ...base,
   restart: Schema.Boolean,
   memoryMessages: Schema.Number
-}) {}
+}) {
+  format(): string {
+    return `${this.restart ? "restarted" : "started"} ${who(this)}` +
+      (this.memoryMessages > 0 ? ` (memory: ${this.memoryMessages} messages)` : "")
+  }
+}
 
 /**
  * An agent instance was stopped: passivated after being idle, moved, shut down or restarting.
@@ -38,7 +84,11 @@ export class AgentStarted extends Schema.TaggedClass<AgentStarted>()("AgentStart
  */
 export class AgentStopped extends Schema.TaggedClass<AgentStopped>()("AgentStopped", {
   ...base
-}) {}
+}) {
+  format(): string {
+    return `stopped ${who(this)}`
+  }
+}
 
 /**
  * A message reached an agent's handler.
@@ -51,7 +101,11 @@ export class MessageReceived extends Schema.TaggedClass<MessageReceived>()("Mess
   rpc: Schema.String,
   from: Schema.optional(Schema.String),
   summary: Schema.String
-}) {}
+}) {
+  format(): string {
+    return `→ ${who(this)} ${this.rpc}${this.from ? ` from ${this.from}` : ""}: ${this.summary}`
+  }
+}
 
 /**
  * An agent's handler finished with a message.
@@ -65,7 +119,11 @@ export class MessageHandled extends Schema.TaggedClass<MessageHandled>()("Messag
   outcome: Schema.Literal("success", "failure", "defect", "interrupted"),
   durationMs: Schema.Number,
   summary: Schema.String
-}) {}
+}) {
+  format(): string {
+    return `← ${who(this)} ${this.rpc} ${this.outcome} in ${this.durationMs} ms: ${this.summary}`
+  }
+}
 
 /**
  * An agent called a model.
@@ -84,7 +142,13 @@ export class ModelCalled extends Schema.TaggedClass<ModelCalled>()("ModelCalled"
   /** attempts after the first (transient faults, timeouts) */
   retries: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   durationMs: Schema.Number
-}) {}
+}) {
+  format(): string {
+    return `  ${who(this)} called ${this.model} (${this.simulated ? "simulated" : this.modelId}), ` +
+      `${this.usage.totalTokens} tokens${this.cost > 0 ? `, $${this.cost.toFixed(6)}` : ""}, ` +
+      `${this.durationMs} ms${this.retries > 0 ? `, ${this.retries} retries` : ""}`
+  }
+}
 
 /**
  * An agent ran one of its tools during a tool-call loop. `ok` is false when the tool failed or
@@ -100,7 +164,11 @@ export class ToolCalled extends Schema.TaggedClass<ToolCalled>()("ToolCalled", {
   durationMs: Schema.Number,
   /** the start of the tool's output (or of its error) */
   summary: Schema.String
-}) {}
+}) {
+  format(): string {
+    return `  ${who(this)} used ${this.tool} (${this.ok ? "ok" : "error"}, ${this.durationMs} ms): ${this.summary}`
+  }
+}
 
 /**
  * An agent's handler died and the agent is being restarted by its supervision policy.
@@ -113,7 +181,11 @@ export class AgentRestarted extends Schema.TaggedClass<AgentRestarted>()("AgentR
   restart: Schema.Number,
   delayMs: Schema.Number,
   defect: Schema.String
-}) {}
+}) {
+  format(): string {
+    return `! ${who(this)} restart #${this.restart} in ${this.delayMs} ms after: ${this.defect}`
+  }
+}
 
 /**
  * An agent's handler died once more than its supervision policy allows; the caller got
@@ -127,161 +199,11 @@ export class AgentGaveUp extends Schema.TaggedClass<AgentGaveUp>()("AgentGaveUp"
   rpc: Schema.String,
   restarts: Schema.Number,
   defect: Schema.String
-}) {}
-
-// --- collaboration sessions ---
-//
-// A session (see `@colony/agents` `Session`) records what it does as events of its own. `agent` is
-// the session's entity type and `id` the session id, so the events share the shape of agent
-// events; `clock` is the session's logical (Lamport) time, which orders them causally where
-// wall-clock `at` cannot (several runners, equal milliseconds).
-
-const session = {
-  ...base,
-  /** the session's logical (Lamport) time when the event happened */
-  clock: Schema.Number
+}) {
+  format(): string {
+    return `✗ ${who(this)} gave up on ${this.rpc} after ${this.restarts} restart(s): ${this.defect}`
+  }
 }
-
-/**
- * A session started running a collaboration on a task.
- *
- * @since 0.1.0
- * @category events
- */
-export class SessionStarted extends Schema.TaggedClass<SessionStarted>()("SessionStarted", {
-  ...session,
-  pattern: Schema.String,
-  task: Schema.String
-}) {}
-
-/**
- * A task was split into subtasks.
- *
- * @since 0.1.0
- * @category events
- */
-export class TaskDecomposed extends Schema.TaggedClass<TaskDecomposed>()("TaskDecomposed", {
-  ...session,
-  strategy: Schema.String,
-  subtasks: Schema.Array(Schema.String)
-}) {}
-
-/**
- * A subtask was given to an agent.
- *
- * @since 0.1.0
- * @category events
- */
-export class SubtaskAssigned extends Schema.TaggedClass<SubtaskAssigned>()("SubtaskAssigned", {
-  ...session,
-  step: Schema.String,
-  subtask: Schema.String,
-  /** the agent address, `type/id` */
-  worker: Schema.String,
-  strategy: Schema.String
-}) {}
-
-/**
- * A session sent a message to an agent.
- *
- * @since 0.1.0
- * @category events
- */
-export class MessageSent extends Schema.TaggedClass<MessageSent>()("MessageSent", {
-  ...session,
-  step: Schema.String,
-  to: Schema.String,
-  rpc: Schema.String,
-  summary: Schema.String
-}) {}
-
-/**
- * A session got an agent's reply (or its failure).
- *
- * @since 0.1.0
- * @category events
- */
-export class ReplyReceived extends Schema.TaggedClass<ReplyReceived>()("ReplyReceived", {
-  ...session,
-  step: Schema.String,
-  from: Schema.String,
-  rpc: Schema.String,
-  outcome: Schema.Literal("success", "failure"),
-  summary: Schema.String,
-  totalTokens: Schema.Number
-}) {}
-
-/**
- * A participant's answer was read as a vote.
- *
- * @since 0.1.0
- * @category events
- */
-export class VoteCast extends Schema.TaggedClass<VoteCast>()("VoteCast", {
-  ...session,
-  step: Schema.String,
-  voter: Schema.String,
-  choice: Schema.String,
-  weight: Schema.Number,
-  /** how the choice was read from the answer: an explicit marker, a single mention, or a fallback */
-  how: Schema.String
-}) {}
-
-/**
- * A round of peer deliberation ended.
- *
- * @since 0.1.0
- * @category events
- */
-export class RoundCompleted extends Schema.TaggedClass<RoundCompleted>()("RoundCompleted", {
-  ...session,
-  team: Schema.optional(Schema.String),
-  round: Schema.Number,
-  /** share of the answering peers that hold the leading choice, 0..1 */
-  agreement: Schema.Number,
-  leading: Schema.optional(Schema.String),
-  stopped: Schema.Boolean
-}) {}
-
-/**
- * A subtask moved to another agent because its agent stayed failed after supervision; with no
- * agent left, `to` is absent and the part is reported missing.
- *
- * @since 0.1.0
- * @category events
- */
-export class SubtaskReassigned extends Schema.TaggedClass<SubtaskReassigned>()("SubtaskReassigned", {
-  ...session,
-  step: Schema.String,
-  subtask: Schema.String,
-  from: Schema.String,
-  to: Schema.optional(Schema.String),
-  reason: Schema.String
-}) {}
-
-/**
- * A session finished with a result; `missing` counts the parts it could not get.
- *
- * @since 0.1.0
- * @category events
- */
-export class SessionCompleted extends Schema.TaggedClass<SessionCompleted>()("SessionCompleted", {
-  ...session,
-  missing: Schema.Number,
-  totalTokens: Schema.Number,
-  summary: Schema.String
-}) {}
-
-/**
- * A session ended without a result.
- *
- * @since 0.1.0
- * @category events
- */
-export class SessionFailed extends Schema.TaggedClass<SessionFailed>()("SessionFailed", {
-  ...session,
-  reason: Schema.String
-}) {}
 
 /**
  * The last event a subscriber of the bus gets when it read too slowly: `capacity` events waited
@@ -296,13 +218,20 @@ export class SubscriberFellBehind extends Schema.TaggedClass<SubscriberFellBehin
   ...base,
   capacity: Schema.Number,
   delivered: Schema.Number
-}) {}
+}) {
+  format(): string {
+    return `✗ this subscriber fell behind: ${this.capacity} events waited unread, so it was ended after ` +
+      `${this.delivered} events; subscribe again to follow on`
+  }
+}
 
 /**
+ * The runtime's own events.
+ *
  * @since 0.1.0
  * @category events
  */
-export const Event = Schema.Union(
+export const RuntimeEvent = Schema.Union(
   AgentStarted,
   AgentStopped,
   MessageReceived,
@@ -311,16 +240,6 @@ export const Event = Schema.Union(
   ToolCalled,
   AgentRestarted,
   AgentGaveUp,
-  SessionStarted,
-  TaskDecomposed,
-  SubtaskAssigned,
-  MessageSent,
-  ReplyReceived,
-  VoteCast,
-  RoundCompleted,
-  SubtaskReassigned,
-  SessionCompleted,
-  SessionFailed,
   SubscriberFellBehind
 )
 
@@ -328,7 +247,7 @@ export const Event = Schema.Union(
  * @since 0.1.0
  * @category events
  */
-export type Event = typeof Event.Type
+export type RuntimeEvent = typeof RuntimeEvent.Type
 
 /**
  * Events a subscriber of the bus may leave unread before its subscription is ended, unless the
@@ -483,63 +402,11 @@ export const publish = (event: Event): Effect.Effect<void> =>
 export const now: Effect.Effect<number> = Clock.currentTimeMillis
 
 /**
- * One line for a progress display.
+ * One line for a progress display, for an event of any package.
  *
  * @since 0.1.0
  */
-export const format = (event: Event): string => {
-  const who = `${event.agent}/${event.id}`
-  switch (event._tag) {
-    case "AgentStarted":
-      return `${event.restart ? "restarted" : "started"} ${who}` +
-        (event.memoryMessages > 0 ? ` (memory: ${event.memoryMessages} messages)` : "")
-    case "AgentStopped":
-      return `stopped ${who}`
-    case "MessageReceived":
-      return `→ ${who} ${event.rpc}${event.from ? ` from ${event.from}` : ""}: ${event.summary}`
-    case "MessageHandled":
-      return `← ${who} ${event.rpc} ${event.outcome} in ${event.durationMs} ms: ${event.summary}`
-    case "ModelCalled":
-      return `  ${who} called ${event.model} (${event.simulated ? "simulated" : event.modelId}), ` +
-        `${event.usage.totalTokens} tokens${event.cost > 0 ? `, $${event.cost.toFixed(6)}` : ""}, ` +
-        `${event.durationMs} ms${event.retries > 0 ? `, ${event.retries} retries` : ""}`
-    case "ToolCalled":
-      return `  ${who} used ${event.tool} (${event.ok ? "ok" : "error"}, ${event.durationMs} ms): ${event.summary}`
-    case "AgentRestarted":
-      return `! ${who} restart #${event.restart} in ${event.delayMs} ms after: ${event.defect}`
-    case "AgentGaveUp":
-      return `✗ ${who} gave up on ${event.rpc} after ${event.restarts} restart(s): ${event.defect}`
-    case "SessionStarted":
-      return `◆ ${who} @${event.clock} started ${event.pattern}: ${summarize(event.task)}`
-    case "TaskDecomposed":
-      return `◆ ${who} @${event.clock} decomposed (${event.strategy}) into ${event.subtasks.length} subtask(s)`
-    case "SubtaskAssigned":
-      return `◆ ${who} @${event.clock} ${event.step} → ${event.worker} (${event.strategy}): ${summarize(event.subtask)}`
-    case "MessageSent":
-      return `◆ ${who} @${event.clock} ${event.step} sent ${event.rpc} to ${event.to}: ${event.summary}`
-    case "ReplyReceived":
-      return `◆ ${who} @${event.clock} ${event.step} ${event.outcome} from ${event.from}` +
-        (event.totalTokens > 0 ? ` (${event.totalTokens} tokens)` : "") + `: ${event.summary}`
-    case "VoteCast":
-      return `◆ ${who} @${event.clock} ${event.step} ${event.voter} votes "${event.choice}"` +
-        (event.weight === 1 ? "" : ` ×${event.weight}`) + ` (${event.how})`
-    case "RoundCompleted":
-      return `◆ ${who} @${event.clock} ${event.team === undefined ? "" : `${event.team} `}round ${event.round}: ` +
-        `agreement ${Math.round(event.agreement * 100)}%` +
-        (event.leading === undefined ? "" : ` on "${event.leading}"`) + (event.stopped ? ", stop" : "")
-    case "SubtaskReassigned":
-      return `◆ ${who} @${event.clock} ${event.step} moved from ${event.from} to ${event.to ?? "nobody (missing)"}: ` +
-        event.reason
-    case "SessionCompleted":
-      return `◆ ${who} @${event.clock} completed, ${event.totalTokens} tokens` +
-        (event.missing > 0 ? `, ${event.missing} part(s) missing` : "") + `: ${event.summary}`
-    case "SessionFailed":
-      return `✗ ${who} @${event.clock} failed: ${event.reason}`
-    case "SubscriberFellBehind":
-      return `✗ this subscriber fell behind: ${event.capacity} events waited unread, so it was ended after ` +
-        `${event.delivered} events; subscribe again to follow on`
-  }
-}
+export const format = (event: Event): string => event.format()
 
 /**
  * Shorten a text to one line for an event summary.

@@ -171,16 +171,16 @@ const colonyWithQuarantine = () =>
   )
 
 /** The next event with this tag (and this agent id, if given), skipping others. */
-const takeUntil = <T extends Events.Event["_tag"]>(
+const takeUntil = <T extends Events.RuntimeEvent["_tag"]>(
   queue: Queue.Dequeue<Events.Event>,
   tag: T,
   id?: string
-): Effect.Effect<Extract<Events.Event, { _tag: T }>> =>
+): Effect.Effect<Extract<Events.RuntimeEvent, { _tag: T }>> =>
   Effect.gen(function*() {
     while (true) {
       const event = yield* Queue.take(queue)
       if (event._tag === tag && (id === undefined || event.id === id)) {
-        return event as Extract<Events.Event, { _tag: T }>
+        return event as Extract<Events.RuntimeEvent, { _tag: T }>
       }
     }
   })

@@ -1,9 +1,35 @@
 import { Events } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Queue, Stream } from "effect"
+import { Chunk, Effect, Queue, Schema, Stream } from "effect"
 
 const handled = (n: number) =>
   new Events.MessageHandled({ agent: "faq", id: `c${n}`, at: n, rpc: "Ask", outcome: "success", durationMs: 1, summary: `#${n}` })
+
+// what another package or an application adds, without the runtime knowing it
+class Paged extends Schema.TaggedClass<Paged>()("Paged", { ...Events.envelope, pager: Schema.String }) {
+  format(): string {
+    return `paged ${this.pager} for ${this.agent}/${this.id}`
+  }
+}
+
+describe("Events", () => {
+  it.scoped("an event defined outside the runtime travels the bus with the runtime's own and formats itself", () =>
+    Effect.gen(function*() {
+      const bus = yield* Events.Events
+      const queue = yield* bus.subscribe
+      yield* bus.publish(handled(1))
+      yield* bus.publish(new Paged({ agent: "oncall", id: "night", at: 2, pager: "ops" }))
+      const [first, second] = [...yield* Queue.takeAll(queue)]
+      expect(first).toBeInstanceOf(Events.MessageHandled)
+      expect(second).toBeInstanceOf(Paged)
+      expect([first, second].map(Events.format)).toEqual(["← faq/c1 Ask success in 1 ms: #1", "paged ops for oncall/night"])
+      // the runtime's union does not claim it; a consumer that does not know it still reads the envelope
+      expect(Schema.is(Events.RuntimeEvent)(second)).toBe(false)
+      expect(Schema.encodeSync(Events.Envelope)(second!)).toEqual({ _tag: "Paged", agent: "oncall", id: "night", at: 2 })
+      const both = Schema.Union(Events.RuntimeEvent, Paged)
+      expect(Schema.decodeUnknownSync(both)(Schema.encodeSync(both)(second as Paged))).toEqual(second)
+    }).pipe(Effect.provide(Events.layer)))
+})
 
 describe("Events.layer", () => {
   it.scoped("a stalled subscriber is ended with SubscriberFellBehind and holds at most its buffer, while a fast one gets every event", () =>

@@ -6,6 +6,7 @@
  */
 import { type Agent, Colony, Events } from "@colony/runtime"
 import { Effect, Either } from "effect"
+import * as SessionEvents from "../SessionEvents.js"
 import type { AgentRef } from "./patterns.js"
 import { Contribution } from "./result.js"
 import type { RunContext } from "./runContext.js"
@@ -38,7 +39,7 @@ export const answerOf = (role: Contribution["role"], by: AgentRef, task: string,
 export const call = (ctx: RunContext, step: string, ref: AgentRef, prompt: string, from: string) =>
   Effect.gen(function*() {
     const to = ref.toString()
-    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }, true))
+    yield* ctx.emit((m) => new SessionEvents.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }, true))
     const messageId = ctx.stableMessageIds ? `${ctx.session}/${step}` : undefined
     const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId, timeout: ctx.timeout })).pipe(
       (effect) => ctx.step(step, effect),
@@ -48,13 +49,13 @@ export const call = (ctx: RunContext, step: string, ref: AgentRef, prompt: strin
     if (Either.isLeft(outcome)) {
       const reason = describeError(outcome.left)
       yield* ctx.emit((m) =>
-        new Events.ReplyReceived({ ...m, step, from: to, rpc: "Ask", outcome: "failure", summary: Events.summarize(reason), totalTokens: 0 }, true)
+        new SessionEvents.ReplyReceived({ ...m, step, from: to, rpc: "Ask", outcome: "failure", summary: Events.summarize(reason), totalTokens: 0 }, true)
       )
       return Either.left(reason)
     }
     const answer = outcome.right
     yield* ctx.emit((m) =>
-      new Events.ReplyReceived({
+      new SessionEvents.ReplyReceived({
         ...m,
         step,
         from: to,
@@ -71,7 +72,7 @@ export const call = (ctx: RunContext, step: string, ref: AgentRef, prompt: strin
 export const describe = (ctx: RunContext, step: string, ref: AgentRef) =>
   Effect.gen(function*() {
     const to = ref.toString()
-    yield* ctx.emit((m) => new Events.MessageSent({ ...m, step, to, rpc: "Describe", summary: "describe yourself" }, true))
+    yield* ctx.emit((m) => new SessionEvents.MessageSent({ ...m, step, to, rpc: "Describe", summary: "describe yourself" }, true))
     const outcome = yield* ctx.step(
       step,
       Colony.send(ref.agent, ref.id, "Describe", undefined, { timeout: ctx.timeout }).pipe(
@@ -80,7 +81,7 @@ export const describe = (ctx: RunContext, step: string, ref: AgentRef) =>
     ).pipe(Effect.either)
     const ok = Either.isRight(outcome)
     yield* ctx.emit((m) =>
-      new Events.ReplyReceived({
+      new SessionEvents.ReplyReceived({
         ...m,
         step,
         from: to,

@@ -6,6 +6,7 @@
 import { Events } from "@colony/runtime"
 import { Effect, Either } from "effect"
 import * as Aggregate from "../Aggregate.js"
+import * as SessionEvents from "../SessionEvents.js"
 import { answerOf, call } from "./calls.js"
 import type { Peer } from "./patterns.js"
 import { CastVote, Missing } from "./result.js"
@@ -97,7 +98,7 @@ const debate = (d: Debate) =>
       const answered = yield* askRound(d, round, active, previous)
       for (const a of answered) {
         yield* ctx.emit((m) =>
-          new Events.VoteCast({
+          new SessionEvents.VoteCast({
             ...m,
             step: a.step,
             voter: String(cfg.peers[a.i]),
@@ -115,7 +116,7 @@ const debate = (d: Debate) =>
         (typeof cfg.stop === "object" && agreement >= cfg.stop.threshold)
       const leading = Aggregate.majorityVote(choices).winner
       yield* ctx.emit((m) =>
-        new Events.RoundCompleted({
+        new SessionEvents.RoundCompleted({
           ...m,
           ...(d.team === undefined ? {} : { team: d.team }),
           round,
@@ -150,7 +151,7 @@ const askJudge = (d: Debate, last: ReadonlyArray<Answered>, judge: Peer["peers"]
     const picked = candidates.find((c) => c.label === read.choice)!
     records.votes.push(new CastVote({ voter: judge, choice: picked.choice, weight: 1, how: read.how, step }, true))
     yield* ctx.emit((m) =>
-      new Events.VoteCast({ ...m, step, voter: judge.toString(), choice: Events.summarize(picked.choice), weight: 1, how: `judge, ${read.how}` }, true)
+      new SessionEvents.VoteCast({ ...m, step, voter: judge.toString(), choice: Events.summarize(picked.choice), weight: 1, how: `judge, ${read.how}` }, true)
     )
     return picked.choice
   })

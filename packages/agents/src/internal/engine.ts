@@ -9,6 +9,7 @@ import { Cause, Clock, Duration, Effect, Option, Ref, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import { LoadTracker, make as makeLoadTracker } from "../LoadTracker.js"
 import * as LogicalClock from "../LogicalClock.js"
+import * as SessionEvents from "../SessionEvents.js"
 import { peer } from "./deliberation.js"
 import { follow } from "./eventFeed.js"
 import { hybrid } from "./hybrid.js"
@@ -51,7 +52,7 @@ const makeRunContext = (
 
     // The clock is ticked and the event handed on under one lock, so `onEvent` sees events in
     // logical-time order even when calls run concurrently.
-    const stampAnd = (publish: boolean) => (event: (meta: SessionMeta) => Events.Event) =>
+    const stampAnd = (publish: boolean) => (event: (meta: SessionMeta) => SessionEvents.Event) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const now = yield* Ref.updateAndGet(clock, LogicalClock.tick)
         const at = yield* Clock.currentTimeMillis
@@ -59,7 +60,7 @@ const makeRunContext = (
         if (publish && Option.isSome(bus)) yield* bus.value.publish(e)
         yield* onEvent(new Stamped({ stamp: LogicalClock.stamp(now), event: e }, true))
       }))
-    const forward = (event: Events.Event) => stampAnd(false)(() => event)
+    const forward = (event: Events.RuntimeEvent) => stampAnd(false)(() => event)
     // Agents publish their model calls and restarts on this process's bus before they reply, so
     // draining after each reply hands on the ones caused by that call (and any other participant
     // activity since). Agents hosted on other runners publish on their own bus and are not seen.
@@ -116,13 +117,13 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
     // unique across processes: two runners' runs never share a session's events or agents
     const session = options.session ?? `direct-${randomUUID()}`
     const ctx = yield* makeRunContext(collaboration, session, options)
-    yield* ctx.emit((m) => new Events.SessionStarted({ ...m, pattern: collaboration._tag, task }, true))
+    yield* ctx.emit((m) => new SessionEvents.SessionStarted({ ...m, pattern: collaboration._tag, task }, true))
     const outcome = yield* runPattern(ctx, collaboration, task).pipe(
       Effect.onExit((exit) =>
         exit._tag === "Success"
           ? Effect.void
           : ctx.emit((m) =>
-            new Events.SessionFailed({
+            new SessionEvents.SessionFailed({
               ...m,
               reason: Cause.isInterruptedOnly(exit.cause) ? "cancelled" : `the session died: ${Cause.pretty(exit.cause).split("\n")[0]}`
             }, true)
@@ -132,7 +133,7 @@ export const execute = (collaboration: Collaboration, task: string, options: Exe
     const result = resultOf(collaboration, outcome, session)
     const missing = result.missing.length
     yield* ctx.emit((m) =>
-      new Events.SessionCompleted({ ...m, missing, totalTokens: result.totalTokens, summary: Events.summarize(result.answer) }, true)
+      new SessionEvents.SessionCompleted({ ...m, missing, totalTokens: result.totalTokens, summary: Events.summarize(result.answer) }, true)
     )
     return result
   }).pipe(Effect.scoped)

@@ -8,13 +8,14 @@
  * each forwarded event to the runs whose participant published it, so a run still sees, after each
  * reply, the events its call caused.
  */
-import type { Events } from "@colony/runtime"
-import { Effect, Exit, Queue, Scope } from "effect"
+import { Events } from "@colony/runtime"
+import { Effect, Exit, Queue, Schema, Scope } from "effect"
 
 const forwarded = new Set(["ModelCalled", "AgentRestarted", "AgentGaveUp"])
+const isRuntimeEvent = Schema.is(Events.RuntimeEvent)
 
 interface Inbox {
-  readonly pending: Array<Events.Event>
+  readonly pending: Array<Events.RuntimeEvent>
 }
 
 interface Feed {
@@ -33,7 +34,7 @@ const pump = (feed: Feed): Effect.Effect<void> =>
     let behind = false
     for (const e of events) {
       if (e._tag === "SubscriberFellBehind") behind = true
-      if (!forwarded.has(e._tag)) continue
+      if (!forwarded.has(e._tag) || !isRuntimeEvent(e)) continue
       const inboxes = feed.byAddress.get(`${e.agent}/${e.id}`)
       if (inboxes !== undefined) for (const inbox of inboxes) inbox.pending.push(e)
     }
@@ -74,7 +75,7 @@ const joinFeed = (bus: Events.Events["Type"]): Effect.Effect<Feed> =>
 export const follow = (
   bus: Events.Events["Type"],
   who: ReadonlySet<string>
-): Effect.Effect<Effect.Effect<ReadonlyArray<Events.Event>>, never, Scope.Scope> =>
+): Effect.Effect<Effect.Effect<ReadonlyArray<Events.RuntimeEvent>>, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const feed = yield* joinFeed(bus)

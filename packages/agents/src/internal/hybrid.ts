@@ -7,6 +7,7 @@ import { Effect, Either } from "effect"
 import * as Aggregate from "../Aggregate.js"
 import * as Assign from "../Assign.js"
 import * as Decompose from "../Decompose.js"
+import * as SessionEvents from "../SessionEvents.js"
 import { answerOf, call } from "./calls.js"
 import { deliberate } from "./deliberation.js"
 import type { Hybrid, Team } from "./patterns.js"
@@ -21,10 +22,10 @@ export const hybrid = (ctx: RunContext, pattern: Hybrid, task: string): Effect.E
     const parts: ReadonlyArray<{ readonly subtask: string; readonly worker: Team }> = pattern.decompose === "replicate"
       ? pattern.teams.map((team) => ({ subtask: task, worker: team }))
       : Assign.roundRobin(Decompose.byClauses(task), pattern.teams)
-    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: pattern.decompose, subtasks: parts.map((p) => p.subtask) }, true))
+    yield* ctx.emit((m) => new SessionEvents.TaskDecomposed({ ...m, strategy: pattern.decompose, subtasks: parts.map((p) => p.subtask) }, true))
     for (const [i, p] of parts.entries()) {
       yield* ctx.emit((m) =>
-        new Events.SubtaskAssigned({ ...m, step: `part-${i + 1}`, subtask: p.subtask, worker: `team ${p.worker.name}`, strategy: "round-robin" }, true)
+        new SessionEvents.SubtaskAssigned({ ...m, step: `part-${i + 1}`, subtask: p.subtask, worker: `team ${p.worker.name}`, strategy: "round-robin" }, true)
       )
     }
     const many = parts.length > pattern.teams.length
@@ -42,7 +43,7 @@ export const hybrid = (ctx: RunContext, pattern: Hybrid, task: string): Effect.E
         const decided = outcomes.flatMap((o, i) => o.decision === undefined ? [] : [{ team: parts[i]!.worker.name, choice: o.decision }])
         for (const d of decided) {
           yield* ctx.emit((m) =>
-            new Events.VoteCast({ ...m, step: "teams", voter: `team ${d.team}`, choice: Events.summarize(d.choice), weight: 1, how: "team decision" }, true)
+            new SessionEvents.VoteCast({ ...m, step: "teams", voter: `team ${d.team}`, choice: Events.summarize(d.choice), weight: 1, how: "team decision" }, true)
           )
         }
         const winner = Aggregate.majorityVote(decided.map((d) => d.choice)).winner

@@ -2,10 +2,10 @@
  * The master-slave pattern: a coordinator decomposes the task, the subtasks are assigned to
  * workers (a failed worker's subtask to another where allowed), and the answers are aggregated.
  */
-import { Events } from "@colony/runtime"
 import { Effect, Either, Ref } from "effect"
 import * as Aggregate from "../Aggregate.js"
 import * as Assign from "../Assign.js"
+import * as SessionEvents from "../SessionEvents.js"
 import { answerOf, call } from "./calls.js"
 import type { AgentRef, MasterSlave } from "./patterns.js"
 import { Missing } from "./result.js"
@@ -31,7 +31,7 @@ const subtaskRunner = (ctx: RunContext, pattern: MasterSlave) =>
           const next = reassign ? Assign.reassign(pattern.workers, down, load, (a, b) => String(a) === String(b)) : undefined
           if (reassign) {
             yield* ctx.emit((m) =>
-              new Events.SubtaskReassigned({
+              new SessionEvents.SubtaskReassigned({
                 ...m,
                 step,
                 subtask: subtask.task,
@@ -90,13 +90,13 @@ export const masterSlave = (ctx: RunContext, pattern: MasterSlave, task: string)
       priority: pattern.priorities?.[index] ?? s.priority,
       index
     }))
-    yield* ctx.emit((m) => new Events.TaskDecomposed({ ...m, strategy: decomposed.strategy, subtasks: subtasks.map((s) => s.task) }, true))
+    yield* ctx.emit((m) => new SessionEvents.TaskDecomposed({ ...m, strategy: decomposed.strategy, subtasks: subtasks.map((s) => s.task) }, true))
 
     const assignments = yield* assign(ctx, pattern, subtasks, records)
     const strategy = pattern.decompose === "replicate" ? "replicate" : pattern.assign
     for (const a of assignments) {
       yield* ctx.emit((m) =>
-        new Events.SubtaskAssigned({
+        new SessionEvents.SubtaskAssigned({
           ...m,
           step: `subtask-${a.subtask.index + 1}`,
           subtask: a.subtask.task,

@@ -2,9 +2,10 @@
  * What a collaboration gives back: its `Result` with who contributed what, the votes that
  * decided and the parts that are missing, and its events with their logical timestamps.
  */
-import { Agent, Events } from "@colony/runtime"
+import { Agent } from "@colony/runtime"
 import { Schema } from "effect"
 import { Stamp } from "../LogicalClock.js"
+import * as SessionEvents from "../SessionEvents.js"
 import { AgentRef } from "./patterns.js"
 
 
@@ -92,6 +93,6 @@ export class Result extends Schema.Class<Result>("@colony/agents/Result")({
  */
 export class Stamped extends Schema.Class<Stamped>("@colony/agents/Stamped")({
   stamp: Stamp,
-  event: Events.Event
+  event: SessionEvents.Event
 }) {}
 

@@ -2,10 +2,11 @@
  * What one run of a collaboration has at hand while it runs: the caller's options, how it
  * records events and agent calls, and the records its patterns fill in.
  */
-import type { Colony, Events } from "@colony/runtime"
+import type { Colony } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type { Duration, Effect } from "effect"
 import type { LoadTracker } from "../LoadTracker.js"
+import type * as SessionEvents from "../SessionEvents.js"
 import type { CastVote, Contribution, Missing, Stamped } from "./result.js"
 
 /**
@@ -56,7 +57,7 @@ export type RunServices = Colony.Services | Sharding
 export interface RunContext {
   readonly session: string
   /** record a session event, stamped with the session's clock */
-  readonly emit: (make: (meta: SessionMeta) => Events.Event) => Effect.Effect<void>
+  readonly emit: (make: (meta: SessionMeta) => SessionEvents.SessionEvent) => Effect.Effect<void>
   /** hand on the participants' events caused by the calls so far */
   readonly drain: Effect.Effect<void>
   readonly step: StepRunner

@@ -5,6 +5,7 @@
 import { Events } from "@colony/runtime"
 import { Effect, Option } from "effect"
 import * as Aggregate from "../Aggregate.js"
+import * as SessionEvents from "../SessionEvents.js"
 import type { AgentRef, MasterSlave } from "./patterns.js"
 import { CastVote, Missing } from "./result.js"
 import type { Records, RunContext } from "./runContext.js"
@@ -35,7 +36,7 @@ const castVotes = (ctx: RunContext, pattern: MasterSlave, subtask: string, answe
       cast.push({ choice: vote.choice, weight, ...(vote.value === undefined ? {} : { value: vote.value }) })
       records.votes.push(new CastVote({ voter: o.worker, choice: vote.choice, weight, how: vote.how, step: o.step }, true))
       yield* ctx.emit((m) =>
-        new Events.VoteCast({ ...m, step: o.step, voter: o.worker.toString(), choice: Events.summarize(vote.choice), weight, how: vote.how }, true)
+        new SessionEvents.VoteCast({ ...m, step: o.step, voter: o.worker.toString(), choice: Events.summarize(vote.choice), weight, how: vote.how }, true)
       )
     }
     return cast

@@ -62,6 +62,7 @@ const progressLine = (event: Events.Event, start: number, conversation: string):
     case "SubtaskAssigned":
     case "SessionCompleted":
     case "SessionFailed":
+    case "TicketOpened":
       return `  [${String(event.at - start).padStart(5)} ms] ${Events.format(event)}`
     default:
       return undefined

@@ -30,6 +30,7 @@ import { PgClient } from "@effect/sql-pg"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Agents from "./Agents.js"
+import { TicketOpened } from "./DeskEvents.js"
 import {
   ConversationNotYours,
   DeskAgent,
@@ -331,7 +332,13 @@ const OwnershipLive = Agent.toLayer(OwnershipAgent, {
 
 const EscalationLive = Agent.toLayer(EscalationAgent, {
   OpenTicket: ({ question, reason }, agent) =>
-    Effect.flatMap(Store.Store, (store) => store.openTicket({ conversationId: agent.id, question, reason })),
+    Effect.gen(function*() {
+      const store = yield* Store.Store
+      const ticket = yield* store.openTicket({ conversationId: agent.id, question, reason })
+      const at = yield* Events.now
+      yield* Events.publish(new TicketOpened({ agent: EscalationAgent.type, id: agent.id, at, ticketId: ticket.id, reason }))
+      return ticket
+    }),
   ListTickets: () => Effect.flatMap(Store.Store, (store) => store.openTickets),
   FindTicket: ({ ticketId }) => Effect.flatMap(Store.Store, (store) => store.ticket(ticketId)),
   AnswerTicket: ({ text, ticketId }, agent) =>

@@ -160,9 +160,9 @@ export const make = (limits: Limits = defaults): Effect.Effect<Activity, never, 
     let seq = 0
 
     const count = (event: Events.Event) => {
-      if (event._tag !== "MessageReceived" && event._tag !== "MessageHandled") return
+      if (!(event instanceof Events.MessageReceived) && !(event instanceof Events.MessageHandled)) return
       const load = loads.get(event.agent) ?? { inFlight: 0, handled: 0, failed: 0 }
-      if (event._tag === "MessageReceived") load.inFlight += 1
+      if (event instanceof Events.MessageReceived) load.inFlight += 1
       else {
         // an event published before this feed started has no matching receipt: never go below 0
         load.inFlight = Math.max(0, load.inFlight - 1)

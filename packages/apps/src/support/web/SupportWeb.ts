@@ -38,6 +38,7 @@ import * as GatewayMetrics from "../../gateway/GatewayMetrics.js"
 import { error } from "../../gateway/ErrorResponse.js"
 import { fromColonyError } from "../../gateway/OpenAICompat.js"
 import * as Desk from "../Desk.js"
+import * as DeskEvents from "../DeskEvents.js"
 import * as Activity from "./Activity.js"
 import * as Pages from "./Pages.js"
 
@@ -205,7 +206,11 @@ const postEscalationReply = Effect.gen(function*() {
   return Either.isLeft(answered) ? failed(answered.left) : json(Desk.Ticket, answered.right)
 })
 
-const encodeEvent = Schema.encodeSync(Events.Event)
+const isDeskEvent = Schema.is(DeskEvents.Event)
+const encodeDeskEvent = Schema.encodeSync(DeskEvents.Event)
+const encodeEnvelope = Schema.encodeSync(Events.Envelope)
+// an event of a package the desk does not know still shows, as its tag, source and time
+const encodeEvent = (event: Events.Event) => isDeskEvent(event) ? encodeDeskEvent(event) : encodeEnvelope(event)
 
 const followEvents = (activity: Activity.Activity, closing: Deferred.Deferred<void>) =>
   Effect.gen(function*() {
@@ -312,8 +317,8 @@ const conversationStats = (activity: Activity.Activity, usage: LanguageModel.Usa
     return found
   }
   for (const { event } of activity.history(conversation)) {
-    if (event._tag === "MessageReceived") row(`${event.agent}/${event.id}`).inFlight += 1
-    if (event._tag === "MessageHandled") {
+    if (event instanceof Events.MessageReceived) row(`${event.agent}/${event.id}`).inFlight += 1
+    if (event instanceof Events.MessageHandled) {
       const r = row(`${event.agent}/${event.id}`)
       r.inFlight = Math.max(0, r.inFlight - 1)
       r.handled += 1

@@ -270,6 +270,7 @@
       case "MessageSent": return `${who} → ${e.to} ${e.rpc}`
       case "ReplyReceived": return `${who} ← ${e.from} ${e.outcome}`
       case "SessionCompleted": return `${who} completed, ${e.totalTokens} tokens`
+      case "TicketOpened": return `${who} opened ticket ${e.ticketId}: ${e.reason}`
       default: return who
     }
   }
