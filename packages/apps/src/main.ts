@@ -10,6 +10,7 @@ import { Colony } from "@colony/runtime"
 import { Console, Effect, Layer, Option } from "effect"
 import * as ClientCommands from "./cli/ClientCommands.js"
 import * as GatewayCommand from "./cli/GatewayCommand.js"
+import * as InitCommand from "./cli/InitCommand.js"
 import * as SupportCommands from "./cli/SupportCommands.js"
 import * as Demo from "./Demo.js"
 import * as ModelOptions from "./cli/ModelOptions.js"
@@ -108,6 +109,7 @@ const dev = Command.make(
 const colony = Command.make("colony").pipe(
   Command.withDescription("Colony: a runtime for teams of LLM agents"),
   Command.withSubcommands([
+    InitCommand.command,
     demo,
     runner,
     dev,
