@@ -104,6 +104,7 @@ describe("gateway input", () => {
       ["\n", /line 1 is empty/],
       ["{\"_tag\":\"Ping\"}\n\r\n", /line 2 is empty/],
       ["", /no message/],
+      [`${JSON.stringify({ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: [] })}\n{"_tag":"Eof"}\n`, /Eof is not sent over HTTP/],
       [JSON.stringify({ _tag: "Request", id: "1", tag: "ListPresets", payload: {}, headers: [] }), /does not end with a newline/]
     ]
     for (const [body, why] of bodies) {

@@ -60,10 +60,15 @@ export interface Invalid {
 
 /**
  * Why `line`, one message of the protocol's ndjson, is not a message calling `rpcs`, if it is not.
+ * `Eof` is a message of the WebSocket only (`eof: false` refuses it).
  *
  * @since 0.1.0
  */
-export const checkMessage = (rpcs: Rpcs, line: string): Invalid | undefined => {
+export const checkMessage = (
+  rpcs: Rpcs,
+  line: string,
+  options: { readonly eof?: boolean | undefined } = {}
+): Invalid | undefined => {
   const parsed = JsonBody.parse(line)
   if (Either.isLeft(parsed)) {
     const reason = parsed.left.code === "too_deep" ? `the message nests deeper than ${JsonBody.maxDepth} levels` : "the message is not JSON"
@@ -76,6 +81,9 @@ export const checkMessage = (rpcs: Rpcs, line: string): Invalid | undefined => {
     : undefined
   const message = decodeMessage(value)
   if (Either.isLeft(message)) return { reason: `not an RPC message: ${describe(message.left)}`, requestId: id }
+  if (message.right._tag === "Eof" && options.eof === false) {
+    return { reason: "Eof is not sent over HTTP: the end of the body ends the calls", requestId: undefined }
+  }
   if (message.right._tag !== "Request") return undefined
   const rpc = rpcs.get(message.right.tag)
   if (rpc === undefined) {
@@ -101,7 +109,9 @@ export const check = (rpcs: Rpcs, text: string): string | undefined => {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (line.length === 0) return `line ${i + 1} is empty`
-    const invalid = checkMessage(rpcs, line)
+    // the HTTP transport ends the calls itself after the body; an Eof before that would end them
+    // with the requests still running, and the response with a bare 503
+    const invalid = checkMessage(rpcs, line, { eof: false })
     if (invalid !== undefined) return `line ${i + 1}: ${invalid.reason}`
   }
   return undefined
