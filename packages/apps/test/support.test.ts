@@ -27,17 +27,14 @@ const lookupAsTom = (conversation: string) =>
   Effect.map(Desk.send(conversation, "Where is my order A-10022?", { customer: tom }), (reply) => reply.tools[0]!.output)
 
 describe("support desk (embedded colony, embedded Postgres, simulated model)", () => {
-  it("routes all 52 evaluation conversations as expected, with the expected tools, refusals and escalations", async () => {
+  // How the router chooses is tested with scripted model replies (supportRouting.test.ts); offline,
+  // the evaluation runs end to end and says that its scores are the simulated model's.
+  it("runs the 52 evaluation conversations end to end offline and reports them as simulated", async () => {
     const report = await run(Evaluate.run({ prefix: "t" }))
     expect(report.conversations).toBe(52)
-    expect(report.outcomes.filter((o) => !o.routed).map((o) => `${o.conversation}: ${o.intents.join("+")} ${o.pattern}`))
-      .toEqual([])
-    expect(report.routingAccuracy).toBe(1)
-    expect(report.outcomes.filter((o) => !o.toolsCorrect).map((o) => `${o.conversation}: ${o.tools.join(", ")}`))
-      .toEqual([])
-    expect(report.escalationAccuracy).toBe(1)
+    expect(report.outcomes).toHaveLength(report.messages)
     expect(report.simulated).toBe(true)
-    expect(Evaluate.format(report, "simulated")).toContain("| routing accuracy (intents and pattern) | 100.0% |")
+    expect(Evaluate.format(report, "offline")).toContain("support evaluation — offline (simulated model)")
   }, 120_000)
 
   it("looks orders up and changes an address in the orders table", async () => {
@@ -112,10 +109,8 @@ describe("support desk (embedded colony, embedded Postgres, simulated model)", (
     expect(reply.escalation!.reason).toContain("broke the support policy (no-secrets)")
     expect(reply.text).not.toContain("hunter2")
     expect(reply.handledBy).toContain("critic/critic-1")
-    // master-slave drafted (the password is a help-centre topic, the order an orders one), then the
-    // orders specialist revised, looking the order up again
-    expect(reply.pattern).toBe("master-slave")
-    expect(reply.tools.map((t) => t.name)).toEqual(["search_knowledge_base", "lookup_order", "lookup_order"])
+    // the orders specialist drafted, looking the order up, then revised, looking it up again
+    expect(reply.tools.map((t) => t.name)).toEqual(["lookup_order", "lookup_order"])
   }, 60_000)
 
   it("bad input is a SupportError saying what to do", async () => {

@@ -84,6 +84,40 @@ describe("LanguageModel (simulated provider)", () => {
       expect(result.value.reference).toMatch(/^ORD-[0-9]{4}$/)
     }).pipe(Effect.provide(LanguageModel.layerSimulated)))
 
+  it.effect("structured output picks the choices whose descriptions share words with the request, and the first when none does", () =>
+    Effect.gen(function*() {
+      const Ticket = Schema.Struct({
+        department: Schema.Union(
+          Schema.Literal("kitchen").annotations({ description: "pots, pans and knives" }),
+          Schema.Literal("garden").annotations({ description: "seeds, hoses and lawn mowers" })
+        ),
+        topics: Schema.Array(Schema.Union(
+          Schema.Literal("price"),
+          Schema.Literal("delivery").annotations({ description: "shipping and parcels" }),
+          Schema.Literal("warranty")
+        )).pipe(Schema.minItems(1))
+      })
+      const decide = (prompt: string) => Effect.map(LanguageModel.generateObject({ ...ask(prompt), schema: Ticket }), (r) => r.value)
+      expect(yield* decide("My lawn mower parcel is late")).toEqual({ department: "garden", topics: ["delivery"] })
+      expect(yield* decide("What is the price of your knives, and is there a warranty?")).toEqual({
+        department: "kitchen",
+        topics: ["price", "warranty"]
+      })
+      expect(yield* decide("Hello there")).toEqual({ department: "kitchen", topics: ["price"] })
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("words like \"the\" and \"for\" do not decide a choice", () =>
+    Effect.gen(function*() {
+      const Choice = Schema.Struct({
+        pick: Schema.Union(
+          Schema.Literal("vague").annotations({ description: "about the things that you would want for the house" }),
+          Schema.Literal("hoses").annotations({ description: "garden hoses" })
+        )
+      })
+      const result = yield* LanguageModel.generateObject({ ...ask("What would you have for the garden?"), schema: Choice })
+      expect(result.value.pick).toBe("hoses")
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
   it.effect("simulated calls are accounted and published like any other", () =>
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel

@@ -11,9 +11,8 @@ import { Schema } from "effect"
 import { Intent, Pattern, SupportError } from "./Desk.js"
 
 /**
- * The router's structured output. The literals' descriptions carry the words that point to each
- * choice: a real model reads them as guidance, and the simulated model picks by them, so routing
- * is deterministic offline. `general` comes first: it is the choice when nothing else matches.
+ * The router's structured output. Each choice carries a description that tells the model what it
+ * means. `general` comes first: it is the choice when nothing else fits.
  *
  * @since 0.1.0
  * @category models
@@ -21,32 +20,25 @@ import { Intent, Pattern, SupportError } from "./Desk.js"
 export const Routing = Schema.Struct({
   intents: Schema.Array(Schema.Union(
     Schema.Literal("general").annotations({
-      description: "help-centre questions: policy, opening hours, contact, account, password, sign-in, newsletter, " +
-        "privacy, gift, warranty, care, size, sizing, country, customs, recycling, return, returns, exchange"
+      description: "a question the help centre answers: the shop's policies, returns, accounts or products"
     }),
     Schema.Literal("orders").annotations({
-      description: "a specific order: where is my order, status, tracking, parcel, delivery, shipped, arrive, " +
-        "change address, cancel"
+      description: "a question about one of the customer's orders: where it is, its delivery, changing or cancelling it"
     }),
     Schema.Literal("billing").annotations({
-      description: "money: refund, charge, charged, payment, pay, invoice, VAT, card, Klarna, voucher, discount, price"
+      description: "a question about money: payments, charges, refunds, invoices or discounts"
     }),
     Schema.Literal("technical").annotations({
-      description: "a device, website or app: kettle, grinder, purifier, lamp, Wi-Fi, connect, error, " +
-        "firmware, login, broken, filter, noisy, flicker"
+      description: "a problem with a device the shop sells, the website or the app"
     })
   )).pipe(Schema.minItems(1), Schema.maxItems(4)).annotations({
     description: "every topic the message raises, one entry per topic"
   }),
   handling: Schema.Union(
     Schema.Literal("routine").annotations({ description: "an ordinary question assistants answer" }),
-    Schema.Literal("human").annotations({
-      description: "speak to a person, real person, human, operator, representative, " +
-        "talk to someone"
-    }),
+    Schema.Literal("human").annotations({ description: "the customer asks to speak to a person" }),
     Schema.Literal("hard").annotations({
-      description: "a hard case: legal threat, lawyer, sue, court, angry, furious, outraged, unacceptable, disgusted, " +
-        "scam, chargeback, complaint"
+      description: "a hard case for a person: an angry customer, a formal complaint or a legal threat"
     })
   ).annotations({ description: "whether the case needs a person" })
 }).annotations({ identifier: "Routing" })

@@ -50,9 +50,9 @@ export const sampleJson = (
     readonly seed?: number | undefined
     /**
      * The request's text. Given, choices (`enum`, `anyOf` of `const`s) go to the option whose
-     * value, title or description shares the most words with it (an array of choices gets every
-     * option that shares any), and a string with a `pattern` gets the first part of the text
-     * that matches it.
+     * value, title or description shares the most words with it, function words ("the", "for")
+     * aside (an array of choices gets every option that shares any; none sharing, the first),
+     * and a string with a `pattern` gets the first part of the text that matches it.
      */
     readonly prompt?: string | undefined
     /** with `prompt`: other strings are the prompt itself (tool arguments) instead of a label */
@@ -241,12 +241,23 @@ const missingDetails = (parameters: Record<string, unknown>, prompt: string): Re
   })
 }
 
+// Words that say nothing about what a text is about: counted, "the" or "for" would tie every
+// choice with every request.
+const functionWords = new Set([
+  "about", "again", "all", "also", "and", "any", "are", "been", "being", "but", "can", "could", "did", "does",
+  "doing", "each", "for", "from", "had", "has", "have", "her", "him", "his", "how", "into", "its", "just", "more",
+  "most", "not", "off", "only", "other", "our", "out", "over", "own", "same", "she", "should", "some", "such",
+  "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "too", "under", "very",
+  "was", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "yet", "you",
+  "your"
+])
+
 const words = (text: string): ReadonlyArray<string> =>
   text
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .toLowerCase()
     .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 2)
+    .filter((w) => w.length > 2 && !functionWords.has(w))
     // a plural matches its singular ("orders" and "order")
     .map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w)
 
