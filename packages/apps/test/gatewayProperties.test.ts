@@ -4,9 +4,10 @@
  */
 import { Redacted } from "effect"
 import * as fc from "fast-check"
-import { afterAll, beforeAll, describe, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
 import * as Gateway from "../src/Gateway.js"
-import { check, probe } from "./gatewayProperties.js"
+import { check, probe, socketMessage } from "./gatewayProperties.js"
 import { start } from "./gatewaySupport.js"
 
 const key = "property-key-0123456789"
@@ -25,6 +26,33 @@ describe("gateway robustness property", () => {
         if (broken !== undefined) throw new Error(`${request.method} ${request.path} ${JSON.stringify(request.body)?.slice(0, 300)}: ${broken}`)
       }),
       { seed: 17, numRuns: 200 }
+    )
+  }, 120_000)
+
+  it("property: any messages on one /rpc/ws socket get no defect, and the socket still answers a call after them", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(socketMessage, { minLength: 1, maxLength: 5 }), async (messages) => {
+        const socket = new WebSocket(`${gateway.url.replace(/^http/, "ws")}/rpc/ws`, { headers: { authorization: `Bearer ${key}` } })
+        const received: Array<string> = []
+        try {
+          const answered = new Promise<void>((resolve, reject) => {
+            const deadline = setTimeout(() => reject(new Error(`no answer to the last call within 10 s; received ${received.join("")}`)), 10_000)
+            socket.on("message", (data) => {
+              received.push(String(data))
+              if (received.join("").includes("\"requestId\":\"4242424242\"")) resolve(clearTimeout(deadline))
+            })
+            socket.once("close", () => reject(new Error(`the socket closed; received ${received.join("")}`)))
+          })
+          await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
+          for (const message of messages) socket.send(message + "\n")
+          socket.send(JSON.stringify({ _tag: "Request", id: "4242424242", tag: "ListPresets", payload: {}, headers: [] }) + "\n")
+          await answered
+          expect(received.join(""), messages.join("\n")).not.toMatch(/"_tag":"(Die|Defect)"/)
+        } finally {
+          socket.close()
+        }
+      }),
+      { seed: 17, numRuns: 60 }
     )
   }, 120_000)
 })

@@ -109,6 +109,17 @@ const rpcObject = object([
   ["headers", fc.oneof(fc.constant("[]"), fc.constant("{\"a\":\"b\"}"), value)]
 ])
 
+/**
+ * Messages for `/rpc/ws`, one a line: calls, malformed messages, anything. (Not `Eof`, which ends
+ * the socket's calls as it should.)
+ */
+export const socketMessage: fc.Arbitrary<string> = fc.oneof(
+  { weight: 2, arbitrary: validCall },
+  { weight: 2, arbitrary: rpcObject },
+  { weight: 1, arbitrary: value },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }) }
+).filter((line) => !/"_tag"\s*:\s*"Eof"/.test(line))
+
 const rpcLine = fc.oneof(
   { weight: 2, arbitrary: validCall },
   { weight: 2, arbitrary: rpcObject },
