@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option, Queue, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Usage } from "./LanguageModel.js"
 
@@ -258,6 +258,17 @@ export type RuntimeEvent = typeof RuntimeEvent.Type
 export const subscriberBuffer = 10_000
 
 /**
+ * Subscriptions to the event bus of this process ended with `SubscriberFellBehind`: what the
+ * subscribers' bound dropped, for the metrics endpoint.
+ *
+ * @since 0.1.0
+ */
+export const fellBehindTotal = Metric.counter("colony_event_subscribers_fell_behind_total", {
+  description: "subscriptions to this process's event bus ended for falling behind (SubscriberFellBehind)",
+  incremental: true
+})
+
+/**
  * What the bus's subscribers hold right now, and how many were ended for falling behind.
  *
  * @since 0.1.0
@@ -342,7 +353,10 @@ export const layerWith = (options: { readonly subscriberBuffer?: number | undefi
           if (behind.length === 0) return Effect.void
           for (const subscriber of behind) subscribers.delete(subscriber)
           overflowed += behind.length
-          return Effect.forEach(behind, (subscriber) => end(subscriber, event.at), { discard: true })
+          return Effect.zipRight(
+            Metric.incrementBy(fellBehindTotal, behind.length),
+            Effect.forEach(behind, (subscriber) => end(subscriber, event.at), { discard: true })
+          )
         })
 
       const subscribe = Effect.acquireRelease(

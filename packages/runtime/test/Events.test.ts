@@ -1,6 +1,6 @@
 import { Events } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Queue, Schema, Stream } from "effect"
+import { Chunk, Effect, Metric, Queue, Schema, Stream } from "effect"
 
 const handled = (n: number) =>
   new Events.MessageHandled({ agent: "faq", id: `c${n}`, at: n, rpc: "Ask", outcome: "success", durationMs: 1, summary: `#${n}` })
@@ -35,6 +35,7 @@ describe("Events.layer", () => {
   it.scoped("a stalled subscriber is ended with SubscriberFellBehind and holds at most its buffer, while a fast one gets every event", () =>
     Effect.gen(function*() {
       const bus = yield* Events.Events
+      const counted = (yield* Metric.value(Events.fellBehindTotal)).count
       const fast = yield* bus.subscribe
       const stalled = yield* bus.subscribe
       // it reads the first two, then stops
@@ -58,6 +59,7 @@ describe("Events.layer", () => {
       expect(last).toHaveLength(1)
       expect(last[0]).toMatchObject({ _tag: "SubscriberFellBehind", capacity: 5, delivered: 2 })
       expect(yield* bus.stats).toEqual({ subscribers: 1, buffered: 0, overflowed: 1 })
+      expect((yield* Metric.value(Events.fellBehindTotal)).count - counted).toBe(1)
       // nothing more reaches it
       yield* bus.publish(handled(1001))
       expect(yield* Queue.size(stalled)).toBe(0)
