@@ -35,6 +35,7 @@ export {
   UnknownModel
 } from "./internal/model/errors.js"
 export { make } from "./internal/model/make.js"
+export { callsDropped, feedCapacity } from "./internal/model/recorder.js"
 export {
   ChatMessage,
   type ChatRequest,

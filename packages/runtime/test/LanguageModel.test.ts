@@ -8,7 +8,7 @@ import * as LanguageModel from "../src/LanguageModel.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Logger, LogLevel, Queue, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Logger, LogLevel, Metric, Queue, Schema, Stream, TestClock } from "effect"
 
 const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20, timeoutMs: 2_000 } as const
 
@@ -339,6 +339,17 @@ describe("LanguageModel limits and accounting", () => {
       expect(report.foldedCollaborations).toBe(2)
       const summed = Object.values(report.byCollaboration).reduce((sum, totals) => sum + totals.usage.totalTokens, 0)
       expect(summed).toBe(report.total.usage.totalTokens)
+    }))
+
+  it.scoped("a subscriber that stops reading holds at most feedCapacity calls: later calls are left out of the feed and counted, never out of the ledger", () =>
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.make(ModelRegistry.simulated, { feedCapacity: 3 })
+      const stalled = yield* model.subscribe
+      const droppedBefore = (yield* Metric.value(LanguageModel.callsDropped)).count
+      for (let i = 0; i < 5; i++) yield* model.chat(ask(`question ${i}`, "default"))
+      expect(yield* Queue.size(stalled)).toBe(3)
+      expect((yield* Metric.value(LanguageModel.callsDropped)).count - droppedBefore).toBe(2)
+      expect((yield* model.usage).total.calls).toBe(5)
     }))
 
   it.scopedLive("every call is published as a ModelCall event with tokens, latency and retries", () =>

@@ -6,16 +6,20 @@ import { Effect, PubSub, type Scope, Stream } from "effect"
 import type * as ModelRegistry from "../../ModelRegistry.js"
 import { makeChat } from "./chat.js"
 import { makeLedger } from "./ledger.js"
-import { makeRecorder } from "./recorder.js"
+import { feedCapacity, makeRecorder } from "./recorder.js"
 import { makeRouter } from "./routing.js"
 import type { LanguageModel } from "./service.js"
 import { makeStream } from "./stream.js"
 import { defaultAgentRows, defaultCollaborationRows, type ModelCall } from "./usage.js"
 
-/** How many agent instances and collaborations the usage report lists one by one. */
+/**
+ * How many agent instances and collaborations the usage report lists one by one, and how many
+ * calls the call feed holds unread for its slowest subscriber (default `feedCapacity`).
+ */
 export interface MakeOptions {
   readonly agentRows?: number | undefined
   readonly collaborationRows?: number | undefined
+  readonly feedCapacity?: number | undefined
 }
 
 /**
@@ -32,7 +36,7 @@ export const make = (
   options: MakeOptions = {}
 ): Effect.Effect<LanguageModel["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
-    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<ModelCall>(), PubSub.shutdown)
+    const pubsub = yield* Effect.acquireRelease(PubSub.dropping<ModelCall>(options.feedCapacity ?? feedCapacity), PubSub.shutdown)
     const ledger = makeLedger({
       agentRows: Math.max(1, options.agentRows ?? defaultAgentRows),
       collaborationRows: Math.max(1, options.collaborationRows ?? defaultCollaborationRows)

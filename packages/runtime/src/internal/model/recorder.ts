@@ -2,7 +2,7 @@
  * The record of every model call: counted in the ledger, published on the service's feed and,
  * when debug logging is on, logged.
  */
-import { Clock, Effect, FiberRef, LogLevel, PubSub } from "effect"
+import { Clock, Effect, FiberRef, LogLevel, Metric, PubSub } from "effect"
 import type * as ModelRegistry from "../../ModelRegistry.js"
 import type { Attribution } from "./attribution.js"
 import type { ModelError } from "./errors.js"
@@ -57,13 +57,26 @@ const toModelCall = (options: CallOutcome, now: number): ModelCall => {
   }, true)
 }
 
-/** A recorder counting into `ledger` and publishing on `pubsub`. */
+/**
+ * Calls the feed held this many unread for its slowest subscriber: past it, a call is left out of
+ * the feed (never out of the ledger) and counted in `callsDropped`, so a stalled subscriber costs
+ * a bounded amount of memory instead of every call from then on.
+ */
+export const feedCapacity = 10_000
+
+export const callsDropped = Metric.counter("colony_model_calls_dropped_total", {
+  description: "model calls left out of the call feed because a subscriber had feedCapacity calls unread (the usage ledger still counts them)",
+  incremental: true
+})
+
+/** A recorder counting into `ledger` and publishing on `pubsub` (made with `PubSub.dropping`). */
 export const makeRecorder = (ledger: Ledger, pubsub: PubSub.PubSub<ModelCall>): Recorder => {
   // The debug line's annotations are built only when debug logging is on (it is off by
   // default), since this runs on every model call.
   const publish = (call: ModelCall) =>
     Effect.sync(() => ledger.add(call)).pipe(
       Effect.zipRight(PubSub.publish(pubsub, call)),
+      Effect.tap((published) => published ? Effect.void : Metric.increment(callsDropped)),
       Effect.zipRight(FiberRef.getWith(
         FiberRef.currentMinimumLogLevel,
         (minimum) => LogLevel.greaterThan(minimum, LogLevel.Debug) ? Effect.void : logCall(call)
