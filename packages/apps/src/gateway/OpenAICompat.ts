@@ -55,6 +55,7 @@ export const fromColonyError = (failure: { readonly _tag: string; readonly messa
         return 429
       case "AgentUnavailable":
       case "AgentInterrupted":
+      case "FollowerOverflow": // the gateway fell behind its own run: retry
         return 503
       case "TimeoutException":
       case "AgentCallTimeout":
