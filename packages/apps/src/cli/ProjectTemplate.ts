@@ -94,8 +94,16 @@ const tsconfig = json({
     verbatimModuleSyntax: true,
     noEmit: true
   },
-  include: ["src", "test"]
+  include: ["src", "test", "vitest.config.ts"]
 })
+
+// A test starts a colony of its own: more than vitest's default 5 s on a busy machine.
+const vitestConfig = `import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: { testTimeout: 30_000 }
+})
+`
 
 const tsconfigBuild = json({
   extends: "./tsconfig.json",
@@ -362,6 +370,7 @@ export const files = (name: string, versions: Versions): Record<string, string> 
   "package.json": packageJson(name, versions),
   "tsconfig.json": tsconfig,
   "tsconfig.build.json": tsconfigBuild,
+  "vitest.config.ts": vitestConfig,
   "src/agents.ts": agents,
   "src/dev.ts": dev,
   "src/client.ts": client,
