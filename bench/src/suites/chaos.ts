@@ -140,6 +140,9 @@ export const suite: Suite = {
         // --- the kills ---
         const kills: Array<{
           at: number
+          /** Date.now() at the kill, to read the runners' log times against */
+          wallAt: number
+          victimAddress: string
           victim: string
           victimShards: number
           movedAfterMs: number | undefined
@@ -161,6 +164,8 @@ export const suite: Suite = {
           const replacement = await start()
           const kill = {
             at,
+            wallAt: Date.now(),
+            victimAddress: victim.address,
             victim: victim.name,
             victimShards: victimShards.size,
             movedAfterMs: undefined as number | undefined,
@@ -218,6 +223,22 @@ export const suite: Suite = {
           }
         }
 
+        // --- when the survivors found each victim dead (their log line's time) ---
+        const msOfDay = (date: Date) =>
+          ((date.getHours() * 60 + date.getMinutes()) * 60 + date.getSeconds()) * 1000 + date.getMilliseconds()
+        const foundAfter = kills.flatMap((kill) => {
+          const times = runners.flatMap((runner) =>
+            runner.output.flatMap((line) => {
+              if (!line.includes(`Runner ${kill.victimAddress} lost its connection`)) return []
+              const match = /^\[(\d\d):(\d\d):(\d\d)\.(\d{3})\]/.exec(line)
+              if (match === null) return []
+              const [h, m, sec, ms] = match.slice(1).map(Number) as [number, number, number, number]
+              return [((h * 60 + m) * 60 + sec) * 1000 + ms - msOfDay(new Date(kill.wallAt))]
+            })
+          )
+          return times.length === 0 ? [] : [Math.min(...times)]
+        })
+
         // --- live runners' complaints: a dead process logs nothing, so every such line is a live runner's ---
         const unhealthy = runners.reduce(
           (sum, runner) => sum + runner.output.filter((line) => line.includes("Shard lock storage is unhealthy")).length,
@@ -256,6 +277,9 @@ export const suite: Suite = {
         const fresh = kills.map((k) => k.newRunnerMs).filter((ms): ms is number => ms !== undefined)
         const shards = {
           kills: kills.length,
+          foundP50: percentile(foundAfter, 50),
+          foundP99: percentile(foundAfter, 99),
+          foundOf: foundAfter.length,
           movedP50: percentile(moved, 50),
           movedP99: percentile(moved, 99),
           movedMax: moved.length === 0 ? 0 : Math.max(...moved),
@@ -295,9 +319,11 @@ export const suite: Suite = {
             },
             {
               title: "Shards under kill -9",
-              columns: ["kills", "victim's shards held again p50 s", "p99 s", "max s", "full coverage after a kill p50 s", "p99 s", "max s", "never covered", "live runners that lost all shards", "'lock storage unhealthy' on live runners", "new runner to first shard p50 s", "max s"],
+              columns: ["kills", "victim found dead p50 s", "p99 s", "victim's shards held again p50 s", "p99 s", "max s", "full coverage after a kill p50 s", "p99 s", "max s", "never covered", "live runners that lost all shards", "'lock storage unhealthy' on live runners", "new runner to first shard p50 s", "max s"],
               rows: [[
-                shards.kills,
+                shards.foundOf === shards.kills ? shards.kills : `${shards.kills} (${shards.kills - shards.foundOf} found otherwise)`,
+                num(shards.foundP50 / 1000, 1),
+                num(shards.foundP99 / 1000, 1),
                 num(shards.movedP50 / 1000, 1),
                 num(shards.movedP99 / 1000, 1),
                 num(shards.movedMax / 1000, 1),
@@ -311,6 +337,7 @@ export const suite: Suite = {
                 num(shards.newRunnerMax / 1000, 1)
               ]],
               notes: [
+                "Found dead: the first survivor's log line marking the victim unhealthy (liveness lock gone), from the kill; found otherwise: the ping health check marked it first, or it died before it registered.",
                 "From the runners' status lines (one a second, on change). Victim's shards: every shard the killed runner held, held by a live runner again (failover).",
                 "Full coverage: all 300 shards held by live runners; it waits for the replacement runner too, whose arrival moves shards again (a rebalance releases a shard before its new owner takes it)."
               ]
