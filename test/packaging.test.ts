@@ -65,11 +65,12 @@ const eventually = async (what: string, done: () => boolean, output: () => strin
 }
 
 const children: Array<ChildProcess> = []
-let postgres: DevPostgres.Server | undefined
+let postgres: Promise<DevPostgres.Server> | undefined
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL")
-  await postgres?.stop()
+  // started at the test's beginning: stopped even when the test failed before it was used
+  await (await postgres?.catch(() => undefined))?.stop()
   rmSync(work, { recursive: true, force: true })
 })
 
@@ -111,8 +112,8 @@ describe("packaging", () => {
     const started = Date.now()
     const timings: Array<string> = []
     const step = (name: string) => timings.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    const pg = DevPostgres.start({ dataDir: join(work, "pg"), persistent: false })
-    void pg.then((server) => (postgres = server), () => undefined)
+    const pg = postgres = DevPostgres.start({ dataDir: join(work, "pg"), persistent: false })
+    pg.catch(() => undefined)
 
     // npm pack runs each package's prepack: the tsc build
     mkdirSync(packs)
