@@ -3,13 +3,14 @@
  *
  * Text answers are combined by `concatenate` or by a coordinator's synthesis (`synthesisPrompt`).
  * Choices are combined by votes: `weightedVote` (and `majorityVote`, its unweighted case) and
- * `quorum`; numbers by `weightedAverage`. Reading a choice or a number out of free text is
- * `readChoice` / `readNumber`: deterministic, and each says how it read the answer, so a result
- * built on a fallback reading is visible as such.
+ * `quorum`; numbers by `weightedAverage`. Answers are read as data: a model is asked to end with a
+ * JSON `{"answer": ...}` (`answerInstruction`), and `readAnswer` / `readChoice` / `readNumber`
+ * decode it and say how they read it. An answer that states no readable choice is an abstention,
+ * never a choice made up for it.
  *
  * @since 0.1.0
  */
-import { Hash } from "effect"
+import { Schema } from "effect"
 
 /**
  * One worker's part of a result.
@@ -159,48 +160,94 @@ export const weightedAverage = (
 // --- reading answers ---
 
 /**
- * How a choice or number was read from an answer: from an explicit `CHOICE:`/`VALUE:` line, from
- * the only option the answer mentions, or — when neither is there — by a deterministic fallback.
+ * How a choice or number was read from an answer: from a JSON `{"answer": ...}` object
+ * (`structured`, what `answerInstruction` asks for), from an `ANSWER:`/`CHOICE:`/`VALUE:` line
+ * (`explicit`), from the only option the answer mentions (`mention`), or — for numbers only — the
+ * first number in the text (`fallback`). A choice that cannot be read is no reading at all: the
+ * voter abstains.
  *
  * @since 0.1.0
  * @category models
  */
-export type Reading = "explicit" | "mention" | "fallback"
+export type Reading = "structured" | "explicit" | "mention" | "fallback"
 
 /**
- * The instruction appended to a question with options, so a model answers in a readable way.
+ * A final answer as structured output: what a model is asked to end its reply with, and what
+ * `readAnswer` decodes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FinalAnswer = Schema.Struct({ answer: Schema.Union(Schema.String, Schema.Number) })
+
+/**
+ * The instruction appended to a question so a model answers in a readable way: its final answer
+ * (one of `options`, when given) as a JSON object on the last line.
  *
  * @since 0.1.0
  */
-export const choiceInstruction = (options: ReadonlyArray<string>): string =>
-  `Options: ${options.join(" | ")}. End your answer with a line "CHOICE: " followed by exactly one option.`
+export const answerInstruction = (options?: ReadonlyArray<string>): string =>
+  (options === undefined ? "" : `Options: ${options.join(" | ")}. `) +
+  `End your reply with one line of JSON, {"answer": <your final answer as a string>}, holding ` +
+  (options === undefined ? "that answer alone." : "exactly one option.")
+
+/**
+ * The instruction appended to a question with options; see `answerInstruction`.
+ *
+ * @since 0.1.0
+ */
+export const choiceInstruction = (options: ReadonlyArray<string>): string => answerInstruction(options)
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 const normalize = (text: string) => text.trim().replace(/\s+/g, " ").toLowerCase()
+const decodeFinal = Schema.decodeUnknownOption(Schema.parseJson(FinalAnswer))
+const unquote = (text: string) => text.trim().replace(/^["'*`]+|["'*`.!]+$/g, "").trim()
+
+/** Every final answer the text states, in order: JSON objects and ANSWER/CHOICE lines. */
+const statedAnswers = (text: string): ReadonlyArray<{ readonly answer: string; readonly how: "structured" | "explicit" }> => {
+  const found: Array<{ at: number; answer: string; how: "structured" | "explicit" }> = []
+  for (const m of text.matchAll(/\{[^{}]*\}/g)) {
+    const decoded = decodeFinal(m[0])
+    if (decoded._tag === "Some") found.push({ at: m.index, answer: String(decoded.value.answer).trim(), how: "structured" })
+  }
+  for (const m of text.matchAll(/\b(?:ANSWER|CHOICE)\s*:\s*([^\n{]+)/gi)) {
+    found.push({ at: m.index, answer: unquote(m[1]!), how: "explicit" })
+  }
+  return found.filter((f) => f.answer !== "").sort((a, b) => a.at - b.at).map(({ answer, how }) => ({ answer, how }))
+}
 
 /**
- * Read which of `options` an answer chose: the last `CHOICE: x` line naming an option wins;
- * otherwise the single option the answer mentions; otherwise (no option or several mentioned, as
- * in a simulated answer that echoes the question) a choice derived from a hash of the answer, so
- * the same answer always reads the same. `options` must not be empty.
+ * Read the final answer a reply states: the last JSON `{"answer": ...}` object or `ANSWER:` line.
+ * `undefined` when it states none: the reply holds no readable answer.
+ *
+ * @since 0.1.0
+ */
+export const readAnswer = (text: string): { readonly answer: string; readonly how: Reading } | undefined =>
+  statedAnswers(text).at(-1)
+
+/**
+ * Read which of `options` an answer chose: the last stated answer (see `readAnswer`) that names
+ * an option; otherwise the single option the answer mentions; otherwise `undefined` — the answer
+ * names no option or several (as a reply that echoes the question does), and its voter abstains.
+ * `options` must not be empty.
  *
  * @since 0.1.0
  */
 export const readChoice = (
   answer: string,
   options: ReadonlyArray<string>
-): { readonly choice: string; readonly how: Reading } => {
+): { readonly choice: string; readonly how: Reading } | undefined => {
   if (options.length === 0) throw new Error("Aggregate.readChoice: no options")
   const byName = new Map(options.map((option) => [normalize(option), option]))
-  const explicit = [...answer.matchAll(/\bCHOICE\s*:\s*([^\n]+)/gi)]
-    .map((m) => byName.get(normalize(m[1]!.replace(/^["'*`]+|["'*`.!]+$/g, ""))))
-    .filter((option): option is string => option !== undefined)
-  if (explicit.length > 0) return { choice: explicit[explicit.length - 1]!, how: "explicit" }
+  const stated = statedAnswers(answer).flatMap((s) => {
+    const choice = byName.get(normalize(s.answer))
+    return choice === undefined ? [] : [{ choice, how: s.how }]
+  })
+  if (stated.length > 0) return stated.at(-1)!
   const mentioned = options.filter((option) =>
     new RegExp(`(^|[^\\p{L}\\p{N}])${escape(option)}($|[^\\p{L}\\p{N}])`, "iu").test(answer)
   )
-  if (mentioned.length === 1) return { choice: mentioned[0]!, how: "mention" }
-  return { choice: options[(Hash.string(answer) >>> 0) % options.length]!, how: "fallback" }
+  return mentioned.length === 1 ? { choice: mentioned[0]!, how: "mention" } : undefined
 }
 
 /**

@@ -38,7 +38,7 @@ export {
   Team,
   VotingRule
 } from "./internal/patterns.js"
-export { CastVote, Contribution, Missing, Result, Stamped } from "./internal/result.js"
+export { Abstention, CastVote, Contribution, Missing, Result, Stamped } from "./internal/result.js"
 export type { RunOptions } from "./internal/runContext.js"
 
 // --- bounds ---

@@ -317,7 +317,7 @@ describe("Peer", () => {
       expect(lost.answer).toBe("(no decision: only 1 of 3 peers answered the last round; a decision needs 2)")
     }).pipe(Effect.provide(colony)))
 
-  it.live("with the simulated model, a debate is deterministic: the same run on fresh agents gives the same votes", () =>
+  it.live("with the simulated model, whose answers name no option, every peer abstains and nothing is decided for them", () =>
     Effect.gen(function*() {
       const peers = [ref("helper/det-a"), ref("helper/det-b"), ref("helper/det-c")] as const
       const debate = Collaboration.run(
@@ -328,9 +328,12 @@ describe("Peer", () => {
       // the agents' memory is part of what the model sees: start the second run from the same state
       yield* Effect.forEach(peers, (p) => Colony.send(p.agent, p.id, "Forget", undefined))
       const second = yield* debate
-      expect(first.votes.map((v) => v.choice)).toEqual(second.votes.map((v) => v.choice))
-      expect(first.answer).toBe(second.answer)
-      expect(first.votes.every((v) => v.how === "fallback")).toBe(true)
+      expect(first.votes).toEqual([])
+      expect(first.abstentions.map((a) => a.step)).toEqual(["round-1/helper/det-a", "round-1/helper/det-b", "round-1/helper/det-c", "round-2/helper/det-a", "round-2/helper/det-b", "round-2/helper/det-c"])
+      expect(first.abstentions[0]!.reason).toContain("names none of the options (yes, no)")
+      expect(first.answer).toBe("(no decision: only 0 of 3 peers answered the last round with a readable choice (3 abstained); a decision needs 2)")
+      expect(first.complete).toBe(false)
+      expect(second.answer).toBe(first.answer)
     }).pipe(Effect.provide(colony)))
 })
 

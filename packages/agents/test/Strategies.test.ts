@@ -166,18 +166,33 @@ describe("Aggregate", () => {
     )
     expect(Aggregate.weightedAverage([])).toBeUndefined()
   })
-  it("reads a choice from an explicit line, a single mention, or deterministically from the text", () => {
+  it("reads a choice from structured output, an explicit line or a single mention; anything else is an abstention", () => {
     const options = ["red", "blue"]
-    expect(Aggregate.readChoice("Options red | blue.\nCHOICE: Blue", options)).toEqual({ choice: "blue", how: "explicit" })
+    expect(Aggregate.readChoice('Blue it is.\n{"answer": "Blue"}', options)).toEqual({ choice: "blue", how: "structured" })
+    expect(Aggregate.readChoice('{"answer": "green"}\nOptions red | blue.\nCHOICE: Blue', options)).toEqual({ choice: "blue", how: "explicit" })
     expect(Aggregate.readChoice("I would go with red here.", options)).toEqual({ choice: "red", how: "mention" })
-    expect(Aggregate.readChoice("redistribute the budget", options).how).toBe("fallback")
+    // the hash-chosen option these used to get counted as a full vote
+    expect(Aggregate.readChoice("redistribute the budget", options)).toBeUndefined()
+    expect(Aggregate.readChoice("red or blue, hard to say", options)).toBeUndefined()
+    expect(Aggregate.readChoice('{"answer": "green"}', options)).toBeUndefined()
     fc.assert(
       fc.property(fc.string(), (text) => {
         const read = Aggregate.readChoice(text, options)
-        expect(options).toContain(read.choice)
+        if (read !== undefined) expect(options).toContain(read.choice)
         expect(Aggregate.readChoice(text, options)).toEqual(read)
       })
     )
+  })
+  it("reads the final answer a reply states as JSON, checked by its schema, or as an ANSWER line", () => {
+    expect(Aggregate.readAnswer('Working: 12*3 = 36, plus 5.\n{"answer": "41"}')).toEqual({ answer: "41", how: "structured" })
+    expect(Aggregate.readAnswer('{"answer": 41}')).toEqual({ answer: "41", how: "structured" })
+    expect(Aggregate.readAnswer("so ANSWER: 41")).toEqual({ answer: "41", how: "explicit" })
+    expect(Aggregate.readAnswer('{"answer": ["41"]}')).toBeUndefined()
+    expect(Aggregate.readAnswer('{"result": "41"}')).toBeUndefined()
+    expect(Aggregate.readAnswer("It is probably 41.")).toBeUndefined()
+    // the instruction itself states no answer, so a reply that echoes it is not read as one
+    expect(Aggregate.readAnswer(Aggregate.answerInstruction())).toBeUndefined()
+    expect(Aggregate.readChoice(Aggregate.answerInstruction(["red", "blue"]), ["red", "blue"])).toBeUndefined()
   })
   it("reads a number from a VALUE line before any other number", () => {
     expect(Aggregate.readNumber("about 3 weeks\nVALUE: 12.5")).toEqual({ value: 12.5, how: "explicit" })

@@ -9,8 +9,9 @@ import * as Aggregate from "../Aggregate.js"
 import * as SessionEvents from "../SessionEvents.js"
 import { answerOf, call } from "./calls.js"
 import type { Peer } from "./patterns.js"
-import { CastVote, Missing } from "./result.js"
+import { Abstention, CastVote, Missing } from "./result.js"
 import { emptyRecords, type PatternOutcome, type Records, type RunContext, type RunServices } from "./runContext.js"
+import { readVote, unreadable } from "./voting.js"
 
 type Deliberation = Pick<Peer, "peers" | "rounds" | "stop" | "vote" | "options" | "quorum">
 
@@ -36,10 +37,14 @@ const peerPrompt = (
 interface Answered {
   readonly i: number
   readonly text: string
-  readonly choice: string
+  /** undefined when the peer abstained: its answer names no option */
+  readonly choice: string | undefined
   readonly how: string
   readonly step: string
 }
+
+type Voted = Answered & { readonly choice: string }
+const voted = (answers: ReadonlyArray<Answered>): ReadonlyArray<Voted> => answers.filter((a): a is Voted => a.choice !== undefined)
 
 /** One deliberation in progress: its settings, where its steps are named, and its records. */
 interface Debate {
@@ -77,10 +82,11 @@ const askRound = (d: Debate, round: number, active: ReadonlyArray<number>, previ
         continue
       }
       records.contributions.push(answerOf("peer", peer, `${d.label}round ${round}`, step, reply.right))
-      const read = cfg.options === undefined
-        ? { choice: reply.right.text.trim(), how: "answer" }
-        : Aggregate.readChoice(reply.right.text, cfg.options)
-      answered.push({ i, text: reply.right.text, step, ...read })
+      const read = readVote(reply.right.text, cfg.options)
+      if (read === undefined) {
+        records.abstentions.push(new Abstention({ voter: peer, step, reason: unreadable(cfg.options!) }, true))
+      }
+      answered.push({ i, text: reply.right.text, step, choice: read?.choice, how: read?.how ?? "abstained" })
     }
     return answered
   })
@@ -96,7 +102,7 @@ const debate = (d: Debate) =>
     for (let round = 1; round <= cfg.rounds && active.length > 0; round++) {
       rounds = round
       const answered = yield* askRound(d, round, active, previous)
-      for (const a of answered) {
+      for (const a of voted(answered)) {
         yield* ctx.emit((m) =>
           new SessionEvents.VoteCast({
             ...m,
@@ -108,7 +114,7 @@ const debate = (d: Debate) =>
           }, true)
         )
       }
-      const choices = answered.map((a) => a.choice)
+      const choices = voted(answered).map((a) => a.choice)
       const agreement = Aggregate.agreement(choices)
       const unchanged = round > 1 && answered.every((a) => previous.get(a.i)?.choice === a.choice)
       const stop = round === cfg.rounds || answered.length === 0 ||
@@ -134,7 +140,7 @@ const debate = (d: Debate) =>
   })
 
 /** The judge's pick among the last answers (or the options); the majority's when it cannot answer. */
-const askJudge = (d: Debate, last: ReadonlyArray<Answered>, judge: Peer["peers"][number], majority: () => string) =>
+const askJudge = (d: Debate, last: ReadonlyArray<Voted>, judge: Peer["peers"][number], majority: () => string) =>
   Effect.gen(function*() {
     const { cfg, ctx, records } = d
     const candidates = cfg.options === undefined
@@ -147,7 +153,12 @@ const askJudge = (d: Debate, last: ReadonlyArray<Answered>, judge: Peer["peers"]
       return majority()
     }
     records.contributions.push(answerOf("judge", judge, `${d.label}judgement`, step, reply.right))
-    const read = Aggregate.readChoice(reply.right.text, candidates.map((c) => c.label))
+    const labels = candidates.map((c) => c.label)
+    const read = Aggregate.readChoice(reply.right.text, labels)
+    if (read === undefined) {
+      records.abstentions.push(new Abstention({ voter: judge, step, reason: `${unreadable(labels)}; the majority decided instead` }, true))
+      return majority()
+    }
     const picked = candidates.find((c) => c.label === read.choice)!
     records.votes.push(new CastVote({ voter: judge, choice: picked.choice, weight: 1, how: read.how, step }, true))
     yield* ctx.emit((m) =>
@@ -157,16 +168,21 @@ const askJudge = (d: Debate, last: ReadonlyArray<Answered>, judge: Peer["peers"]
   })
 
 /** The decision among the last answers, when enough peers gave one. */
-const decide = (d: Debate, last: ReadonlyArray<Answered>) =>
+const decide = (d: Debate, answered: ReadonlyArray<Answered>) =>
   Effect.gen(function*() {
     const { cfg, records } = d
     const weight = weightOf(cfg)
+    const last = voted(answered)
     for (const a of last) {
       records.votes.push(new CastVote({ voter: cfg.peers[a.i]!, choice: a.choice, weight: weight(a.i), how: a.how, step: a.step }, true))
     }
     const needed = cfg.quorum ?? Aggregate.majorityQuorum(cfg.peers.length)
     if (last.length < needed) {
-      const reason = `only ${last.length} of ${cfg.peers.length} peers answered the last round; a decision needs ${needed}`
+      const abstained = answered.length - last.length
+      const reason = abstained === 0
+        ? `only ${last.length} of ${cfg.peers.length} peers answered the last round; a decision needs ${needed}`
+        : `only ${last.length} of ${cfg.peers.length} peers answered the last round with a readable choice ` +
+          `(${abstained} abstained); a decision needs ${needed}`
       records.missing.push(new Missing({ task: `${d.label}decision`, step: `${d.prefix}decision`, reason }, true))
       return { decision: undefined, answer: `(no decision: ${reason})` }
     }

@@ -94,7 +94,7 @@ const runPattern = (ctx: RunContext, collaboration: Collaboration, task: string)
   })
 
 const resultOf = (collaboration: Collaboration, outcome: PatternOutcome, session: string): Result => {
-  const { contributions, missing, votes } = outcome.records
+  const { abstentions, contributions, missing, votes } = outcome.records
   return new Result({
     pattern: collaboration._tag,
     answer: outcome.answer,
@@ -105,6 +105,7 @@ const resultOf = (collaboration: Collaboration, outcome: PatternOutcome, session
     missing,
     complete: missing.length === 0,
     votes,
+    abstentions,
     rounds: outcome.rounds,
     session
   }, true)

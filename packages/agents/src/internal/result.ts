@@ -60,6 +60,19 @@ export class CastVote extends Schema.Class<CastVote>("@colony/agents/CastVote")(
 }) {}
 
 /**
+ * A voter whose answer states no readable choice (see `Aggregate.readChoice`): it is not counted
+ * as a vote for anything, and the result reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Abstention extends Schema.Class<Abstention>("@colony/agents/Abstention")({
+  voter: AgentRef,
+  step: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
  * The answer of a collaboration with its provenance: who contributed what, the votes that
  * decided, and the parts that are missing. `complete` is false when anything is missing.
  *
@@ -77,6 +90,8 @@ export class Result extends Schema.Class<Result>("@colony/agents/Result")({
   missing: Schema.optionalWith(Schema.Array(Missing), { default: () => [] }),
   complete: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   votes: Schema.optionalWith(Schema.Array(CastVote), { default: () => [] }),
+  /** the voters whose answers could not be read as a vote */
+  abstentions: Schema.optionalWith(Schema.Array(Abstention), { default: () => [] }),
   /** rounds of debate (the most any team needed), 0 for master-slave */
   rounds: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   /** the session that produced it */

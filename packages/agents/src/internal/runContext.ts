@@ -7,7 +7,7 @@ import type { Sharding } from "@effect/cluster/Sharding"
 import type { Duration, Effect } from "effect"
 import type { LoadTracker } from "../LoadTracker.js"
 import type * as SessionEvents from "../SessionEvents.js"
-import type { CastVote, Contribution, Missing, Stamped } from "./result.js"
+import type { Abstention, CastVote, Contribution, Missing, Stamped } from "./result.js"
 
 /**
  * @since 0.1.0
@@ -70,14 +70,16 @@ export interface RunContext {
 export interface Records {
   readonly contributions: Array<Contribution>
   readonly votes: Array<CastVote>
+  readonly abstentions: Array<Abstention>
   readonly missing: Array<Missing>
 }
 
-export const emptyRecords = (): Records => ({ contributions: [], votes: [], missing: [] })
+export const emptyRecords = (): Records => ({ contributions: [], votes: [], abstentions: [], missing: [] })
 
 export const append = (into: Records, from: Records) => {
   into.contributions.push(...from.contributions)
   into.votes.push(...from.votes)
+  into.abstentions.push(...from.abstentions)
   into.missing.push(...from.missing)
 }
 

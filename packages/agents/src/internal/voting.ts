@@ -3,13 +3,31 @@
  * (a choice, or a number for an average) and the aggregation rule decides.
  */
 import { Events } from "@colony/runtime"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import * as Aggregate from "../Aggregate.js"
 import * as SessionEvents from "../SessionEvents.js"
 import type { AgentRef, MasterSlave } from "./patterns.js"
-import { CastVote, Missing } from "./result.js"
+import { Abstention, CastVote, Missing } from "./result.js"
 import type { Records, RunContext } from "./runContext.js"
 import type { SubtaskOutcome } from "./subtasks.js"
+
+/**
+ * A voter's choice read from its answer: one of `options` when there are options (`undefined` —
+ * an abstention — when it names none or several); without options, the final answer it states,
+ * or else its whole text.
+ */
+export const readVote = (
+  text: string,
+  options: ReadonlyArray<string> | undefined
+): { readonly choice: string; readonly how: string } | undefined => {
+  if (options !== undefined) return Aggregate.readChoice(text, options)
+  const stated = Aggregate.readAnswer(text)
+  return stated === undefined ? { choice: text.trim(), how: "answer" } : { choice: stated.answer, how: stated.how }
+}
+
+/** Why a voter's answer is not a vote. */
+export const unreadable = (options: ReadonlyArray<string>) =>
+  `abstained: the answer names none of the options (${options.join(", ")}) or several`
 
 interface Cast {
   readonly choice: string
@@ -17,7 +35,10 @@ interface Cast {
   readonly value?: number
 }
 
-/** One subtask's answers as votes; an answer with no number for an average is missing instead. */
+/**
+ * One subtask's answers as votes; an answer with no number for an average is missing instead, and
+ * one naming no option is an abstention.
+ */
 const castVotes = (ctx: RunContext, pattern: MasterSlave, subtask: string, answered: ReadonlyArray<SubtaskOutcome>, records: Records) =>
   Effect.gen(function*() {
     const weightOf = (worker: AgentRef) => pattern.weights?.[pattern.workers.findIndex((w) => String(w) === String(worker))] ?? 1
@@ -25,15 +46,17 @@ const castVotes = (ctx: RunContext, pattern: MasterSlave, subtask: string, answe
     for (const o of answered) {
       const text = o.answer!.text
       const weight = weightOf(o.worker)
-      const read: Option.Option<{ choice: string; how: string; value?: number }> = pattern.aggregate === "weighted-average"
-        ? Option.map(Option.fromNullable(Aggregate.readNumber(text)), (r) => ({ choice: String(r.value), how: r.how, value: r.value }))
-        : Option.some(pattern.options === undefined ? { choice: text.trim(), how: "answer" } : Aggregate.readChoice(text, pattern.options))
-      if (Option.isNone(read)) {
+      const number = pattern.aggregate === "weighted-average" ? Aggregate.readNumber(text) : undefined
+      if (pattern.aggregate === "weighted-average" && number === undefined) {
         records.missing.push(new Missing({ task: subtask, step: o.step, by: o.worker, reason: "the answer holds no number" }, true))
         continue
       }
-      const vote = read.value
-      cast.push({ choice: vote.choice, weight, ...(vote.value === undefined ? {} : { value: vote.value }) })
+      const vote = number === undefined ? readVote(text, pattern.options) : { choice: String(number.value), how: number.how, value: number.value }
+      if (vote === undefined) {
+        records.abstentions.push(new Abstention({ voter: o.worker, step: o.step, reason: unreadable(pattern.options!) }, true))
+        continue
+      }
+      cast.push({ choice: vote.choice, weight, ...("value" in vote ? { value: vote.value } : {}) })
       records.votes.push(new CastVote({ voter: o.worker, choice: vote.choice, weight, how: vote.how, step: o.step }, true))
       yield* ctx.emit((m) =>
         new SessionEvents.VoteCast({ ...m, step: o.step, voter: o.worker.toString(), choice: Events.summarize(vote.choice), weight, how: vote.how }, true)
