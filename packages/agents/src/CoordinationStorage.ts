@@ -19,7 +19,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Colony } from "@colony/runtime"
+import { Colony, Migrations } from "@colony/runtime"
 import { Clock, Config, Context, Effect, Layer, Option, Schema } from "effect"
 import * as LeaseRules from "./internal/lease.js"
 
@@ -232,40 +232,49 @@ export const layerMemory: Layer.Layer<CoordinationStorage> = Layer.sync(Coordina
 
 // --- SQL ---
 
-const tables = [
-  `CREATE TABLE IF NOT EXISTS colony_locks (
-    name TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    token BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
-  )`,
-  `CREATE TABLE IF NOT EXISTS colony_topic_subscribers (
-    topic TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    id TEXT NOT NULL,
-    via TEXT NOT NULL,
-    seq BIGSERIAL,
-    PRIMARY KEY (topic, agent, id)
-  )`,
-  `CREATE TABLE IF NOT EXISTS colony_logical_clocks (
-    node TEXT PRIMARY KEY,
-    time BIGINT NOT NULL
-  )`,
-  `CREATE TABLE IF NOT EXISTS colony_2pc_participants (
-    participant TEXT NOT NULL,
-    tx TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    vote TEXT NOT NULL,
-    reason TEXT,
-    PRIMARY KEY (participant, tx)
-  )`,
-  `CREATE TABLE IF NOT EXISTS colony_2pc_decisions (
-    tx TEXT PRIMARY KEY,
-    decision TEXT NOT NULL,
-    votes TEXT NOT NULL,
-    decided_at TIMESTAMPTZ NOT NULL DEFAULT now()
-  )`
-]
+/**
+ * The coordination tables, as versioned migrations recorded in `colony_coordination_migrations`.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations = Migrations.make("colony_coordination_migrations", {
+  // As the tables were created at start before migrations: a database made then migrates in place.
+  "1_coordination": Migrations.statements(
+    `CREATE TABLE IF NOT EXISTS colony_locks (
+      name TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      token BIGINT NOT NULL,
+      expires_at BIGINT NOT NULL
+    )`,
+    `CREATE TABLE IF NOT EXISTS colony_topic_subscribers (
+      topic TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      id TEXT NOT NULL,
+      via TEXT NOT NULL,
+      seq BIGSERIAL,
+      PRIMARY KEY (topic, agent, id)
+    )`,
+    `CREATE TABLE IF NOT EXISTS colony_logical_clocks (
+      node TEXT PRIMARY KEY,
+      time BIGINT NOT NULL
+    )`,
+    `CREATE TABLE IF NOT EXISTS colony_2pc_participants (
+      participant TEXT NOT NULL,
+      tx TEXT NOT NULL,
+      phase TEXT NOT NULL,
+      vote TEXT NOT NULL,
+      reason TEXT,
+      PRIMARY KEY (participant, tx)
+    )`,
+    `CREATE TABLE IF NOT EXISTS colony_2pc_decisions (
+      tx TEXT PRIMARY KEY,
+      decision TEXT NOT NULL,
+      votes TEXT NOT NULL,
+      decided_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )`
+  )
+})
 
 type LeaseSqlRow = { readonly owner: string; readonly token: string | number; readonly expires_at: string | number }
 type ParticipantSqlRow = { readonly phase: ParticipantRecord["phase"]; readonly vote: ParticipantRecord["vote"]; readonly reason: string | null }
@@ -289,22 +298,9 @@ export const layerSql: Layer.Layer<CoordinationStorage, never, SqlClient.SqlClie
     const now = sql.literal("(extract(epoch from now()) * 1000)::bigint")
     const fail = (operation: string) => (error: { readonly message: string }) =>
       new StorageError({ operation, reason: error.message })
-    // Created on first use, and again after a failure: a runner may start while the database is
-    // still coming up. `CREATE TABLE IF NOT EXISTS` races between runners starting together, so
-    // the creations take a transaction-scoped advisory lock.
-    let created = false
-    const ready = Effect.suspend(() =>
-      created
-        ? Effect.void
-        : sql.withTransaction(
-          Effect.zipRight(
-            sql`SELECT pg_advisory_xact_lock(hashtext('colony_coordination_tables'))`,
-            Effect.forEach(tables, (ddl) => sql.unsafe(ddl), { discard: true })
-          )
-        ).pipe(Effect.tap(() => {
-          created = true
-        }))
-    )
+    // Migrated on first use, and again after a failure: a runner may start while the database is
+    // still coming up.
+    const ready = Effect.provideService(Migrations.once(migrations), SqlClient.SqlClient, sql)
     const run = <A>(operation: string, statement: Effect.Effect<A, { readonly message: string }>) =>
       Effect.zipRight(ready, statement).pipe(Effect.mapError(fail(operation)))
     const lease = (name: string, row: LeaseSqlRow): LeaseRow => ({

@@ -18,7 +18,9 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import { colonyMigrations } from "./internal/colonySchema.js"
 import { ChatMessage } from "./LanguageModel.js"
+import * as Migrations from "./Migrations.js"
 
 /**
  * A transcript as stored: the encoded form, so every store keeps exactly what crosses a process
@@ -236,7 +238,8 @@ export const layerMemory: Layer.Layer<AgentMemory> = layerMemoryWith()
  * Tables: `colony_agent_memory` (one row per agent instance: its transcript),
  * `colony_agent_steps` (keyed by agent, message id and step: the completed steps of a durable
  * message in progress, and each committed message's answer, kept 7 days), and
- * `colony_agent_memory_quarantine` (transcripts that no longer decode, for an operator).
+ * `colony_agent_memory_quarantine` (transcripts that no longer decode, for an operator); made by
+ * the versioned migrations recorded in `colony_migrations` (see `Migrations`).
  *
  * @since 0.1.0
  * @category layers
@@ -247,36 +250,9 @@ export const layerSql: Layer.Layer<AgentMemory, never, SqlClient.SqlClient> = La
     const sql = yield* SqlClient.SqlClient
     const fail = (key: string) => (error: { readonly message: string }) =>
       new MemoryError({ key, reason: error.message })
-    // Created on first use, and again after a failure: a runner may start while the database is
+    // Migrated on first use, and again after a failure: a runner may start while the database is
     // still coming up, and building the layer must not fail for that.
-    let created = false
-    const ready = Effect.suspend(() =>
-      created ? Effect.void : Effect.all([
-        sql`CREATE TABLE IF NOT EXISTS colony_agent_memory (
-          key TEXT PRIMARY KEY,
-          transcript TEXT NOT NULL,
-          updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-        )`,
-        sql`CREATE TABLE IF NOT EXISTS colony_agent_steps (
-          key TEXT NOT NULL,
-          message_id TEXT NOT NULL,
-          step TEXT NOT NULL,
-          value TEXT NOT NULL,
-          created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-          PRIMARY KEY (key, message_id, step)
-        )`,
-        sql`CREATE TABLE IF NOT EXISTS colony_agent_memory_quarantine (
-          id BIGSERIAL PRIMARY KEY,
-          key TEXT NOT NULL,
-          transcript TEXT NOT NULL,
-          reason TEXT NOT NULL,
-          quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-          released_at TIMESTAMPTZ
-        )`
-      ], { discard: true }).pipe(Effect.tap(() => {
-        created = true
-      }))
-    )
+    const ready = Effect.provideService(Migrations.once(colonyMigrations), SqlClient.SqlClient, sql)
     const withTable = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) =>
       Effect.zipRight(Effect.mapError(ready, fail(key)), effect)
 

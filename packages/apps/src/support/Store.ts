@@ -1,11 +1,13 @@
 /**
  * The shop's data the support agents work on, in Postgres: the `orders` table (seeded with demo
  * orders), the `support_conversations` table of which customer each conversation belongs to, and
- * the `support_tickets` table of cases handed to humans. Tables are created and the demo orders
- * seeded on first use, so a fresh database needs no migration step.
+ * the `support_tickets` table of cases handed to humans. The versioned migrations recorded in
+ * `support_migrations` create the tables and seed the demo orders on first use, so a fresh
+ * database needs no migration step.
  *
  * @since 0.1.0
  */
+import { Migrations } from "@colony/runtime"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Schema } from "effect"
@@ -156,6 +158,55 @@ const unavailable = (error: SqlError) =>
   new SupportError({ reason: `the support database is unavailable (${error.message}); try again shortly` })
 
 /**
+ * The desk's tables, as versioned migrations recorded in `support_migrations`.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations = Migrations.make("support_migrations", {
+  // As the tables were created at start before migrations: a database made then migrates in place.
+  "1_support_tables": Migrations.statements(
+    `CREATE TABLE IF NOT EXISTS orders (
+      id TEXT PRIMARY KEY,
+      customer TEXT NOT NULL,
+      email TEXT NOT NULL,
+      items TEXT NOT NULL,
+      total_cents INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      carrier TEXT,
+      tracking TEXT,
+      address TEXT NOT NULL,
+      placed_on TEXT NOT NULL,
+      expected_on TEXT,
+      refund TEXT
+    )`,
+    `CREATE TABLE IF NOT EXISTS support_conversations (
+      id TEXT PRIMARY KEY,
+      customer TEXT,
+      started_at BIGINT NOT NULL
+    )`,
+    `CREATE SEQUENCE IF NOT EXISTS support_ticket_numbers START 1001`,
+    `CREATE TABLE IF NOT EXISTS support_tickets (
+      id TEXT PRIMARY KEY,
+      conversation_id TEXT NOT NULL,
+      question TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      status TEXT NOT NULL,
+      reply TEXT,
+      opened_at BIGINT NOT NULL,
+      answered_at BIGINT
+    )`,
+    `CREATE INDEX IF NOT EXISTS support_tickets_conversation ON support_tickets (conversation_id)`
+  ),
+  // the demo's orders; an order already there is left as it is
+  "2_demo_orders": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.forEach(seedOrders, ([id, customer, email, items, total, status, carrier, tracking, address, placed, expected]) =>
+      sql`INSERT INTO orders (id, customer, email, items, total_cents, status, carrier, tracking, address, placed_on, expected_on)
+        VALUES (${id}, ${customer}, ${email}, ${items}, ${total}, ${status}, ${carrier}, ${tracking}, ${address}, ${placed}, ${expected})
+        ON CONFLICT (id) DO NOTHING`, { discard: true }))
+})
+
+/**
  * The store on the colony's (or any) Postgres `SqlClient`.
  *
  * @since 0.1.0
@@ -165,54 +216,12 @@ export const layer: Layer.Layer<Store, never, SqlClient.SqlClient> = Layer.effec
   Store,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    // Created on first use, and again after a failure: a runner may start before the database is up.
-    let ready = false
-    const schema = Effect.gen(function*() {
-      // runners starting together would race on CREATE ... IF NOT EXISTS (it is not atomic in Postgres)
-      yield* sql`SELECT pg_advisory_xact_lock(80231)`
-      yield* sql`CREATE TABLE IF NOT EXISTS orders (
-        id TEXT PRIMARY KEY,
-        customer TEXT NOT NULL,
-        email TEXT NOT NULL,
-        items TEXT NOT NULL,
-        total_cents INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        carrier TEXT,
-        tracking TEXT,
-        address TEXT NOT NULL,
-        placed_on TEXT NOT NULL,
-        expected_on TEXT,
-        refund TEXT
-      )`
-      yield* sql`CREATE TABLE IF NOT EXISTS support_conversations (
-        id TEXT PRIMARY KEY,
-        customer TEXT,
-        started_at BIGINT NOT NULL
-      )`
-      yield* sql`CREATE SEQUENCE IF NOT EXISTS support_ticket_numbers START 1001`
-      yield* sql`CREATE TABLE IF NOT EXISTS support_tickets (
-        id TEXT PRIMARY KEY,
-        conversation_id TEXT NOT NULL,
-        question TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        status TEXT NOT NULL,
-        reply TEXT,
-        opened_at BIGINT NOT NULL,
-        answered_at BIGINT
-      )`
-      yield* sql`CREATE INDEX IF NOT EXISTS support_tickets_conversation ON support_tickets (conversation_id)`
-      for (const [id, customer, email, items, total, status, carrier, tracking, address, placed, expected] of seedOrders) {
-        yield* sql`INSERT INTO orders (id, customer, email, items, total_cents, status, carrier, tracking, address, placed_on, expected_on)
-          VALUES (${id}, ${customer}, ${email}, ${items}, ${total}, ${status}, ${carrier}, ${tracking}, ${address}, ${placed}, ${expected})
-          ON CONFLICT (id) DO NOTHING`
-      }
-    })
+    // Migrated on first use, and again after a failure: a runner may start before the database is up.
+    const ready = Effect.provideService(Migrations.once(migrations), SqlClient.SqlClient, sql)
     const withSchema = <A>(effect: Effect.Effect<A, SqlError | SupportError>): Effect.Effect<A, SupportError> =>
-      Effect.suspend(() =>
-        ready ? Effect.void : sql.withTransaction(schema).pipe(Effect.tap(() => {
-          ready = true
-        }))
-      ).pipe(
+      ready.pipe(
+        Effect.catchTag("MigrationError", (error) =>
+          Effect.fail(new SupportError({ reason: `the support tables could not be migrated: ${error.message}` }))),
         Effect.zipRight(effect),
         Effect.catchTag("SqlError", (error) => Effect.fail(unavailable(error)))
       )
