@@ -94,6 +94,11 @@ export interface Options {
   readonly faults?: ReadonlyArray<FaultKind | Fault> | undefined
   /** Seed for the fault draw, so a run can be repeated. */
   readonly seed?: number | undefined
+  /**
+   * What to answer when nothing is scripted, given the request (`undefined`: the default reply).
+   * A simulated model served over HTTP (such as `SkillModel.respond`) plugs in here.
+   */
+  readonly respond?: ((body: ChatBody) => Reply | undefined) | undefined
 }
 
 /**
@@ -412,7 +417,7 @@ export const start = async (options: Options = {}): Promise<Server> => {
         break
     }
 
-    const reply = replies.shift() ?? defaultReply(body, id)
+    const reply = replies.shift() ?? options.respond?.(body) ?? defaultReply(body, id)
     const answer = toAnswer(reply, body, id)
     const model = body.model ?? models[0] ?? "fake-model"
     const created = Math.floor(Date.now() / 1000)
