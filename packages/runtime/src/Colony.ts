@@ -230,6 +230,11 @@ const clusterFields = Config.all({
   refreshAssignmentsInterval: Config.duration("COLONY_REFRESH_ASSIGNMENTS_INTERVAL").pipe(
     Config.withDefault(Duration.millis(500))
   ),
+  // "ping": runners ping each other; "kubernetes": a runner is alive while its pod (found by the
+  // advertised host, the pod IP) is ready or initializing, read from the Kubernetes API.
+  runnerHealth: Config.literal("ping", "kubernetes")("COLONY_RUNNER_HEALTH").pipe(Config.withDefault("ping" as const)),
+  kubernetesNamespace: Config.option(Config.string("COLONY_KUBERNETES_NAMESPACE")),
+  kubernetesLabelSelector: Config.option(Config.string("COLONY_KUBERNETES_LABEL_SELECTOR")),
   runnerHealthCheckInterval: Config.duration("COLONY_HEALTH_CHECK_INTERVAL").pipe(
     Config.withDefault(Duration.seconds(1))
   ),
@@ -248,8 +253,13 @@ const resolveFields = (
   fromEnv: ClusterFields,
   explicit: Partial<ClusterSettings> | undefined
 ): Omit<ClusterSettings, "secret" | "tls"> => {
-  const { advertisedPort, listenHost, ...rest } = fromEnv
-  const merged = { ...rest, ...explicit }
+  const { advertisedPort, kubernetesLabelSelector, kubernetesNamespace, listenHost, ...rest } = fromEnv
+  const merged = {
+    ...rest,
+    kubernetesNamespace: Option.getOrUndefined(kubernetesNamespace),
+    kubernetesLabelSelector: Option.getOrUndefined(kubernetesLabelSelector),
+    ...explicit
+  }
   return {
     ...merged,
     listenHost: explicit?.listenHost ?? Option.getOrElse(listenHost, () => merged.advertisedHost),

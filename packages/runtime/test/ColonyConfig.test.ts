@@ -42,6 +42,28 @@ describe("runner configuration", () => {
       expect(both.advertisedHost).toBe("10.0.0.12")
     }))
 
+  it.effect("runner health is the ping check unless COLONY_RUNNER_HEALTH asks Kubernetes; anything else is refused", () =>
+    Effect.gen(function*() {
+      const read = (env: Record<string, string>) =>
+        Effect.withConfigProvider(
+          Colony.clusterConfig,
+          ConfigProvider.fromMap(new Map(Object.entries({ COLONY_RUNNER_SECRET: LONG_SECRET, ...env })))
+        )
+      expect((yield* read({})).runnerHealth).toBe("ping")
+      const k8s = yield* read({
+        COLONY_RUNNER_HEALTH: "kubernetes",
+        COLONY_KUBERNETES_NAMESPACE: "agents",
+        COLONY_KUBERNETES_LABEL_SELECTOR: "app.kubernetes.io/name=colony-runner"
+      })
+      expect(k8s).toMatchObject({
+        runnerHealth: "kubernetes",
+        kubernetesNamespace: "agents",
+        kubernetesLabelSelector: "app.kubernetes.io/name=colony-runner"
+      })
+      const wrong = yield* Effect.flip(read({ COLONY_RUNNER_HEALTH: "docker" }))
+      expect(String(wrong)).toContain("COLONY_RUNNER_HEALTH")
+    }))
+
   it.effect("TLS files are all three or none, and must be readable", () =>
     Effect.gen(function*() {
       const secret = { COLONY_RUNNER_SECRET: LONG_SECRET }

@@ -8,6 +8,7 @@ import * as SocketRunner from "@effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
@@ -32,6 +33,10 @@ export interface ClusterSettings {
   readonly shardLockRefreshInterval: Duration.Duration
   readonly shardLockExpiration: Duration.Duration
   readonly refreshAssignmentsInterval: Duration.Duration
+  /** how runners tell whether another is alive: pinging it, or asking Kubernetes about its pod */
+  readonly runnerHealth: "ping" | "kubernetes"
+  readonly kubernetesNamespace?: string | undefined
+  readonly kubernetesLabelSelector?: string | undefined
   readonly runnerHealthCheckInterval: Duration.Duration
   readonly entityMessagePollInterval: Duration.Duration
   /** how often a runner checks that the others' processes still hold their Postgres connection */
@@ -154,6 +159,11 @@ export const layer = (
     : Layer.provide(SocketRunner.layer, [socketServer, clientProtocol])
   const health = options.clientOnly
     ? Layer.empty
+    : settings.runnerHealth === "kubernetes"
+    ? RunnerHealth.layerK8s({
+      namespace: settings.kubernetesNamespace,
+      labelSelector: settings.kubernetesLabelSelector
+    }).pipe(Layer.provide(NodeClusterSocket.layerK8sHttpClient))
     : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
   const cluster = (transport as Layer.Layer<Sharding.Sharding | Runners.Runners, never, any>).pipe(
     Layer.provide(health),
