@@ -3,8 +3,19 @@
  * collaboration patterns and measures, per pattern, accuracy with its 95 % interval, model calls,
  * tokens, cost, latency and the answers that could not be read.
  *
+ * The agents an evaluation asks (`agents`) are solvers, one expert per task domain and a
+ * coordinator, each with a model of its own name; a task goes to fresh instances, so no agent
+ * remembers another task. A final answer is read as structured output (`Aggregate.readAnswer`);
+ * one that cannot be read is an abstention, reported, and wrong.
+ *
  * @since 0.1.0
  */
+import { Agent, Colony, LanguageModel } from "@colony/runtime"
+import type { Sharding } from "@effect/cluster/Sharding"
+import { Clock, Effect, Either, Layer, Schema } from "effect"
+import * as Aggregate from "./Aggregate.js"
+import { AgentRef, Hybrid, MasterSlave, Peer, type Result, run as runCollaboration, Team } from "./Collaboration.js"
+import * as TaskSet from "./TaskSet.js"
 
 /**
  * The Wilson score interval for a proportion: `successes` of `trials`, at 95 % by default
@@ -31,4 +42,353 @@ export const quantile = (values: ReadonlyArray<number>, q: number): number => {
   if (values.length === 0) return 0
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+// --- patterns ---
+
+/**
+ * A pattern to evaluate, as `colony eval --patterns` names it: `single` (one agent), `peer:NxR`
+ * (N peers debating R rounds, majority), `master-slave[:N]` (a coordinator sends each task to
+ * the expert for its domain, by capability), `hybrid:TxP[xR]` (T teams of P peers, majority of
+ * the teams' decisions).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PatternSpec =
+  | { readonly _tag: "Single" }
+  | { readonly _tag: "Peer"; readonly peers: number; readonly rounds: number }
+  | { readonly _tag: "MasterSlave" }
+  | { readonly _tag: "Hybrid"; readonly teams: number; readonly peers: number; readonly rounds: number }
+
+/**
+ * A `--patterns` list that names an unknown pattern or sizes out of bounds.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPatterns extends Schema.TaggedError<InvalidPatterns>()("InvalidPatterns", {
+  spec: Schema.String
+}) {
+  override get message() {
+    return `"${this.spec}" is not a pattern to evaluate; write a comma-separated list of single, peer:NxR (e.g. peer:5x2), ` +
+      `master-slave, hybrid:TxP or hybrid:TxPxR (e.g. hybrid:3x3x1), with at most 9 agents per team and 5 rounds`
+  }
+}
+
+/**
+ * The name `colony eval` prints for a pattern.
+ *
+ * @since 0.1.0
+ */
+export const patternName = (spec: PatternSpec): string => {
+  switch (spec._tag) {
+    case "Single":
+      return "single"
+    case "Peer":
+      return `peer:${spec.peers}x${spec.rounds}`
+    case "MasterSlave":
+      return "master-slave"
+    case "Hybrid":
+      return `hybrid:${spec.teams}x${spec.peers}x${spec.rounds}`
+  }
+}
+
+const parseOne = (text: string): PatternSpec | undefined => {
+  const [name, size] = text.trim().split(":") as [string, string | undefined]
+  const dims = size === undefined ? [] : size.split("x").map(Number)
+  if (!dims.every((d) => Number.isInteger(d) && d >= 1 && d <= 9)) return undefined
+  switch (name) {
+    case "single":
+      return size === undefined ? { _tag: "Single" } : undefined
+    case "master-slave":
+      return size === undefined ? { _tag: "MasterSlave" } : undefined
+    case "peer": {
+      const [peers = 3, rounds = 2] = dims
+      return dims.length <= 2 && rounds <= 5 ? { _tag: "Peer", peers, rounds } : undefined
+    }
+    case "hybrid": {
+      const [teams = 3, peers = 3, rounds = 1] = dims
+      return dims.length <= 3 && rounds <= 5 ? { _tag: "Hybrid", teams, peers, rounds } : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The patterns of a `--patterns` list (`single,peer:5x2,master-slave,hybrid`).
+ *
+ * @since 0.1.0
+ */
+export const parsePatterns = (spec: string): Either.Either<ReadonlyArray<PatternSpec>, InvalidPatterns> => {
+  const parts = spec.split(",").filter((p) => p.trim() !== "")
+  const parsed = parts.map(parseOne)
+  const bad = parts.find((_, i) => parsed[i] === undefined)
+  if (parts.length === 0 || bad !== undefined) return Either.left(new InvalidPatterns({ spec: bad ?? spec }))
+  return Either.right(parsed as ReadonlyArray<PatternSpec>)
+}
+
+// --- the agents ---
+
+const slug = (domain: string) => domain.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "general"
+
+/**
+ * The agent type of the expert for `domain`: `expert-<domain>`.
+ *
+ * @since 0.1.0
+ */
+export const expertName = (domain: string): string => `expert-${slug(domain)}`
+
+/**
+ * The agent type of solver `i` (from 1): `solver-<i>`.
+ *
+ * @since 0.1.0
+ */
+export const solverName = (i: number): string => `solver-${i}`
+
+const solversFor = (spec: PatternSpec): number =>
+  spec._tag === "Peer" ? spec.peers : spec._tag === "Hybrid" ? spec.teams * spec.peers : 1
+
+/**
+ * The agent types an evaluation of `patterns` on `tasks` asks: as many solvers as the largest
+ * team needs, one expert per task domain, and a coordinator. Each uses a model of its own name,
+ * so a model registry (or the skill model) can give each agent its own model.
+ *
+ * @since 0.1.0
+ */
+export const agents = (
+  patterns: ReadonlyArray<PatternSpec>,
+  tasks: ReadonlyArray<TaskSet.Task>
+): Layer.Layer<never, never, Agent.Requirements> => {
+  const solvers = Math.max(1, ...patterns.map(solversFor))
+  const instructions = "You answer tasks that have one exact answer. Work it out briefly, then give the final answer " +
+    "as the task asks."
+  const types = [
+    Agent.make({ name: "coordinator" as string, model: "coordinator", instructions: "You coordinate a team of experts." }),
+    ...Array.from({ length: solvers }, (_, i) => Agent.make({ name: solverName(i + 1), model: solverName(i + 1), instructions })),
+    ...[...new Set(tasks.map((t) => t.domain))].map((domain) =>
+      Agent.make({
+        name: expertName(domain),
+        model: expertName(domain),
+        capabilities: [domain],
+        instructions: `You are an expert in ${domain}. ${instructions}`
+      })
+    )
+  ]
+  const [first, ...rest] = types.map((type) => Agent.toLayer(type))
+  return Layer.mergeAll(first!, ...rest)
+}
+
+// --- running ---
+
+/**
+ * What one pattern did over the task set. `accuracy` is the share of tasks whose final answer was
+ * right, with its 95 % Wilson `interval`; `calls`, `tokens` and `cost` are the model's own
+ * accounting; `latencyMs` is per task; `failures` are tasks that errored or lost a part;
+ * `abstentions` are answers and votes that could not be read (a task with no readable final answer
+ * counts as one and as wrong). `rounds` is the accuracy of the majority after each debate round.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class PatternReport extends Schema.Class<PatternReport>("@colony/agents/Eval/PatternReport")({
+  pattern: Schema.String,
+  tasks: Schema.NonNegativeInt,
+  correct: Schema.NonNegativeInt,
+  accuracy: Schema.Number,
+  interval: Schema.Struct({ low: Schema.Number, high: Schema.Number }),
+  calls: Schema.NonNegativeInt,
+  tokens: Schema.NonNegativeInt,
+  cost: Schema.Number,
+  latencyMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number }),
+  failures: Schema.NonNegativeInt,
+  abstentions: Schema.NonNegativeInt,
+  rounds: Schema.optional(Schema.Array(Schema.Number))
+}) {}
+
+/**
+ * An evaluation: which model answered (and whether it was simulated), on which tasks, and a
+ * report per pattern. This is what `colony eval --json` prints and writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Report extends Schema.Class<Report>("@colony/agents/Eval/Report")({
+  model: Schema.String,
+  simulated: Schema.Boolean,
+  tasks: Schema.String,
+  patterns: Schema.Array(PatternReport)
+}) {}
+
+/** One task's outcome under one pattern. */
+interface Outcome {
+  readonly correct: boolean
+  readonly failed: boolean
+  readonly abstentions: number
+  readonly latencyMs: number
+  readonly rounds: ReadonlyArray<boolean>
+}
+
+/** The final answer a text states (one of the options when there are options), if it is readable. */
+const finalOf = (text: string, options: ReadonlyArray<string> | undefined): string | undefined =>
+  options === undefined ? Aggregate.readAnswer(text)?.answer : Aggregate.readChoice(text, options)?.choice
+
+/** Whether the majority of each debate round's readable answers was right, round by round. */
+const roundsOf = (task: TaskSet.Task, result: Result): ReadonlyArray<boolean> => {
+  const byRound = new Map<number, Array<string>>()
+  for (const c of result.contributions) {
+    const round = /^round (\d+)$/.exec(c.task)
+    if (c.role !== "peer" || round === null) continue
+    const answer = finalOf(c.text, task.options)
+    if (answer !== undefined) byRound.set(Number(round[1]), [...(byRound.get(Number(round[1])) ?? []), answer])
+  }
+  return [...byRound.keys()].sort((a, b) => a - b).map((r) => {
+    const winner = Aggregate.majorityVote(byRound.get(r)!).winner
+    return winner !== undefined && TaskSet.isCorrect(task, winner)
+  })
+}
+
+/**
+ * The answers of a run that state no readable final answer. With options the run itself counts
+ * them (`Result.abstentions`); without, a vote is the answer's text, so they are counted here.
+ */
+const unreadableAnswers = (task: TaskSet.Task, result: Result): number =>
+  task.options !== undefined
+    ? result.abstentions.length
+    : result.contributions.filter((c) => (c.role === "peer" || c.role === "worker") && Aggregate.readAnswer(c.text) === undefined).length
+
+const collaborationFor = (spec: Exclude<PatternSpec, { _tag: "Single" }>, task: TaskSet.Task, id: string, domains: ReadonlyArray<string>) => {
+  const at = (agent: string) => new AgentRef({ agent, id })
+  const options = task.options === undefined ? {} : { options: task.options as readonly [string, ...Array<string>] }
+  const solvers = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => at(solverName(from + i))) as unknown as readonly [AgentRef, ...Array<AgentRef>]
+  switch (spec._tag) {
+    case "Peer":
+      return Peer.make({ peers: solvers(1, spec.peers), rounds: spec.rounds, stop: "fixed-rounds", ...options })
+    case "MasterSlave":
+      return MasterSlave.make({
+        coordinator: at("coordinator"),
+        workers: domains.map((d) => at(expertName(d))) as unknown as readonly [AgentRef, ...Array<AgentRef>],
+        decompose: { _tag: "Vertical", functions: [task.domain] },
+        assign: "capability",
+        aggregate: "majority",
+        ...options
+      })
+    case "Hybrid":
+      return Hybrid.make({
+        coordinator: at("coordinator"),
+        teams: Array.from({ length: spec.teams }, (_, t) =>
+          new Team({ name: `team-${t + 1}`, peers: solvers(1 + t * spec.peers, spec.peers), rounds: spec.rounds, stop: "fixed-rounds", ...options })) as unknown as readonly [Team, ...Array<Team>],
+        decompose: "replicate",
+        aggregate: "majority"
+      })
+  }
+}
+
+const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    // a fresh instance per task and pattern: no agent remembers another task
+    const id = `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
+    const prompt = `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`
+    const started = yield* Clock.currentTimeMillis
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
+    if (spec._tag === "Single") {
+      const answer = yield* Effect.either(Colony.ask(solverName(1), id, prompt))
+      const latencyMs = yield* elapsed
+      if (Either.isLeft(answer)) return { correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] } satisfies Outcome
+      const final = finalOf(answer.right.text, task.options)
+      return { correct: final !== undefined && TaskSet.isCorrect(task, final), failed: false, abstentions: final === undefined ? 1 : 0, latencyMs, rounds: [] } satisfies Outcome
+    }
+    const result = yield* Effect.either(runCollaboration(collaborationFor(spec, task, id, domains), prompt))
+    const latencyMs = yield* elapsed
+    if (Either.isLeft(result)) return { correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] } satisfies Outcome
+    const r = result.right
+    const decided = !/^\(no (decision|answer)/.test(r.answer)
+    const final = decided ? r.answer.trim() : undefined
+    return {
+      correct: final !== undefined && TaskSet.isCorrect(task, final),
+      failed: r.missing.some((m) => !m.reason.startsWith("only ") && !m.reason.startsWith("no ")),
+      abstentions: unreadableAnswers(task, r) + (final === undefined ? 1 : 0),
+      latencyMs,
+      rounds: spec._tag === "Peer" ? roundsOf(task, r) : []
+    } satisfies Outcome
+  })
+
+/**
+ * Run every pattern over every task, one pattern after the other (so each pattern's model usage
+ * is its own), up to `concurrency` tasks at a time (default 4), and report per pattern.
+ * `onProgress` hears after each task.
+ *
+ * @since 0.1.0
+ */
+export const run = (options: {
+  readonly tasks: ReadonlyArray<TaskSet.Task>
+  readonly patterns: ReadonlyArray<PatternSpec>
+  readonly concurrency?: number | undefined
+  readonly onProgress?: ((progress: { readonly pattern: string; readonly done: number; readonly total: number }) => Effect.Effect<void>) | undefined
+}): Effect.Effect<ReadonlyArray<PatternReport>, never, Colony.Services | Sharding | LanguageModel.LanguageModel> =>
+  Effect.forEach(options.patterns, (spec) =>
+    Effect.gen(function*() {
+      const domains = [...new Set(options.tasks.map((t) => t.domain))]
+      const before = (yield* LanguageModel.usage).total
+      let done = 0
+      const outcomes = yield* Effect.forEach(options.tasks, (task, i) =>
+        runTask(spec, task, i, domains).pipe(
+          Effect.tap(() => options.onProgress?.({ pattern: patternName(spec), done: ++done, total: options.tasks.length }) ?? Effect.void)
+        ), { concurrency: options.concurrency ?? 4 })
+      const after = (yield* LanguageModel.usage).total
+      const correct = outcomes.filter((o) => o.correct).length
+      const latencies = outcomes.map((o) => o.latencyMs)
+      const roundCount = Math.max(0, ...outcomes.map((o) => o.rounds.length))
+      return new PatternReport({
+        pattern: patternName(spec),
+        tasks: outcomes.length,
+        correct,
+        accuracy: outcomes.length === 0 ? 0 : correct / outcomes.length,
+        interval: wilson(correct, outcomes.length),
+        calls: after.calls - before.calls,
+        tokens: after.usage.totalTokens - before.usage.totalTokens,
+        cost: after.cost - before.cost,
+        latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) },
+        failures: outcomes.filter((o) => o.failed).length,
+        abstentions: outcomes.reduce((sum, o) => sum + o.abstentions, 0),
+        ...(roundCount === 0 ? {} : {
+          rounds: Array.from({ length: roundCount }, (_, r) => outcomes.filter((o) => o.rounds[r] === true).length / outcomes.length)
+        })
+      })
+    }))
+
+// --- the table ---
+
+const percent = (x: number) => `${(x * 100).toFixed(1)}%`
+
+/**
+ * The report as a table a person reads: one row per pattern, then the accuracy per debate round.
+ *
+ * @since 0.1.0
+ */
+export const formatTable = (report: Report): string => {
+  const header = ["pattern", "accuracy", "95% interval", "calls", "tokens", "cost $", "p50 ms", "p95 ms", "failures", "abstentions"]
+  const rows = report.patterns.map((p) => [
+    p.pattern,
+    percent(p.accuracy),
+    `${percent(p.interval.low)}–${percent(p.interval.high)}`,
+    String(p.calls),
+    String(p.tokens),
+    p.cost.toFixed(4),
+    String(Math.round(p.latencyMs.p50)),
+    String(Math.round(p.latencyMs.p95)),
+    String(p.failures),
+    String(p.abstentions)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  const debates = report.patterns.filter((p) => p.rounds !== undefined && p.rounds.length > 0)
+  return [
+    `${report.tasks}, ${report.model}${report.simulated ? " — SIMULATED, not a model's answers" : ""}`,
+    line(header),
+    ...rows.map(line),
+    ...debates.map((p) => `${p.pattern} majority after each round: ${p.rounds!.map(percent).join(" → ")}`)
+  ].join("\n")
 }
