@@ -30,38 +30,103 @@ const RUNNERS = "cluster_runners"
 
 export interface LivenessSettings {
   readonly address: string
-  /** how often the lock connection is checked and the other runners' locks are read */
+  /** how often the other runners' locks are tested (on this runner's own connection) */
   readonly interval: Duration.Duration
   /** how long a start waits for its address's lock before it goes on without it */
   readonly claimTimeout: Duration.Duration
 }
 
+/** A miss is confirmed this soon, not a whole interval later. */
+const CONFIRM_AFTER = Duration.millis(150)
+
 /**
- * Hold this runner's liveness lock for as long as the layer lives: a fiber keeps a reserved
- * connection, checks it every interval, and when it breaks (Postgres restarted) connects again,
- * takes the lock again and marks this runner healthy, undoing what the other runners did meanwhile.
- * The layer is built once the lock is first held, so the runner registers only after that.
+ * After its own connection is made (at start, or again after Postgres restarted and dropped every
+ * runner's connection at once), a runner marks nobody for this long: the others are reconnecting
+ * too, and their locks are briefly missing without their processes being gone.
  */
-const hold = (settings: LivenessSettings) =>
+const RECONNECT_GRACE = Duration.seconds(3)
+
+type Connection = SqlClient.SqlClient extends { readonly reserve: Effect.Effect<infer C, any, any> } ? C : never
+
+/**
+ * Every runner watches every other on its own connection, so a saturated query pool never delays
+ * the verdict: a registered healthy runner whose lock a transaction-level try can take (no session
+ * holds it) is tested again `CONFIRM_AFTER` later and, still free, marked unhealthy. Several
+ * runners may mark the same one; the update is idempotent.
+ */
+const makeCheck = (conn: Connection, settings: LivenessSettings, since: number) => {
+  const freeAmong = (addresses: ReadonlyArray<string>) =>
+    Effect.map(
+      // Succeeds only when no session holds the key, and lets go when the statement ends. (Reading
+      // pg_locks instead takes every lock-manager partition.)
+      conn.executeValues(
+        `SELECT k FROM unnest(ARRAY[${addresses.map(keyOf).join(",")}]::int[]) AS k ` +
+          `WHERE pg_try_advisory_xact_lock(${LOCK_CLASS}, k)`,
+        []
+      ),
+      (rows) => {
+        const free = new Set(rows.map((row) => Number(row[0])))
+        return addresses.filter((address) => free.has(keyOf(address)))
+      }
+    )
+  return Effect.gen(function*() {
+    if (Date.now() - since < Duration.toMillis(RECONNECT_GRACE)) return
+    const rows = yield* conn.executeValues(`SELECT address FROM ${RUNNERS} WHERE healthy AND address <> $1`, [
+      settings.address
+    ])
+    const others = rows.map((row) => String(row[0]))
+    if (others.length === 0) return
+    const suspects = yield* freeAmong(others)
+    if (suspects.length === 0) return
+    yield* Effect.sleep(CONFIRM_AFTER)
+    for (const address of yield* freeAmong(suspects)) {
+      yield* conn.executeRaw(`UPDATE ${RUNNERS} SET healthy = false WHERE address = $1 AND healthy`, [address])
+      yield* Effect.logWarning(
+        `Runner ${address} lost its connection to Postgres (its process is gone): marked unhealthy so its shards move now`
+      )
+    }
+  }).pipe(
+    // A failed check (the runner table appears only with the cluster's storage) is retried at the
+    // next interval; only a connection that no longer answers ends the claim, since this session
+    // holds the lock and must not go back to the pool holding it.
+    Effect.catchAllCause((cause) =>
+      Effect.zipRight(Effect.logDebug("Liveness check failed", cause), conn.executeValues("SELECT 1", []))
+    )
+  )
+}
+
+/**
+ * Hold this runner's liveness lock, and watch the others', for as long as the layer lives: a fiber
+ * keeps a reserved connection, and when it breaks (Postgres restarted) connects again, takes the
+ * lock again and marks this runner healthy, undoing what the others did meanwhile. The layer is
+ * built once the lock is first held, so the runner registers only after that.
+ */
+const holdAndWatch = (settings: LivenessSettings) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const key = keyOf(settings.address)
     const held = yield* Deferred.make<void>()
     const claim = Effect.gen(function*() {
       const conn = yield* sql.reserve
+      const since = Date.now()
+      // a reserved connection goes back to the pool when the claim ends: without the lock
+      yield* Effect.addFinalizer(() =>
+        conn.executeValues("SELECT pg_advisory_unlock_all()", []).pipe(Effect.ignore)
+      )
       const taken = conn.executeValues("SELECT pg_try_advisory_lock($1::int, $2::int)", [LOCK_CLASS, key]).pipe(
         Effect.map((rows) => rows[0]?.[0] === true)
       )
       yield* taken.pipe(Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced(settings.interval) }))
       if (yield* Deferred.isDone(held)) {
-        yield* sql`UPDATE ${sql(RUNNERS)} SET healthy = true WHERE address = ${settings.address}`
+        yield* conn.executeRaw(`UPDATE ${RUNNERS} SET healthy = true WHERE address = $1`, [settings.address])
         yield* Effect.logInfo("Liveness lock held again after a lost connection; marked healthy")
       }
       yield* Deferred.succeed(held, undefined)
-      return yield* conn.executeValues("SELECT 1", []).pipe(Effect.repeat(Schedule.spaced(settings.interval)))
+      // a failing check is a broken connection: the claim ends and starts over on a new one
+      return yield* makeCheck(conn, settings, since).pipe(Effect.repeat(Schedule.spaced(settings.interval)))
     }).pipe(Effect.scoped)
     yield* claim.pipe(
-      Effect.catchAllCause((cause) => Effect.logWarning("Liveness lock connection lost; connecting again", cause)),
+      Effect.catchAllCause((cause) => Effect.logWarning("Liveness connection lost; connecting again", cause)),
       Effect.repeat(Schedule.spaced(settings.interval)),
       Effect.forkScoped
     )
@@ -79,47 +144,6 @@ const hold = (settings: LivenessSettings) =>
     )
   })
 
-/**
- * Every runner watches every other: a healthy registered runner whose liveness lock is missing on
- * two checks in a row (one miss can be a runner reconnecting after a Postgres restart) is marked
- * unhealthy. Several runners may mark the same one; the update is idempotent.
- */
-const watch = (settings: LivenessSettings) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    let suspected = new Set<string>()
-    const check = Effect.gen(function*() {
-      const runners = yield* sql<{ address: string }>`SELECT address FROM ${sql(RUNNERS)} WHERE healthy`
-      if (runners.length === 0) return
-      const others = runners.filter(({ address }) => address !== settings.address)
-      if (others.length === 0) return
-      // A transaction-level try on a runner's key succeeds only when no session holds it, and lets
-      // go when the statement ends. (Reading pg_locks instead takes every lock-manager partition.)
-      const keys = others.map(({ address }) => keyOf(address))
-      const free = yield* sql<{ key: number }>`
-        SELECT k AS key FROM unnest(ARRAY[${sql.literal(keys.join(","))}]::int[]) AS k
-        WHERE pg_try_advisory_xact_lock(${LOCK_CLASS}, k)`
-      const dead = new Set(free.map((row) => Number(row.key)))
-      const missing = new Set<string>()
-      for (const { address } of others) {
-        if (!dead.has(keyOf(address))) continue
-        missing.add(address)
-        if (!suspected.has(address)) continue
-        yield* sql`UPDATE ${sql(RUNNERS)} SET healthy = false WHERE address = ${address} AND healthy`
-        yield* Effect.logWarning(
-          `Runner ${address} lost its connection to Postgres (its process is gone): marked unhealthy so its shards move now`
-        )
-      }
-      suspected = missing
-    })
-    yield* check.pipe(
-      // the runner table appears with the cluster's storage; until then there is nothing to watch
-      Effect.catchAllCause((cause) => Effect.logDebug("Liveness check failed", cause)),
-      Effect.repeat(Schedule.spaced(settings.interval)),
-      Effect.forkScoped
-    )
-  })
-
 /** The liveness lock is held before the layers built on this one start; the watch starts with it. */
 export const layer = (settings: LivenessSettings): Layer.Layer<never, never, SqlClient.SqlClient> =>
-  Layer.scopedDiscard(Effect.zipRight(hold(settings), watch(settings)))
+  Layer.scopedDiscard(holdAndWatch(settings))
