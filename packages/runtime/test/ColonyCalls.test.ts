@@ -173,3 +173,36 @@ describe("Colony calls under faults", () => {
       expect(named).toMatchObject({ _tag: "AgentCallTimeout", after: Duration.millis(150) })
     }).pipe(Effect.provide(colony())))
 })
+
+// Two agents whose handlers wait on each other: each mailbox is serial, so north's Start holds
+// north while south's Bounce waits for north's Ping.
+const Ping = Rpc.make("Ping", { success: Schema.String })
+const Start = Rpc.make("Start", { success: Schema.String, error: AgentError.AgentCallTimeout })
+const Bounce = Rpc.make("Bounce", { success: Schema.String, error: AgentError.AgentCallTimeout })
+const North = Agent.make({ name: "north", protocol: [Ping, Start] })
+const South = Agent.make({ name: "south", protocol: [Bounce] })
+const NorthLive = Agent.toLayer(North, {
+  Ping: () => Effect.succeed("pong"),
+  Start: (_, agent) => Effect.flatMap(Colony.client(South), (south) => south(agent.id).Bounce())
+})
+const SouthLive = Agent.toLayer(South, {
+  Bounce: (_, agent) => Effect.flatMap(Colony.client(North), (north) => north(agent.id).Ping())
+})
+
+describe("agents calling each other", () => {
+  it.live("a cycle of calls between two agents ends in a typed AgentCallTimeout instead of hanging both, and both answer afterwards", () =>
+    Effect.gen(function*() {
+      const north = yield* Colony.client(North)
+      const started = Date.now()
+      const error = yield* Effect.flip(north("n1").Start())
+      expect(error).toBeInstanceOf(AgentError.AgentCallTimeout)
+      expect(Date.now() - started).toBeLessThan(5_000)
+      expect(yield* north("n1").Ping()).toBe("pong")
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(NorthLive, SouthLive).pipe(
+          Layer.provideMerge(Colony.layerEmbedded({ settings: { callTimeout: Duration.millis(300) } }))
+        )
+      )
+    ))
+})
