@@ -147,8 +147,13 @@ export const expertName = (domain: string): string => `expert-${slug(domain)}`
  */
 export const solverName = (i: number): string => `solver-${i}`
 
-const solversFor = (spec: PatternSpec): number =>
-  spec._tag === "Peer" ? spec.peers : spec._tag === "Hybrid" ? spec.teams * spec.peers : 1
+/**
+ * How many solvers `patterns` need: as many as the largest team.
+ *
+ * @since 0.1.0
+ */
+export const solversNeeded = (patterns: ReadonlyArray<PatternSpec>): number =>
+  Math.max(1, ...patterns.map((spec) => spec._tag === "Peer" ? spec.peers : spec._tag === "Hybrid" ? spec.teams * spec.peers : 1))
 
 /**
  * The agent types an evaluation of `patterns` on `tasks` asks: as many solvers as the largest
@@ -161,7 +166,7 @@ export const agents = (
   patterns: ReadonlyArray<PatternSpec>,
   tasks: ReadonlyArray<TaskSet.Task>
 ): Layer.Layer<never, never, Agent.Requirements> => {
-  const solvers = Math.max(1, ...patterns.map(solversFor))
+  const solvers = solversNeeded(patterns)
   const instructions = "You answer tasks that have one exact answer. Work it out briefly, then give the final answer " +
     "as the task asks."
   const types = [

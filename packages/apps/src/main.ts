@@ -9,6 +9,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Colony } from "@colony/runtime"
 import { Console, Effect, Layer, Option } from "effect"
 import * as ClientCommands from "./cli/ClientCommands.js"
+import * as EvalCommand from "./cli/EvalCommand.js"
 import * as GatewayCommand from "./cli/GatewayCommand.js"
 import * as InitCommand from "./cli/InitCommand.js"
 import * as SupportCommands from "./cli/SupportCommands.js"
@@ -114,6 +115,7 @@ const colony = Command.make("colony").pipe(
     runner,
     dev,
     fakeLlm,
+    EvalCommand.command,
     GatewayCommand.command,
     ClientCommands.ask,
     ClientCommands.run,
