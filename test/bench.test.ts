@@ -41,7 +41,7 @@ interface SuiteResult {
   readonly data?: unknown
 }
 
-const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support", "chaos"]
+const suites = ["hop", "collaboration", "throughput", "memory", "postgres", "gateway", "support", "chaos", "accuracy"]
 
 describe("npm run bench -- --quick", () => {
   it("runs every suite, prints its tables and writes JSON with the machine", async () => {

@@ -19,5 +19,6 @@ export const suites: ReadonlyArray<Entry> = [
   { id: "postgres", title: "5. Runners on Postgres: persisted messages per second, failover after kill -9", load: async () => (await import("./postgres.js")).suite },
   { id: "gateway", title: "6. Gateway overhead: /v1/chat/completions vs the same agent in-process", load: async () => (await import("./gateway.js")).suite },
   { id: "support", title: "7. Customer-service desk: concurrent conversations on the fake server", load: async () => (await import("./support.js")).suite },
-  { id: "chaos", title: "8. Chaos: conversations on 3 runners while one is killed with SIGKILL every few seconds", load: async () => (await import("./chaos.js")).suite }
+  { id: "chaos", title: "8. Chaos: conversations on 3 runners while one is killed with SIGKILL every few seconds", load: async () => (await import("./chaos.js")).suite },
+  { id: "accuracy", title: "9. Accuracy per pattern: the skill model (simulated) and scripted answers on the fake server", load: async () => (await import("./accuracy.js")).suite }
 ]
