@@ -313,7 +313,8 @@ const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: 
     const final = decided ? r.answer.trim() : undefined
     return {
       correct: final !== undefined && TaskSet.isCorrect(task, final),
-      failed: r.missing.some((m) => !m.reason.startsWith("only ") && !m.reason.startsWith("no ")),
+      // a part is missing because an agent failed (it names the agent), not for want of a decision
+      failed: r.missing.some((m) => m.by !== undefined),
       abstentions: unreadableAnswers(task, r) + (final === undefined ? 1 : 0),
       latencyMs,
       rounds: spec._tag === "Peer" ? roundsOf(task, r) : []
