@@ -5,7 +5,8 @@
  * and the answers that could not be read; the same as JSON is written to a file beside it.
  *
  * With `--model-url` every agent asks that OpenAI-compatible endpoint (with `COLONY_MODEL_KEY`
- * as its key, and `--model-id` as the model, else each agent's own model name). Without it the agents ask
+ * as its key, and `--model-id` as the model, else each agent's own model name); with `--registry`
+ * the agents ask the models the environment configures, each agent by its own name. Without it the agents ask
  * the skill model (`SkillModel`), a simulated model whose agents are right with a set probability
  * per domain, served by an in-process fake endpoint so the calls take the same path; its tables
  * are labelled simulated.
@@ -13,7 +14,7 @@
  * @since 0.1.0
  */
 import { Eval, TaskSet } from "@colony/agents"
-import { Colony, LanguageModel } from "@colony/runtime"
+import { Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
 import * as SkillModel from "@colony/runtime/SkillModel"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { Command, Options } from "@effect/cli"
@@ -34,6 +35,12 @@ const options = {
   ),
   modelUrl: ModelOptions.modelUrl,
   modelId: ModelOptions.modelId,
+  registry: Options.boolean("registry").pipe(
+    Options.withDescription(
+      "use the model registry configured in the environment (COLONY_MODEL_URL, COLONY_MODELS): each agent asks the model " +
+        "named after it (solver-1, expert-<domain>, coordinator), so agents can have models of their own"
+    )
+  ),
   json: Options.boolean("json").pipe(Options.withDescription("print the report as JSON instead of a table")),
   out: Options.text("out").pipe(Options.withDefault("colony-eval.json"), Options.withDescription("where the JSON report is written")),
   prices: Options.text("prices").pipe(
@@ -88,6 +95,13 @@ const modelFor = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>,
     const [input = 0, output = 0] = text.split(",").map(Number)
     return { input, output }
   }))
+  if (settings.registry) {
+    return Effect.map(ModelRegistry.fromConfig, (registry) => ({
+      layer: LanguageModel.layerRegistry(registry),
+      label: `the configured model registry (${ModelRegistry.names(registry).join(", ") || "one endpoint"})`,
+      simulated: false
+    }))
+  }
   if (Option.isSome(settings.modelUrl)) {
     const baseUrl = settings.modelUrl.value
     return Effect.map(Config.option(Config.redacted("COLONY_MODEL_KEY")), (key) => ({
