@@ -4,7 +4,7 @@
  * the script implies.
  */
 import { Eval, TaskSet } from "@colony/agents"
-import { Colony, LanguageModel } from "@colony/runtime"
+import { Colony, LanguageModel, SkillModel } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer } from "effect"
@@ -72,6 +72,24 @@ describe("Eval", () => {
       },
       (server) => Effect.promise(() => server.close())
     ), 60_000)
+
+  it.live("served by the fake server, the skill model's agents are as right as their skill says, through the openai client", () =>
+    Effect.gen(function*() {
+      const tasks = TaskSet.multipleChoice(6, 2)
+      // solver-1 is always right, solvers 2 and 3 always wrong: alone it wins, outvoted it loses
+      const model = SkillModel.make({ agents: { "solver-1": { "*": 1 }, "solver-2": { "*": 0 }, "solver-3": { "*": 0 } } })
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(() => FakeOpenAI.start({ respond: SkillModel.respond(model, tasks) })),
+        (server) => Effect.promise(() => server.close())
+      )
+      const patterns = Either.getOrThrow(Eval.parsePatterns("single,peer:3x1"))
+      const colony = Eval.agents(patterns, tasks).pipe(
+        Layer.provideMerge(Colony.layerEmbedded({ languageModel: LanguageModel.layerOpenAI({ baseUrl: server.url, apiKey: "k" }) }))
+      )
+      const reports = yield* Eval.run({ tasks, patterns }).pipe(Effect.provide(colony))
+      expect(reports.map((r) => [r.pattern, r.accuracy, r.calls, r.abstentions])).toEqual([["single", 1, 6, 0], ["peer:3x1", 0, 18, 0]])
+      expect(server.requests().every((r) => String(r.body.model).startsWith("solver-"))).toBe(true)
+    }).pipe(Effect.scoped), 60_000)
 
   it("a pattern list names patterns and sizes; anything else is an error that lists what is allowed", () => {
     expect(Either.getOrThrow(Eval.parsePatterns("single,peer:5x2,master-slave,hybrid")).map(Eval.patternName)).toEqual([
