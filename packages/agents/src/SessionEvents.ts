@@ -124,12 +124,30 @@ export class VoteCast extends Schema.TaggedClass<VoteCast>()("VoteCast", {
   voter: Schema.String,
   choice: Schema.String,
   weight: Schema.Number,
-  /** how the choice was read from the answer: an explicit marker, a single mention, or a fallback */
+  /** how the choice was read from the answer: structured output, an explicit line, or a single mention */
   how: Schema.String
 }) {
   format(): string {
     return `◆ ${at(this)} ${this.step} ${this.voter} votes "${this.choice}"` +
       (this.weight === 1 ? "" : ` ×${this.weight}`) + ` (${this.how})`
+  }
+}
+
+/**
+ * A voter's answer could not be read as a vote (it names none of the options, or several): it
+ * counts for nothing, and this says so instead of a choice made up for it.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class VoteAbstained extends Schema.TaggedClass<VoteAbstained>()("VoteAbstained", {
+  ...session,
+  step: Schema.String,
+  voter: Schema.String,
+  reason: Schema.String
+}) {
+  format(): string {
+    return `◇ ${at(this)} ${this.step} ${this.voter} abstains: ${this.reason}`
   }
 }
 
@@ -221,6 +239,7 @@ export const SessionEvent = Schema.Union(
   MessageSent,
   ReplyReceived,
   VoteCast,
+  VoteAbstained,
   RoundCompleted,
   SubtaskReassigned,
   SessionCompleted,

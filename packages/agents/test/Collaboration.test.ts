@@ -320,15 +320,17 @@ describe("Peer", () => {
   it.live("with the simulated model, whose answers name no option, every peer abstains and nothing is decided for them", () =>
     Effect.gen(function*() {
       const peers = [ref("helper/det-a"), ref("helper/det-b"), ref("helper/det-c")] as const
-      const debate = Collaboration.run(
+      const debate = runRecorded(
         Collaboration.Peer.make({ peers, rounds: 2, stop: "fixed-rounds", options: ["yes", "no"] }),
         "Should we ship on Friday?"
       )
-      const first = yield* debate
+      const { of, result: first } = yield* debate
       // the agents' memory is part of what the model sees: start the second run from the same state
       yield* Effect.forEach(peers, (p) => Colony.send(p.agent, p.id, "Forget", undefined))
-      const second = yield* debate
+      const { result: second } = yield* debate
       expect(first.votes).toEqual([])
+      expect(of("VoteCast")).toEqual([])
+      expect(of("VoteAbstained").map((e) => e.voter)).toEqual(first.abstentions.map((a) => String(a.voter)))
       expect(first.abstentions.map((a) => a.step)).toEqual(["round-1/helper/det-a", "round-1/helper/det-b", "round-1/helper/det-c", "round-2/helper/det-a", "round-2/helper/det-b", "round-2/helper/det-c"])
       expect(first.abstentions[0]!.reason).toContain("names none of the options (yes, no)")
       expect(first.answer).toBe("(no decision: only 0 of 3 peers answered the last round with a readable choice (3 abstained); a decision needs 2)")

@@ -9,9 +9,9 @@ import * as Aggregate from "../Aggregate.js"
 import * as SessionEvents from "../SessionEvents.js"
 import { answerOf, call } from "./calls.js"
 import type { Peer } from "./patterns.js"
-import { Abstention, CastVote, Missing } from "./result.js"
+import { CastVote, Missing } from "./result.js"
 import { emptyRecords, type PatternOutcome, type Records, type RunContext, type RunServices } from "./runContext.js"
-import { readVote, unreadable } from "./voting.js"
+import { abstain, readVote, unreadable } from "./voting.js"
 
 type Deliberation = Pick<Peer, "peers" | "rounds" | "stop" | "vote" | "options" | "quorum">
 
@@ -83,9 +83,7 @@ const askRound = (d: Debate, round: number, active: ReadonlyArray<number>, previ
       }
       records.contributions.push(answerOf("peer", peer, `${d.label}round ${round}`, step, reply.right))
       const read = readVote(reply.right.text, cfg.options)
-      if (read === undefined) {
-        records.abstentions.push(new Abstention({ voter: peer, step, reason: unreadable(cfg.options!) }, true))
-      }
+      if (read === undefined) yield* abstain(d.ctx, records, peer, step, unreadable(cfg.options!))
       answered.push({ i, text: reply.right.text, step, choice: read?.choice, how: read?.how ?? "abstained" })
     }
     return answered
@@ -156,7 +154,7 @@ const askJudge = (d: Debate, last: ReadonlyArray<Voted>, judge: Peer["peers"][nu
     const labels = candidates.map((c) => c.label)
     const read = Aggregate.readChoice(reply.right.text, labels)
     if (read === undefined) {
-      records.abstentions.push(new Abstention({ voter: judge, step, reason: `${unreadable(labels)}; the majority decided instead` }, true))
+      yield* abstain(ctx, records, judge, step, `${unreadable(labels)}; the majority decided instead`)
       return majority()
     }
     const picked = candidates.find((c) => c.label === read.choice)!

@@ -29,6 +29,13 @@ export const readVote = (
 export const unreadable = (options: ReadonlyArray<string>) =>
   `abstained: the answer names none of the options (${options.join(", ")}) or several`
 
+/** Record that `voter` abstained at `step`, in the result and as an event. */
+export const abstain = (ctx: RunContext, records: Records, voter: AgentRef, step: string, reason: string) =>
+  Effect.gen(function*() {
+    records.abstentions.push(new Abstention({ voter, step, reason }, true))
+    yield* ctx.emit((m) => new SessionEvents.VoteAbstained({ ...m, step, voter: voter.toString(), reason }, true))
+  })
+
 interface Cast {
   readonly choice: string
   readonly weight: number
@@ -53,7 +60,7 @@ const castVotes = (ctx: RunContext, pattern: MasterSlave, subtask: string, answe
       }
       const vote = number === undefined ? readVote(text, pattern.options) : { choice: String(number.value), how: number.how, value: number.value }
       if (vote === undefined) {
-        records.abstentions.push(new Abstention({ voter: o.worker, step: o.step, reason: unreadable(pattern.options!) }, true))
+        yield* abstain(ctx, records, o.worker, o.step, unreadable(pattern.options!))
         continue
       }
       cast.push({ choice: vote.choice, weight, ...("value" in vote ? { value: vote.value } : {}) })
