@@ -291,26 +291,39 @@ const collaborationFor = (spec: Exclude<PatternSpec, { _tag: "Single" }>, task: 
   }
 }
 
-const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: ReadonlyArray<string>) =>
+const failedOutcome = (latencyMs: number): Outcome => ({ correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] })
+
+/** One agent answers: its final answer is read from its reply. */
+const runSingle = (task: TaskSet.Task, id: string, prompt: string, elapsed: Effect.Effect<number>) =>
   Effect.gen(function*() {
-    // a fresh instance per task and pattern: no agent remembers another task
-    const id = `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
-    const prompt = `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`
-    const started = yield* Clock.currentTimeMillis
-    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
-    if (spec._tag === "Single") {
-      const answer = yield* Effect.either(Colony.ask(solverName(1), id, prompt))
-      const latencyMs = yield* elapsed
-      if (Either.isLeft(answer)) return { correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] } satisfies Outcome
-      const final = finalOf(answer.right.text, task.options)
-      return { correct: final !== undefined && TaskSet.isCorrect(task, final), failed: false, abstentions: final === undefined ? 1 : 0, latencyMs, rounds: [] } satisfies Outcome
-    }
+    const answer = yield* Effect.either(Colony.ask(solverName(1), id, prompt))
+    const latencyMs = yield* elapsed
+    if (Either.isLeft(answer)) return failedOutcome(latencyMs)
+    const final = finalOf(answer.right.text, task.options)
+    return {
+      correct: final !== undefined && TaskSet.isCorrect(task, final),
+      failed: false,
+      abstentions: final === undefined ? 1 : 0,
+      latencyMs,
+      rounds: []
+    } satisfies Outcome
+  })
+
+/** A collaboration answers: its decision is the final answer, unless it reached none. */
+const runPattern = (
+  spec: Exclude<PatternSpec, { _tag: "Single" }>,
+  task: TaskSet.Task,
+  id: string,
+  prompt: string,
+  domains: ReadonlyArray<string>,
+  elapsed: Effect.Effect<number>
+) =>
+  Effect.gen(function*() {
     const result = yield* Effect.either(runCollaboration(collaborationFor(spec, task, id, domains), prompt))
     const latencyMs = yield* elapsed
-    if (Either.isLeft(result)) return { correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] } satisfies Outcome
+    if (Either.isLeft(result)) return failedOutcome(latencyMs)
     const r = result.right
-    const decided = !/^\(no (decision|answer)/.test(r.answer)
-    const final = decided ? r.answer.trim() : undefined
+    const final = /^\(no (decision|answer)/.test(r.answer) ? undefined : r.answer.trim()
     return {
       correct: final !== undefined && TaskSet.isCorrect(task, final),
       // a part is missing because an agent failed (it names the agent), not for want of a decision
@@ -319,6 +332,18 @@ const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: 
       latencyMs,
       rounds: spec._tag === "Peer" ? roundsOf(task, r) : []
     } satisfies Outcome
+  })
+
+const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    // a fresh instance per task and pattern: no agent remembers another task
+    const id = `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
+    const prompt = `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`
+    const started = yield* Clock.currentTimeMillis
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
+    return yield* spec._tag === "Single"
+      ? runSingle(task, id, prompt, elapsed)
+      : runPattern(spec, task, id, prompt, domains, elapsed)
   })
 
 /**
