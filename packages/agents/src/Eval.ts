@@ -338,7 +338,9 @@ const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: 
   Effect.gen(function*() {
     // a fresh instance per task and pattern: no agent remembers another task
     const id = `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
-    const prompt = `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`
+    // peers and teams given options append the instruction themselves
+    const debates = spec._tag === "Peer" || spec._tag === "Hybrid"
+    const prompt = debates && task.options !== undefined ? task.task : `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`
     const started = yield* Clock.currentTimeMillis
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
     return yield* spec._tag === "Single"
