@@ -7,6 +7,7 @@ import * as Gateway from "@colony/apps/Gateway"
 import * as GatewayClient from "@colony/apps/GatewayClient"
 import * as Runners from "@colony/apps/RunnerProcess"
 import * as Desk from "@colony/apps/support/Desk"
+import * as SupportDesk from "@colony/apps/support/SupportDesk"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { Effect, ManagedRuntime, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
@@ -114,8 +115,7 @@ describe("gateway in front of runners", () => {
     await runner.waitForStatus((s) => heldShards(s) > 0)
     const gateway = ManagedRuntime.make(
       Gateway.layerClient({
-        agents: [],
-        support: true,
+        applications: [SupportDesk.application()],
         settings: { port: 0, keys: [Redacted.make("k-2")] },
         colony: { databaseUrl: Redacted.make(url), cluster: { secret: Redacted.make(SECRET) } }
       })

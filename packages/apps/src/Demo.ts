@@ -1,8 +1,8 @@
 /**
  * `colony demo --team`: an embedded colony with a coordinator and three workers answers one request
  * master-slave style, printing a line per message as it flows, then the answer with provenance.
- * This team is also the gateway's default set of agents. (`colony demo` itself runs the support
- * desk: see `support/Script.ts`.)
+ * The team is also an application (`application`): `main.ts` serves it, with its presets, on
+ * `colony gateway` and hosts it on `colony runner` when no `--agents` module is given.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ import { Collaboration } from "@colony/agents"
 import { Agent, type AgentError, Colony, Events, type LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { Console, Effect, Fiber, Layer, Queue } from "effect"
+import * as Application from "./Application.js"
 
 /**
  * @since 0.1.0
@@ -58,6 +59,42 @@ export const TeamLive = Layer.mergeAll(
   Agent.toLayer(Writer),
   Agent.toLayer(Analyst)
 )
+
+const ref = (agent: string, id: string) => new Collaboration.AgentRef({ agent, id })
+
+/**
+ * The team's presets — `master-slave`, `peer` and `hybrid` over its four agents. Each run uses
+ * the session id as the agents' instance id, so concurrent runs do not share memory.
+ *
+ * @since 0.1.0
+ */
+export const presets = (session: string): Readonly<Record<string, Collaboration.Collaboration>> => {
+  const workers = [ref("researcher", session), ref("writer", session), ref("analyst", session)] as const
+  return {
+    "master-slave": Collaboration.MasterSlave.make({ coordinator: ref("coordinator", session), workers }),
+    peer: Collaboration.Peer.make({ peers: workers }),
+    hybrid: Collaboration.Hybrid.make({
+      coordinator: ref("coordinator", session),
+      teams: [
+        new Collaboration.Team({ name: "research", peers: [ref("researcher", session), ref("analyst", session)] }),
+        new Collaboration.Team({ name: "writing", peers: [ref("writer", session)] })
+      ]
+    })
+  }
+}
+
+/**
+ * The demo team as an application: its four agents, served to callers by name, and its presets.
+ *
+ * @since 0.1.0
+ */
+export const application: Application.Application = Application.make({
+  name: "demo",
+  hosted: TeamLive,
+  agents: [Coordinator, Researcher, Writer, Analyst],
+  served: [Coordinator, Researcher, Writer, Analyst],
+  presets
+})
 
 /**
  * The request the demo runs.

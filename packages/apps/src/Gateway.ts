@@ -6,9 +6,7 @@
  *   which `GatewayClient` and the `colony` CLI call;
  * - OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`;
  * - `/healthz`, `/readyz` and Prometheus `/metrics`;
- * - the support desk's customer chat (`/support/`), operator dashboard (`/support/dashboard`) and
- *   their API (`/support/api/...`), when it serves the desk;
- * - routes of other applications (`Options.routes`);
+ * - the routes and A2A cards of the applications it is given (`Options.applications`);
  *
  * behind API keys, a per-key rate limit, a body size limit and CORS, with OTLP traces when
  * configured. Configuration: `GatewayConfig`.
@@ -21,17 +19,16 @@ import type { Sharding } from "@effect/cluster/Sharding"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
-import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
-import * as Demo from "./Demo.js"
+import * as Application from "./Application.js"
 import * as A2A from "./gateway/A2A.js"
 import * as Auth from "./gateway/Auth.js"
 import { config, GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
@@ -46,71 +43,29 @@ import * as RpcBody from "./gateway/RpcBody.js"
 import * as RpcSocket from "./gateway/RpcSocket.js"
 import * as SessionLog from "./gateway/SessionLog.js"
 import * as WebSocketLimit from "./gateway/WebSocketLimit.js"
-import * as SupportDesk from "./gateway/SupportDesk.js"
 
 export { GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
 export { Credentials } from "./gateway/Auth.js"
 
-/**
- * The demo team: what `colony gateway` serves unless told otherwise.
- *
- * @since 0.1.0
- */
-export const demoAgents: ReadonlyArray<AnyAgent> = [Demo.Coordinator, Demo.Researcher, Demo.Writer, Demo.Analyst]
+export type { AnyAgent, RouteContext, Routes } from "./Application.js"
 
-/**
- * Any agent type, whatever its protocol.
- *
- * @since 0.1.0
- * @category models
- */
-export type AnyAgent = Agent.Any | Agent.Agent<any, any>
+type AnyAgent = Application.AnyAgent
+type Routes = Application.Routes
 
 const asAny = (agents: ReadonlyArray<AnyAgent>) => agents as unknown as ReadonlyArray<Agent.Any>
-
-/**
- * What the routes of an application on the gateway may use: the colony, the gateway's settings,
- * and the request with its path parameters and scope.
- *
- * @since 0.1.0
- * @category models
- */
-export type RouteContext =
-  | Auth.Credentials
-  | Colony.Services
-  | Sharding
-  | GatewayConfig
-  | HttpRouter.RouteContext
-  | HttpServerRequest.HttpServerRequest
-  | Scope.Scope
-
-/**
- * Routes an application adds to the gateway (the support desk's pages and API, ...), served
- * behind the same checks, body limit and metrics as the gateway's own. Each route declares who
- * may call it with `Auth.route` (a route that does not is unreachable: it has no caller). Its
- * handlers answer their own failures (a bad body is a 400 the route writes). An effect, so that an
- * application can start what its routes share (a feed, a cache) once, for as long as the gateway
- * runs.
- *
- * @since 0.1.0
- * @category models
- */
-export type Routes = Effect.Effect<
-  HttpRouter.HttpRouter<never, RouteContext>,
-  never,
-  Colony.Services | Sharding | GatewayConfig | Scope.Scope
->
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface Options {
-  /** the agent types the gateway serves (default: the demo team) */
+  /** the applications the gateway serves: their agents, presets, routes and A2A cards */
+  readonly applications?: ReadonlyArray<Application.Application> | undefined
+  /** agent types served next to the applications' */
   readonly agents?: ReadonlyArray<AnyAgent> | undefined
-  /** routes of applications served next to the gateway's own */
+  /** routes served next to the gateway's own and the applications' */
   readonly routes?: ReadonlyArray<Routes> | undefined
-  /** applications served over A2A next to the agents and presets */
+  /** A2A agents served next to the agents, presets and the applications' */
   readonly a2a?: ReadonlyArray<A2A.Application> | undefined
   /** settings that override the environment's */
   readonly settings?: Partial<Settings> | undefined
@@ -191,18 +146,23 @@ const readiness = Effect.gen(function*() {
   )
 })
 
+// Where the one-use sign-in link lands when no application has a page of its own.
+const defaultHome = "/readyz"
+
 /**
- * The gateway's routes, then those of the applications in `extensions`.
+ * The gateway's routes, then those of the applications in `extensions`; `cards` are served over
+ * A2A, and the sign-in link lands on `home`.
  *
  * @since 0.1.0
  */
 export const router = (
   extensions: ReadonlyArray<Routes> = [],
-  applications: ReadonlyArray<A2A.Application> = []
+  cards: ReadonlyArray<A2A.Application> = [],
+  home: string = defaultHome
 ) => Effect.gen(function*() {
   const rpcHttp = yield* RpcServer.toHttpApp(GatewayRpcs)
   const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
-  const a2a = yield* A2A.router(applications)
+  const a2a = yield* A2A.router(cards)
   const extra = yield* Effect.all(extensions)
   const own = HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Auth.route("public", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" })))),
@@ -226,18 +186,18 @@ export const router = (
     ),
     HttpRouter.post("/v1/chat/completions", Auth.route("client", OpenAICompat.chatCompletions)),
     HttpRouter.get("/v1/models", Auth.route("client", OpenAICompat.models)),
-    HttpRouter.concat(Auth.router),
+    HttpRouter.concat(Auth.router(home)),
     HttpRouter.concat(a2a)
   )
-  return extra.reduce<HttpRouter.HttpRouter<never, RouteContext | GatewayHandlers.ServedAgents>>(
+  return extra.reduce<HttpRouter.HttpRouter<never, Application.RouteContext | GatewayHandlers.ServedAgents>>(
     (all, routes) => HttpRouter.concat(all, routes),
     own
   )
 })
 
 /**
- * Serve the gateway on the current colony (which must host or reach `Session.layer` and the
- * served agents). Its output is the HTTP server, for its address.
+ * Serve the gateway on the current colony (which must host or reach `Session.layer`, the served
+ * `agents` and the `applications`' agents). Its output is the HTTP server, for its address.
  *
  * @since 0.1.0
  * @category layers
@@ -245,8 +205,7 @@ export const router = (
 export const layerServe = (
   settings: Settings,
   agents: ReadonlyArray<AnyAgent>,
-  routes: ReadonlyArray<Routes> = [],
-  applications: ReadonlyArray<A2A.Application> = []
+  applications: ReadonlyArray<Application.Application> = []
 ): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
@@ -272,7 +231,10 @@ export const layerServe = (
       )
     )
   }))
-  const app = Layer.unwrapScoped(Effect.map(router(routes, applications), (all) =>
+  const routes = applications.flatMap((application) => application.routes)
+  const cards = applications.flatMap((application) => application.a2aCards)
+  const home = applications.find((application) => application.home !== undefined)?.home ?? defaultHome
+  const app = Layer.unwrapScoped(Effect.map(router(routes, cards, home), (all) =>
     HttpServer.serve(
       GatewayMiddleware.recover(Effect.catchTag(all, "RouteNotFound", () => Effect.succeed(GatewayMiddleware.notFound))),
       GatewayMiddleware.make(settings, GatewayMiddleware.labelsOf([...all.routes].map((route) => route.path)))
@@ -280,7 +242,10 @@ export const layerServe = (
   const metrics = Layer.scopedDiscard(Effect.forkScoped(GatewayMetrics.collect))
   return Layer.mergeAll(app, metrics).pipe(
     Layer.provide([GatewayHandlers.layer, RpcSerialization.layerNdjson]),
-    Layer.provide(Layer.mergeAll(SessionLog.layer, GatewayHandlers.layerServedAgents(asAny(agents)))),
+    Layer.provide(Layer.mergeAll(
+      SessionLog.layer,
+      GatewayHandlers.layerServedAgents(asAny(Application.served(applications, agents)), Application.presets(applications))
+    )),
     // the settings and credentials in use are part of the output: a gateway that made its own key
     // tells it, and can mint a token for whoever starts it
     Layer.provideMerge(Auth.layer(settings)),
@@ -289,18 +254,16 @@ export const layerServe = (
   )
 }
 
-// The support desk is an application on the gateway: its agents work behind its own pages and
-// API, and are not among the agents the gateway serves to callers (`agents`).
-const routesOf = (options: Options, support: SupportDesk.Options | undefined): ReadonlyArray<Routes> =>
-  support === undefined ? options.routes ?? [] : [SupportDesk.routes, ...(options.routes ?? [])]
-
-const applicationsOf = (options: Options, support: SupportDesk.Options | undefined): ReadonlyArray<A2A.Application> =>
-  support === undefined ? options.a2a ?? [] : [SupportDesk.application, ...(options.a2a ?? [])]
+// What the options give next to the applications is one more application, without a name.
+const applicationsOf = (options: Options): ReadonlyArray<Application.Application> => [
+  ...(options.applications ?? []),
+  Application.make({ name: "", routes: options.routes, a2aCards: options.a2a })
+]
 
 /**
  * A gateway hosting its own colony: the agents, sessions and the models in this process
- * (`colony gateway --embedded`). It hosts the support desk too (its agents, pages and API, with an
- * embedded Postgres for its tables) unless `support` is `false`.
+ * (`colony gateway --embedded`), with the applications' agents and their storage, and `hosted`
+ * for the `agents` given next to them.
  *
  * @since 0.1.0
  * @category layers
@@ -308,17 +271,16 @@ const applicationsOf = (options: Options, support: SupportDesk.Options | undefin
 export const layerEmbedded = (options: Options & {
   readonly hosted?: Layer.Layer<never, never, Agent.Requirements> | undefined
   readonly languageModel?: Layer.Layer<LanguageModel.LanguageModel> | undefined
-  readonly support?: SupportDesk.Options | false | undefined
 } = {}): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
-    const support = options.support === false ? undefined : options.support ?? {}
+    const applications = applicationsOf(options)
     const hosted = Layer.mergeAll(
-      options.hosted ?? Demo.TeamLive,
+      options.hosted ?? Layer.empty,
       Session.layer,
-      support === undefined ? Layer.empty : SupportDesk.layerHosted(support)
+      ...applications.map((application) => application.hosted)
     )
-    return layerServe(resolved, options.agents ?? demoAgents, routesOf(options, support), applicationsOf(options, support)).pipe(
+    return layerServe(resolved, options.agents ?? [], applications).pipe(
       Layer.provide(hosted),
       Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
@@ -327,22 +289,21 @@ export const layerEmbedded = (options: Options & {
 
 /**
  * A gateway in front of a Postgres colony of runners: joins it as a client (`DATABASE_URL`,
- * `COLONY_RUNNER_SECRET`, ...) and declares the agent types it serves. The runners must host
- * those agents and `Session.layer`; with `support: true`, also the support desk
- * (`Support.layer`), whose pages and API the gateway then serves.
+ * `COLONY_RUNNER_SECRET`, ...) and declares the agent types it serves and those of its
+ * applications. The runners must host those agents and `Session.layer`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerClient = (
-  options: Options & { readonly support?: boolean | undefined } = {}
+  options: Options = {}
 ): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const resolved = yield* settings(options.settings)
-    const support = options.support === true ? {} : undefined
-    const agents = options.agents ?? demoAgents
-    return layerServe(resolved, agents, routesOf(options, support), applicationsOf(options, support)).pipe(
-      Layer.provide(Colony.declare(...agents, ...(support === undefined ? [] : SupportDesk.agents))),
+    const applications = applicationsOf(options)
+    const agents = options.agents ?? []
+    return layerServe(resolved, agents, applications).pipe(
+      Layer.provide(Colony.declare(...Application.declared(applications, agents))),
       Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))
     )

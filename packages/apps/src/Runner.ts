@@ -1,6 +1,7 @@
 /**
  * `colony runner`: one runner process. It hosts a set of agent types (a module whose default
- * export is a layer of `Agent.toLayer`s, or the demo team) and the collaboration infrastructure
+ * export is a layer of `Agent.toLayer`s, or the applications the program gives it) and the
+ * collaboration infrastructure
  * (sessions, durable sessions, topics, locks), joins the colony through Postgres, and
  * reports where it listens and which shards it holds whenever that changes.
  *
@@ -11,7 +12,7 @@ import { type Agent, Colony, type ColonyError } from "@colony/runtime"
 import { Console, Effect, Layer, Schedule, Schema } from "effect"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import * as Demo from "./Demo.js"
+import * as Application from "./Application.js"
 
 /**
  * A module given to `--agents` could not be used.
@@ -30,13 +31,17 @@ export class AgentsModuleInvalid extends Schema.TaggedError<AgentsModuleInvalid>
 }
 
 /**
- * The agents of a module: its default export, a layer of hosted agent types.
+ * The agents of a module: its default export, a layer of hosted agent types; without a module,
+ * those of `applications`.
  *
  * @since 0.1.0
  */
-export const loadAgents = (path: string | undefined) =>
+export const loadAgents = (
+  path: string | undefined,
+  applications: ReadonlyArray<Application.Application> = []
+): Effect.Effect<Application.Hosted, AgentsModuleInvalid> =>
   path === undefined
-    ? Effect.succeed(Demo.TeamLive as Layer.Layer<never, never, Agent.Requirements>)
+    ? Effect.succeed(Layer.mergeAll(Layer.empty, ...applications.map((application) => application.hosted)))
     : Effect.tryPromise({
       try: () => import(pathToFileURL(resolve(path)).href) as Promise<{ readonly default?: unknown }>,
       catch: (error) => new AgentsModuleInvalid({ path, reason: String(error) })
@@ -67,15 +72,20 @@ const describe = (status: Colony.Status) => {
 }
 
 /**
- * Run a runner until interrupted. With `json`, every report is one JSON line.
+ * Run a runner until interrupted, hosting the module `agents`, else the `applications`. With
+ * `json`, every report is one JSON line.
  *
  * @since 0.1.0
  */
 export const run = (
-  options: { readonly agents: string | undefined; readonly json: boolean }
+  options: {
+    readonly agents: string | undefined
+    readonly json: boolean
+    readonly applications?: ReadonlyArray<Application.Application> | undefined
+  }
 ): Effect.Effect<never, AgentsModuleInvalid | ColonyError.StartFailed | ColonyError.RunnerRefused> =>
   Effect.gen(function*() {
-    const agents = yield* loadAgents(options.agents)
+    const agents = yield* loadAgents(options.agents, options.applications)
     const report = (status: Colony.Status, kind: "started" | "status") =>
       options.json
         ? Console.log(JSON.stringify({ event: kind, ...status }))

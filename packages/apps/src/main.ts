@@ -1,5 +1,7 @@
 /**
- * The `colony` command line.
+ * The `colony` command line: the generic commands, with the applications this program ships wired
+ * in — the demo team (served by `colony gateway`, hosted by `colony runner` without `--agents`) and
+ * the support desk (`colony demo`, `colony support`, and `colony gateway`'s `/support/`).
  *
  * @since 0.1.0
  */
@@ -18,6 +20,7 @@ import * as ModelOptions from "./cli/ModelOptions.js"
 import * as Dev from "./Dev.js"
 import * as Runner from "./Runner.js"
 import * as SupportScript from "./support/Script.js"
+import * as SupportDesk from "./support/SupportDesk.js"
 
 const { modelId, modelUrl } = ModelOptions
 
@@ -90,7 +93,7 @@ const runner = Command.make(
     agents: agentsModule,
     json: Options.boolean("json").pipe(Options.withDescription("report as JSON lines"))
   },
-  ({ agents, json }) => Runner.run({ agents: Option.getOrUndefined(agents), json })
+  ({ agents, json }) => Runner.run({ agents: Option.getOrUndefined(agents), json, applications: [Demo.application] })
 ).pipe(
   Command.withDescription(
     "Start one runner: hosts agents and joins the colony (DATABASE_URL, COLONY_RUNNER_SECRET, COLONY_LISTEN_PORT, ...)"
@@ -107,6 +110,21 @@ const dev = Command.make(
   ({ agents, dir, runners }) => Dev.run({ runners, dir, agents: Option.getOrUndefined(agents) })
 ).pipe(Command.withDescription("Start an embedded Postgres and N runners on this machine"))
 
+const gateway = GatewayCommand.make([
+  {
+    application: Demo.application,
+    description: "serve the demo team (coordinator, researcher, writer, analyst) and its presets",
+    asClient: true
+  },
+  {
+    application: SupportDesk.application(),
+    description: "serve the support desk's chat page, dashboard and API (/support/), hosted here with an embedded " +
+      "Postgres for its tables, or, as a client, in front of runners that host the desk",
+    asClient: false,
+    notes: SupportDesk.gatewayNotes
+  }
+])
+
 const colony = Command.make("colony").pipe(
   Command.withDescription("Colony: a runtime for teams of LLM agents"),
   Command.withSubcommands([
@@ -116,7 +134,7 @@ const colony = Command.make("colony").pipe(
     dev,
     fakeLlm,
     EvalCommand.command,
-    GatewayCommand.command,
+    gateway,
     ClientCommands.ask,
     ClientCommands.run,
     ClientCommands.agents,

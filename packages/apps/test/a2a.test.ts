@@ -11,6 +11,7 @@ import { FakeOpenAI } from "@colony/runtime/testing"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { ServerCallContext } from "@a2a-js/sdk/server"
 import { BoundedTaskStore, GatewayUser } from "../src/gateway/A2A.js"
@@ -35,15 +36,14 @@ beforeAll(async () => {
   fake = await FakeOpenAI.start()
   ;[gateway, other] = await Promise.all([
     // the support desk, with its Postgres, is tested in supportWeb.test.ts
-    start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, support: false })),
+    start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, applications: [Demo.application] })),
     start(Gateway.layerEmbedded({
       agents: [Broken, Slow],
       hosted: Layer.mergeAll(Agent.toLayer(Broken), Agent.toLayer(Slow)),
       languageModel: LanguageModel.layerRegistry(
         ModelRegistry.make({ default: { provider: "openai", baseUrl: fake.url, apiKey: "fake", maxRetries: 0 } })
       ),
-      settings: { port: 0, keys: [Redacted.make(otherKey)], rateLimit: 0 },
-      support: false
+      settings: { port: 0, keys: [Redacted.make(otherKey)], rateLimit: 0 }
     }))
   ])
 })

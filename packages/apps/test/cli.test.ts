@@ -3,7 +3,9 @@ import { execFile, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
+import * as SupportDesk from "../src/support/SupportDesk.js"
 import { start } from "./gatewaySupport.js"
 
 const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
@@ -11,7 +13,7 @@ const key = "cli-key"
 let gateway: Awaited<ReturnType<typeof start>>
 
 beforeAll(async () => {
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, applications: [Demo.application, SupportDesk.application()] }))
 })
 afterAll(() => gateway.close())
 

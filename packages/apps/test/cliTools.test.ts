@@ -25,7 +25,6 @@ beforeAll(async () => {
   gateway = await start(Gateway.layerEmbedded({
     agents: [Clerk],
     hosted: Agent.toLayer(Clerk, {}, { tools: [weigh] }),
-    support: false,
     settings: { port: 0, keys: [Redacted.make("tools-key")], rateLimit: 0 }
   }))
 })

@@ -4,6 +4,7 @@ import { FakeOpenAI } from "@colony/runtime/testing"
 import { Effect, Option, Redacted, Stream } from "effect"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import * as GatewayClient from "../src/GatewayClient.js"
 import { start } from "./gatewaySupport.js"
@@ -14,7 +15,7 @@ let openai: OpenAI
 
 beforeAll(async () => {
   // the support desk, with its Postgres, is tested in supportWeb.test.ts
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, support: false }))
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, applications: [Demo.application] }))
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 })
 })
 afterAll(() => gateway.close())
@@ -134,7 +135,7 @@ describe("gateway: refusals", () => {
   })
 
   it("wrong keys from one address are throttled like calls: past the limit, 429 instead of 401", async () => {
-    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 3 }, support: false }))
+    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 3 }, applications: [Demo.application] }))
     try {
       const guess = (n: number) => fetch(`${limited.url}/v1/models`, { headers: { authorization: `Bearer guess-${n}` } })
       for (let n = 0; n < 3; n++) expect((await guess(n)).status).toBe(401)
@@ -150,7 +151,7 @@ describe("gateway: refusals", () => {
   })
 
   it("over the rate limit gets 429 with Retry-After", async () => {
-    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 2 }, support: false }))
+    const limited = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make("k")], rateLimit: 2 }, applications: [Demo.application] }))
     try {
       const list = () => fetch(`${limited.url}/v1/models`, { headers: { authorization: "Bearer k" } })
       expect((await list()).status).toBe(200)
@@ -181,7 +182,7 @@ describe("gateway: typed RPC", () => {
     slow = await start(Gateway.layerEmbedded({
       settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 },
       languageModel: LanguageModel.layerOpenAI({ baseUrl: fake.url, apiKey: "fake" }),
-      support: false
+      applications: [Demo.application]
     }))
   })
   afterAll(async () => {

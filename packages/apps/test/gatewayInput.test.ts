@@ -8,6 +8,7 @@ import * as fc from "fast-check"
 import { request } from "node:http"
 import WebSocket from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import * as Auth from "../src/gateway/Auth.js"
 import { depthOf } from "../src/gateway/JsonBody.js"
@@ -19,7 +20,7 @@ let gateway: Awaited<ReturnType<typeof start>>
 beforeAll(async () => {
   gateway = await start(Gateway.layerEmbedded({
     settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] },
-    support: false,
+    applications: [Demo.application],
     // an application route with a bug
     routes: [Effect.succeed(HttpRouter.empty.pipe(HttpRouter.get("/broken", Auth.route("client", Effect.die(new Error("a bug"))))))]
   }))

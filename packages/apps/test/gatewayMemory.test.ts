@@ -40,8 +40,7 @@ beforeAll(async () => {
   gateway = await start(Gateway.layerEmbedded({
     agents: [writer],
     hosted: Agent.toLayer(writer).pipe(Layer.provide(AgentMemory.layerMemoryWith({ transcripts }))),
-    settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] },
-    support: false
+    settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] }
   }))
 })
 afterAll(() => gateway.close())

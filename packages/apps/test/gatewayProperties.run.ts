@@ -9,6 +9,7 @@
  */
 import { Redacted } from "effect"
 import * as fc from "fast-check"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { check, probe } from "./gatewayProperties.js"
 import { start } from "./gatewaySupport.js"
@@ -17,7 +18,7 @@ const runs = Number(process.argv[2] ?? 5000)
 const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31)
 const key = "property-key-0123456789"
 
-const gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] }, support: false }))
+const gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] }, applications: [Demo.application] }))
 const violations: Array<string> = []
 const routes = new Map<string, number>()
 const started = Date.now()

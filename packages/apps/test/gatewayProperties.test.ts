@@ -6,6 +6,7 @@ import { Redacted } from "effect"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { check, probe, socketMessage } from "./gatewayProperties.js"
 import { start } from "./gatewaySupport.js"
@@ -14,7 +15,7 @@ const key = "property-key-0123456789"
 let gateway: Awaited<ReturnType<typeof start>>
 
 beforeAll(async () => {
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] }, support: false }))
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0, keys: [Redacted.make(key)] }, applications: [Demo.application] }))
 })
 afterAll(() => gateway.close())
 

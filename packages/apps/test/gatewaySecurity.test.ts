@@ -25,12 +25,12 @@ beforeAll(async () => {
   gateway = await start(Gateway.layerEmbedded({
     // the demo team is hosted; the gateway serves only the writer and the analyst
     agents: [Demo.Writer, Demo.Analyst],
+    hosted: Demo.TeamLive,
     settings: {
       port: 0,
       rateLimit: 0,
       keys: [admin, `operator:${operator}`, `client:${clientA}`, `client:${clientB}`].map((k) => Redacted.make(k))
-    },
-    support: false
+    }
   }))
 })
 afterAll(() => gateway.close())
@@ -352,7 +352,7 @@ describe("gateway security: limits", () => {
   it("one HTTP request carrying many RPCs takes one share of the rate limit per call", async () => {
     const limited = await start(Gateway.layerEmbedded({
       settings: { port: 0, rateLimit: 5, keys: [Redacted.make(clientA)] },
-      support: false
+      applications: [Demo.application]
     }))
     try {
       const body = Array.from({ length: 20 }, (_, i) =>
@@ -387,7 +387,7 @@ describe("gateway security: limits", () => {
 
 describe("gateway security: a gateway started without keys", () => {
   it("still needs a credential, and its one-use sign-in link sets an HttpOnly cookie", async () => {
-    const open = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0 }, support: false }))
+    const open = await start(Gateway.layerEmbedded({ settings: { port: 0, rateLimit: 0 }, applications: [Demo.application] }))
     try {
       expect((await fetch(`${open.url}/v1/models`)).status).toBe(401)
       const settings = await open.runtime.runPromise(Gateway.GatewayConfig)

@@ -8,6 +8,7 @@ import { Effect, ManagedRuntime, Option, Redacted } from "effect"
 import OpenAI from "openai"
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 
 /** A throw-away self-signed certificate for 127.0.0.1. */
@@ -37,7 +38,7 @@ beforeAll(async () => {
         tlsKey: Option.some(tls.key),
         corsOrigins: ["https://app.example.com"]
       },
-      support: false
+      applications: [Demo.application]
     })
   )
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))

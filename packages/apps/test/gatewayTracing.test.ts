@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { start } from "./gatewaySupport.js"
 
@@ -43,7 +44,7 @@ describe("gateway tracing", () => {
     const port = (otlp.server.address() as AddressInfo).port
     gateway = await start(Gateway.layerEmbedded({
       settings: { port: 0, keys: [Redacted.make("k")], otlpEndpoint: Option.some(`http://127.0.0.1:${port}`) },
-      support: false
+      applications: [Demo.application]
     }))
   })
   afterAll(async () => {

@@ -10,7 +10,9 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Demo from "../src/Demo.js"
 import * as Gateway from "../src/Gateway.js"
+import * as SupportDesk from "../src/support/SupportDesk.js"
 import * as Auth from "../src/gateway/Auth.js"
 import * as Desk from "../src/support/Desk.js"
 import * as DeskEvents from "../src/support/DeskEvents.js"
@@ -32,7 +34,7 @@ beforeAll(async () => {
         `Install it with "apt-get update && apt-get install -y chromium" (Debian), as .ci/run does.`
     )
   }
-  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 } }))
+  gateway = await start(Gateway.layerEmbedded({ settings: { port: 0, keys: [Redacted.make(key)], rateLimit: 0 }, applications: [Demo.application, SupportDesk.application()] }))
   mkdirSync(screenshots, { recursive: true })
   profile = mkdtempSync(join(tmpdir(), "colony-chromium-"))
   browser = await chromium.launchPersistentContext(profile, {

@@ -108,7 +108,7 @@ const agentMessage = (taskId: string, contextId: string, text: string): Message 
 // --- targets and cards ---
 
 /**
- * An application served over A2A next to the agents and presets (the support desk, say): its
+ * An application served over A2A next to the agents and presets: its
  * own answer to a message, with the A2A context id as its conversation.
  *
  * @since 0.1.0
@@ -286,7 +286,7 @@ const failureText = (cause: Cause.Cause<Failure>): string =>
 const executor = (
   target: Target,
   settings: Settings,
-  agents: ReadonlyArray<Agent.Any>,
+  offered: (session: string) => Readonly<Record<string, Collaboration.Collaboration>>,
   running: FiberMap.FiberMap<string>,
   runtime: Runtime.Runtime<Colony.Services | Sharding>
 ): AgentExecutor => {
@@ -335,7 +335,7 @@ const executor = (
           GatewayMetrics.trackInFlight(target.agent),
           Effect.withSpan("Gateway.a2a", { attributes: { "colony.agent": target.agent, "colony.id": conversation } })
         )
-        : runPreset(target, agents, settings, prompt, (line) => status(TaskState.TASK_STATE_WORKING, line))
+        : runPreset(target, offered, settings, prompt, (line) => status(TaskState.TASK_STATE_WORKING, line))
       const timed = work.pipe(
         Effect.timeoutFail({
           duration: settings.requestTimeout,
@@ -382,14 +382,14 @@ const executor = (
 
 const runPreset = (
   target: Extract<Presets.Target, { _tag: "Preset" }>,
-  agents: ReadonlyArray<Agent.Any>,
+  offered: (session: string) => Readonly<Record<string, Collaboration.Collaboration>>,
   settings: Settings,
   prompt: string,
   progress: (line: string) => Effect.Effect<void>
 ): Effect.Effect<string, Failure, Sharding> => {
   // Every task is its own run, under its own session: concurrent tasks never share memory.
   const session = `a2a-${randomUUID()}`
-  const collaboration = Presets.lookup(Presets.presets(agents, settings.presets, session), target.name) ?? target.collaboration
+  const collaboration = Presets.lookup(Presets.presets(offered, settings.presets, session), target.name) ?? target.collaboration
   return Session.run(session, collaboration, prompt).pipe(
     Stream.runFoldEffect(
       Option.none<string>(),
@@ -497,7 +497,7 @@ const baseUrl = (request: HttpServerRequest.HttpServerRequest, settings: Setting
  * @since 0.1.0
  */
 export const router = (applications: ReadonlyArray<Application> = []) => Effect.gen(function*() {
-  const { agents } = yield* ServedAgents
+  const { agents, presets: offered } = yield* ServedAgents
   const settings = yield* GatewayConfig
   const runtime = yield* Effect.runtime<Colony.Services | Sharding>()
   const running = yield* FiberMap.make<string>()
@@ -509,12 +509,12 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
     Effect.map(servedNames, (served): Served | undefined => {
       const application = applications.find((a) => a.name === name)
       if (application !== undefined) return { name, target: { _tag: "Application", application } }
-      const target = Presets.resolve(name, served, (session) => Presets.presets(agents, settings.presets, session), "a2a")
+      const target = Presets.resolve(name, served, (session) => Presets.presets(offered, settings.presets, session), "a2a")
       return target === undefined ? undefined : { name, target }
     })
 
   const listing = Effect.map(servedNames, (served): ReadonlyArray<string> => {
-    const presets = Object.keys(Presets.presets(agents, settings.presets, "a2a"))
+    const presets = Object.keys(Presets.presets(offered, settings.presets, "a2a"))
     return [
       ...served,
       ...presets.map((p) => served.includes(p) ? `team:${p}` : p),
@@ -537,7 +537,7 @@ export const router = (applications: ReadonlyArray<Application> = []) => Effect.
     const handler = new DefaultRequestHandler(
       card(served, agents, settings, url),
       new BoundedTaskStore(taskCapacity),
-      executor(served.target, settings, agents, running, runtime)
+      executor(served.target, settings, offered, running, runtime)
     )
     const endpoint = { handler, jsonRpc: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) }
     endpoints.set(key, endpoint)

@@ -37,7 +37,7 @@ import * as RateLimit from "./RateLimit.js"
 
 /**
  * What a credential may do: `client` calls served agents and presets and sees its own sessions,
- * conversations and tasks; `operator` also sees everyone's, runs the support desk's dashboard and
+ * conversations and tasks; `operator` also sees everyone's, runs applications' dashboards and
  * mints customer tokens; `admin` may do everything.
  *
  * @since 0.1.0
@@ -557,15 +557,15 @@ const mintTicket = Effect.gen(function*() {
 })
 
 // Only a path of this gateway: "//host" or "/\host" would send the browser elsewhere.
-const safeNext = (next: string | undefined) =>
-  next !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : "/support/dashboard"
+const safeNext = (next: string | undefined, home: string) =>
+  next !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : home
 
 const cookieHeader = (settings: Settings, value: string, maxAgeSeconds: number) =>
   `${cookieName}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${
     Option.isSome(settings.tlsCert) ? "; Secure" : ""
   }`
 
-const login = Effect.gen(function*() {
+const login = (home: string) => Effect.gen(function*() {
   const credentials = yield* Credentials
   const request = yield* HttpServerRequest.HttpServerRequest
   const code = queryParam(request.url, "code") ?? ""
@@ -576,7 +576,7 @@ const login = Effect.gen(function*() {
   return HttpServerResponse.empty({
     status: 303,
     headers: {
-      location: safeNext(queryParam(request.url, "next")),
+      location: safeNext(queryParam(request.url, "next"), home),
       "set-cookie": cookieHeader(credentials.settings, session.value.cookie, session.value.maxAgeSeconds),
       "cache-control": "no-store",
       "referrer-policy": "no-referrer"
@@ -608,14 +608,14 @@ const signOut = Effect.gen(function*() {
  * `POST /auth/tokens` (operator: a customer token), `POST /auth/tickets` (any caller: a one-use
  * ticket for a WebSocket or event stream), `POST /auth/session` (operator: exchange the key in
  * the header for an HttpOnly cookie; `DELETE` signs out) and `GET /auth/login?code=` (the sign-in
- * link of a gateway without keys).
+ * link of a gateway without keys, which lands on `home` unless it names a page of its own).
  *
  * @since 0.1.0
  */
-export const router = HttpRouter.empty.pipe(
+export const router = (home: string) => HttpRouter.empty.pipe(
   HttpRouter.post("/auth/tokens", route("operator", mintToken)),
   HttpRouter.post("/auth/tickets", route("client", mintTicket)),
   HttpRouter.post("/auth/session", route("operator", signIn)),
   HttpRouter.del("/auth/session", route("public", signOut)),
-  HttpRouter.get("/auth/login", route("public", login))
+  HttpRouter.get("/auth/login", route("public", login(home)))
 )

@@ -37,6 +37,8 @@ import { SessionLog } from "./SessionLog.js"
  */
 export class ServedAgents extends Context.Tag("@colony/apps/ServedAgents")<ServedAgents, {
   readonly agents: ReadonlyArray<Agent.Any>
+  /** the collaboration presets of the applications served, before the configured ones */
+  readonly presets: (session: string) => Readonly<Record<string, Collaboration.Collaboration>>
 }>() {}
 
 const record = (rpc: string, outcome: "success" | "failure", started: number) =>
@@ -111,11 +113,11 @@ const followElsewhere = (session: string) => Session.watch(session)
 export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
   const context = yield* Effect.context<Colony.Services | Sharding>()
   const sharding = yield* Effect.context<Sharding>()
-  const { agents } = yield* ServedAgents
+  const { agents, presets: offered } = yield* ServedAgents
   const { bounds, presets: configured } = yield* GatewayConfig
   const credentials = yield* Auth.Credentials
   const log = yield* SessionLog
-  const presetsFor = (session: string) => Presets.presets(agents, configured, session)
+  const presetsFor = (session: string) => Presets.presets(offered, configured, session)
   const known = Effect.provide(Colony.agents, context)
   const served = new Set(agents.map((agent) => agent.type as string))
 
@@ -240,4 +242,7 @@ type WatchError =
 /**
  * @since 0.1.0
  */
-export const layerServedAgents = (agents: ReadonlyArray<Agent.Any>) => Layer.succeed(ServedAgents, { agents })
+export const layerServedAgents = (
+  agents: ReadonlyArray<Agent.Any>,
+  presets: (session: string) => Readonly<Record<string, Collaboration.Collaboration>> = () => ({})
+) => Layer.succeed(ServedAgents, { agents, presets })

@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible surface: `POST /v1/chat/completions` (plain and SSE streaming) and
- * `GET /v1/models`. The model name picks an agent (`agent:support`, or plain `support`) or a
+ * `GET /v1/models`. The model name picks an agent (`agent:triage`, or plain `triage`) or a
  * collaboration preset (`team:master-slave`), so any OpenAI client or tool can talk to a colony.
  * Errors have OpenAI's shape: `{ error: { message, type, code } }`.
  *
@@ -170,11 +170,11 @@ export const models = Effect.gen(function*() {
 })
 
 const modelNames = Effect.gen(function*() {
-  const { agents } = yield* ServedAgents
+  const { agents, presets: offered } = yield* ServedAgents
   const { presets } = yield* GatewayConfig
   const known = yield* Colony.agents
   const served = agents.map((agent) => agent.type as string).filter((name) => known.includes(name))
-  return Presets.modelNames(served, Object.keys(Presets.presets(agents, presets, "")))
+  return Presets.modelNames(served, Object.keys(Presets.presets(offered, presets, "")))
 })
 
 /**
@@ -185,7 +185,7 @@ const modelNames = Effect.gen(function*() {
 export const chatCompletions = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const settings = yield* GatewayConfig
-  const { agents } = yield* ServedAgents
+  const { agents, presets: offered } = yield* ServedAgents
   const context = yield* Effect.context<Colony.Services | Sharding>()
 
   const parsed = yield* JsonBody.read(request)
@@ -223,7 +223,7 @@ export const chatCompletions = Effect.gen(function*() {
   const conversation = Auth.namespaced(yield* Auth.caller, named)
   const known = yield* Colony.agents
   const served = agents.map((agent) => agent.type as string).filter((name) => known.includes(name))
-  const target = Presets.resolve(body.model, served, (session) => Presets.presets(agents, settings.presets, session), conversation)
+  const target = Presets.resolve(body.model, served, (session) => Presets.presets(offered, settings.presets, session), conversation)
   if (target === undefined) {
     const names = yield* modelNames
     return error(

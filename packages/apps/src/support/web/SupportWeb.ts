@@ -1,5 +1,5 @@
 /**
- * The support desk on the web, served by the gateway (`Gateway.Options.routes`): the customer
+ * The support desk on the web, served by the gateway (its `Application.routes`): the customer
  * chat page (`/support/`), the operator dashboard (`/support/dashboard`) and the JSON API they
  * call (`/support/api/...`), behind the gateway's checks, limits and metrics.
  *
@@ -30,7 +30,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Deferred, Duration, Effect, Either, Schema, Stream } from "effect"
-import type * as Gateway from "../../Gateway.js"
+import type * as Application from "../../Application.js"
 import * as Auth from "../../gateway/Auth.js"
 import { GatewayConfig } from "../../gateway/GatewayConfig.js"
 import * as JsonBody from "../../gateway/JsonBody.js"
@@ -337,12 +337,12 @@ const conversationStats = (activity: Activity.Activity, usage: LanguageModel.Usa
 }
 
 /**
- * The support desk's pages and API, for `Gateway.Options.routes`. Watches the event bus from the
+ * The support desk's pages and API, for its `Application.routes`. Watches the event bus from the
  * moment the gateway starts.
  *
  * @since 0.1.0
  */
-export const routes: Gateway.Routes = Effect.gen(function*() {
+export const routes: Application.Routes = Effect.gen(function*() {
   const activity = yield* Activity.make()
   const closing = yield* Deferred.make<void>()
   yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))

@@ -1,23 +1,25 @@
 /**
- * The support desk on a gateway: its agents hosted in an embedded gateway's colony (with the
- * Postgres its orders and tickets live in), and its pages and API on any gateway.
+ * The support desk as an application: its agents (hosted with the Postgres its orders and tickets
+ * live in), its customer chat, operator dashboard and API (`/support/`), and its A2A card.
  *
  * @since 0.1.0
  */
-import { type Agent, type Colony, ColonyError } from "@colony/runtime"
-import type { Sharding } from "@effect/cluster/Sharding"
+import { ColonyError } from "@colony/runtime"
 import { Effect, Layer } from "effect"
-import type * as A2A from "./A2A.js"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Application from "../Application.js"
 import * as DevPostgres from "../DevPostgres.js"
-import * as Desk from "../support/Desk.js"
-import * as Support from "../support/Support.js"
-import * as SupportWeb from "../support/web/SupportWeb.js"
+import type * as A2A from "../gateway/A2A.js"
+import { Credentials } from "../gateway/Auth.js"
+import * as Desk from "./Desk.js"
+import * as Script from "./Script.js"
+import * as Support from "./Support.js"
+import * as SupportWeb from "./web/SupportWeb.js"
 
 /**
- * Where an embedded gateway's support desk keeps its orders and tickets.
+ * Where the desk keeps its orders and tickets when this process hosts it.
  *
  * @since 0.1.0
  * @category models
@@ -30,14 +32,14 @@ export interface Options {
 }
 
 /**
- * The support desk's agent types, for the gateway's `agents`.
+ * The support desk's agent types.
  *
  * @since 0.1.0
  */
 export const agents = Support.agents
 
 /**
- * The support desk's pages and API, for the gateway's `routes`.
+ * The support desk's pages and API.
  *
  * @since 0.1.0
  */
@@ -50,7 +52,7 @@ export const routes = SupportWeb.routes
  *
  * @since 0.1.0
  */
-export const application: A2A.Application = {
+export const card: A2A.Application = {
   name: "support-desk",
   description: "Northwind Goods customer service: orders (status, address changes, refunds), billing, " +
     "technical help and the help centre, with a person taking over when needed. One A2A context is one " +
@@ -95,9 +97,7 @@ const embeddedDatabase = (dataDir: string | undefined) =>
  * @since 0.1.0
  * @category layers
  */
-export const layerHosted = (
-  options: Options = {}
-): Layer.Layer<never, ColonyError.StartFailed, Agent.Requirements | Colony.Services | Sharding> => {
+export const layerHosted = (options: Options = {}): Application.Hosted => {
   const database = Layer.unwrapScoped(Effect.map(
     options.databaseUrl === undefined
       ? Effect.map(embeddedDatabase(options.dataDir), (server) => server.url(DATABASE))
@@ -111,3 +111,42 @@ export const layerHosted = (
     )
   )
 }
+
+/**
+ * The support desk on a gateway. Its agents work behind its own pages, API and A2A card, so none
+ * is served to callers by name. Hosted in this process, it keeps its tables in `options`' Postgres,
+ * else in an embedded one started with it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const application = (options: Options = {}): Application.Application =>
+  Application.make({
+    name: "support",
+    hosted: layerHosted(options),
+    agents,
+    routes: [routes],
+    a2aCards: [card],
+    home: "/support/dashboard"
+  })
+
+/**
+ * Where the desk's pages are on a gateway that just started at `address`. Started for a try-out
+ * (an embedded colony, no keys of its own), also a chat link as the demo's customer, whose orders
+ * the desk's tools may show; the token lives as long as the sign-in cookie.
+ *
+ * @since 0.1.0
+ */
+export const gatewayNotes = (started: { readonly address: string; readonly embedded: boolean; readonly tryOut: boolean }) =>
+  Effect.gen(function*() {
+    const { address } = started
+    const lines = [
+      `support desk: chat ${address}/support/#token=<customer token from POST /auth/tokens>   operator dashboard ${address}/support/dashboard`
+    ]
+    if (started.tryOut && started.embedded) {
+      const credentials = yield* Credentials
+      const { token } = yield* credentials.mintToken(Script.customer, 12 * 3600)
+      lines.push(`chat as the demo's customer (${Script.customer}): ${address}/support/#token=${token}`)
+    }
+    return lines
+  })
