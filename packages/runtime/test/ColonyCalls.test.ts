@@ -181,12 +181,15 @@ const Start = Rpc.make("Start", { success: Schema.String, error: AgentError.Agen
 const Bounce = Rpc.make("Bounce", { success: Schema.String, error: AgentError.AgentCallTimeout })
 const North = Agent.make({ name: "north", protocol: [Ping, Start] })
 const South = Agent.make({ name: "south", protocol: [Bounce] })
+// A handler passes a timeout on as its own typed failure; anything else would be a bug here.
+const timeoutsOnly = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
+  Effect.catchAll(call, (error) => error instanceof AgentError.AgentCallTimeout ? Effect.fail(error) : Effect.die(error))
 const NorthLive = Agent.toLayer(North, {
   Ping: () => Effect.succeed("pong"),
-  Start: (_, agent) => Effect.flatMap(Colony.client(South), (south) => south(agent.id).Bounce())
+  Start: (_, agent) => timeoutsOnly(Effect.flatMap(Colony.client(South), (south) => south(agent.id).Bounce()))
 })
 const SouthLive = Agent.toLayer(South, {
-  Bounce: (_, agent) => Effect.flatMap(Colony.client(North), (north) => north(agent.id).Ping())
+  Bounce: (_, agent) => timeoutsOnly(Effect.flatMap(Colony.client(North), (north) => north(agent.id).Ping()))
 })
 
 describe("agents calling each other", () => {
