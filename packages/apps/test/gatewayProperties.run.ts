@@ -9,7 +9,7 @@
  */
 import { Redacted } from "effect"
 import * as fc from "fast-check"
-import * as Demo from "../src/Demo.js"
+import * as Demo from "../src/demo/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { check, probe } from "./gatewayProperties.js"
 import { start } from "./gatewaySupport.js"

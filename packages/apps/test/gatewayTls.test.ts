@@ -8,7 +8,7 @@ import { Effect, ManagedRuntime, Option, Redacted } from "effect"
 import OpenAI from "openai"
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Demo from "../src/Demo.js"
+import * as Demo from "../src/demo/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 
 /** A throw-away self-signed certificate for 127.0.0.1. */

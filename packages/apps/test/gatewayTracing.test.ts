@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Demo from "../src/Demo.js"
+import * as Demo from "../src/demo/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import { start } from "./gatewaySupport.js"
 

@@ -12,7 +12,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as DevPostgres from "../src/DevPostgres.js"
+import * as DevPostgres from "../src/runner/DevPostgres.js"
 import * as Store from "../src/support/Store.js"
 
 let pg: DevPostgres.Server

@@ -1,6 +1,7 @@
 /**
- * `--model-url` / `--model-id`: the options of the commands that run their own colony (`demo`,
- * `support eval`) to point it at an OpenAI-compatible endpoint instead of the default model.
+ * `--model-url` / `--model-id`: the options of the commands that run their own colony (an
+ * application's demo or evaluation) to point it at an OpenAI-compatible endpoint instead of the
+ * default model.
  *
  * @since 0.1.0
  */

@@ -14,7 +14,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as readline from "node:readline/promises"
-import * as DevPostgres from "../DevPostgres.js"
+import * as DevPostgres from "../runner/DevPostgres.js"
 import * as Desk from "./Desk.js"
 import * as Support from "./Support.js"
 

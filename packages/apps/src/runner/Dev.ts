@@ -14,7 +14,7 @@ import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import * as DevPostgres from "./DevPostgres.js"
 
-const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
+const bin = fileURLToPath(new URL("../../bin/colony.js", import.meta.url))
 
 /** The runner secret of this dev colony, made once and kept next to its data. */
 const devSecret = (dir: string): string => {

@@ -10,7 +10,7 @@ import { Collaboration } from "@colony/agents"
 import { Agent, type AgentError, Colony, Events, type LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { Console, Effect, Fiber, Layer, Queue } from "effect"
-import * as Application from "./Application.js"
+import * as Application from "../Application.js"
 
 /**
  * @since 0.1.0

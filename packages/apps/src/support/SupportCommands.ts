@@ -9,12 +9,12 @@
 import { Colony } from "@colony/runtime"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
-import * as Desk from "../support/Desk.js"
-import * as Evaluate from "../support/eval/Evaluate.js"
-import { conversations } from "../support/eval/conversations.js"
-import * as Script from "../support/Script.js"
-import * as ModelOptions from "./ModelOptions.js"
-import * as Support from "../support/Support.js"
+import * as Desk from "./Desk.js"
+import * as Evaluate from "./eval/Evaluate.js"
+import { conversations } from "./eval/conversations.js"
+import * as Script from "./Script.js"
+import * as ModelOptions from "../cli/ModelOptions.js"
+import * as Support from "./Support.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON, one value per line"))
 

@@ -12,7 +12,7 @@ import { type Agent, Colony, type ColonyError } from "@colony/runtime"
 import { Console, Effect, Layer, Schedule, Schema } from "effect"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import * as Application from "./Application.js"
+import * as Application from "../Application.js"
 
 /**
  * A module given to `--agents` could not be used.

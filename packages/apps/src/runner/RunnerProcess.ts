@@ -9,7 +9,7 @@ import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import * as DevPostgres from "./DevPostgres.js"
 
-const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
+const bin = fileURLToPath(new URL("../../bin/colony.js", import.meta.url))
 
 /**
  * One line of `colony runner --json`.
