@@ -1,7 +1,7 @@
 /**
- * Import rules (see ARCHITECTURE.md): dependencies point one way, apps → agents → runtime, and the
- * library packages have no import circles. Checked in `npm test` by test/import-rules.test.ts;
- * by hand: `npx depcruise packages/runtime packages/agents`.
+ * Import rules (see ARCHITECTURE.md): dependencies point one way, apps → agents → runtime; inside
+ * apps the generic edges know no application; no package has an import circle. Checked in
+ * `npm test` by test/import-rules.test.ts; by hand: `npx depcruise packages`.
  *
  * Packages may reach each other by name (`@colony/agents`, which resolves to the workspace) or by
  * a relative path, so each rule names both.
@@ -28,6 +28,24 @@ module.exports = {
       comment: "a circle in runtime or agents means a concept split across modules that need each other",
       severity: "error",
       from: { path: "^packages/(runtime|agents)/src/" },
+      to: { circular: true }
+    },
+    {
+      name: "generic-apps-imports-application",
+      comment: "the gateway, the runner, the CLI and the top-level modules of apps take applications as " +
+        "arguments: only main.ts wires one in. Every folder of apps/src other than the generic ones is an application",
+      severity: "error",
+      from: {
+        path: "^packages/apps/src/((cli|gateway|runner|interop)/|[^/]+$)",
+        pathNot: "^packages/apps/src/main\\.[jt]s$"
+      },
+      to: { path: "^packages/apps/src/(?!(cli|gateway|runner|interop)/)[^/]+/" }
+    },
+    {
+      name: "no-circular-in-apps",
+      comment: "a circle in apps is an edge and an application (or two edges) that need each other",
+      severity: "error",
+      from: { path: "^packages/apps/src/" },
       to: { circular: true }
     }
   ],

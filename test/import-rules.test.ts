@@ -1,7 +1,7 @@
 /**
- * The import rules of .dependency-cruiser.cjs (apps → agents → runtime, no circles in the
- * library packages), checked over the real sources, and shown to catch each kind of breach on a
- * small fixture that breaks every rule once.
+ * The import rules of .dependency-cruiser.cjs (apps → agents → runtime, generic apps code knows no
+ * application, no circles), checked over the real sources, and shown to catch each kind of breach
+ * on a small fixture that breaks every rule once.
  */
 import { cruise, type ICruiseResult } from "dependency-cruiser"
 import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options"
@@ -36,12 +36,23 @@ describe("import rules", () => {
     expect(violations).toEqual([])
   })
 
-  it("the check reports an upward import from each library package and a circle", async () => {
+  it("the gateway, the runner, the CLI and the top-level modules of apps import no application, and apps has no circle", async () => {
+    const { cruised, unresolved, violations } = await check(["packages/apps/src"], root)
+    expect(unresolved).toEqual([])
+    expect(cruised).toBeGreaterThan(50)
+    expect(violations).toEqual([])
+  })
+
+  it("the check reports an upward import from each library package, an edge importing an application, and circles", async () => {
     const { violations } = await check(["packages"], fixture)
     expect(violations).toEqual(expect.arrayContaining([
       "runtime-imports-upward: packages/runtime/src/Leak.js → packages/agents/src/Pattern.js",
       "agents-imports-apps: packages/agents/src/Pattern.js → packages/apps/src/Route.js",
-      expect.stringMatching(/^no-circular-in-libraries: packages\/runtime\/src\/P[io]ng\.js → packages\/runtime\/src\/P[io]ng\.js$/)
+      expect.stringMatching(/^no-circular-in-libraries: packages\/runtime\/src\/P[io]ng\.js → packages\/runtime\/src\/P[io]ng\.js$/),
+      "generic-apps-imports-application: packages/apps/src/gateway/Home.js → packages/apps/src/shop/Page.js",
+      expect.stringMatching(/^no-circular-in-apps: packages\/apps\/src\/runner\/St(art|op)\.js → packages\/apps\/src\/runner\/St(art|op)\.js$/)
     ]))
+    // main.js wires the application in, and the application uses the edges below it: both allowed
+    expect(violations.filter((v) => v.includes("main.js") || v.includes("shop/Page.js →"))).toEqual([])
   })
 })
