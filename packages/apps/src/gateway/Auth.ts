@@ -536,7 +536,7 @@ const TokenRequest = Schema.Struct({
 
 const mintToken = Effect.gen(function*() {
   const credentials = yield* Credentials
-  const body = yield* JsonBody.decode(TokenRequest, `{"subject": "ana.ribeiro@example.com", "ttlSeconds": 3600}`)
+  const body = yield* JsonBody.decode(TokenRequest, `{"subject": "customer@example.com", "ttlSeconds": 3600}`)
   if (Either.isLeft(body)) return body.left
   const minted = yield* credentials.mintToken(body.right.subject, body.right.ttlSeconds)
   return HttpServerResponse.unsafeJson({
