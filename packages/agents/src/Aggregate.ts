@@ -181,6 +181,27 @@ export type Reading = "structured" | "explicit" | "mention" | "fallback"
 export const FinalAnswer = Schema.Struct({ answer: Schema.Union(Schema.String, Schema.Number) })
 
 /**
+ * The final answer as the structured output an agent is asked for (`Agent.AnswerFormat` fields):
+ * `{"answer": ...}`, one of `options` when given. A model that supports JSON Schema output is held
+ * to it; the text still passes through `readAnswer` / `readChoice`, so a reply that ignores it is
+ * read as well as it can be, and abstains when it cannot.
+ *
+ * @since 0.1.0
+ */
+export const answerFormat = (options?: ReadonlyArray<string>) => ({
+  name: "final_answer",
+  description: options === undefined ? "the final answer" : "the final answer: exactly one of the options",
+  jsonSchema: {
+    type: "object",
+    properties: {
+      answer: options === undefined ? { type: ["string", "number"] } : { type: "string", enum: [...options] }
+    },
+    required: ["answer"],
+    additionalProperties: false
+  }
+})
+
+/**
  * The instruction appended to a question so a model answers in a readable way: its final answer
  * (one of `options`, when given) as a JSON object on the last line.
  *

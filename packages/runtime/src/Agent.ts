@@ -38,6 +38,7 @@ export type { Definition } from "./internal/agent/definition.js"
 export {
   Answer,
   Ask,
+  AnswerFormat,
   AskPayload,
   type BaseRpcs,
   Describe,

@@ -551,12 +551,13 @@ const byteLength = (value: unknown): number => Buffer.byteLength(JSON.stringify(
  * payload near the limit is encoded and measured exactly.
  */
 const askBytesAtMost = (payload: Agent.AskPayload): number =>
-  askFieldsKnown
+  askFieldsKnown && payload.answerFormat === undefined
     ? 6 * (payload.prompt.length + (payload.from?.length ?? 0) + payload.messageId.length) + 64
     : Number.POSITIVE_INFINITY
 
-// the bound holds for these three plain strings; a payload with other fields is measured exactly
-const askFieldsKnown = Object.keys(Agent.AskPayload.fields).sort().join(",") === "from,messageId,prompt"
+// the bound holds for the three plain strings; a payload with an answer format (a JSON Schema of
+// any size) or with fields added later is measured exactly
+const askFieldsKnown = Object.keys(Agent.AskPayload.fields).sort().join(",") === "answerFormat,from,messageId,prompt"
 
 const formatIssue = (error: ParseResult.ParseError): string =>
   ParseResult.TreeFormatter.formatErrorSync(error).replace(/\s*\n\s*/g, " ")
@@ -851,6 +852,8 @@ export const ask = (
     readonly messageId?: string | undefined
     /** the call's deadline, instead of `COLONY_CALL_TIMEOUT` */
     readonly timeout?: Duration.DurationInput | undefined
+    /** the answer's text is JSON in this shape (see `Agent.AnswerFormat`) */
+    readonly answerFormat?: ConstructorParameters<typeof Agent.AnswerFormat>[0] | undefined
   }
 ): Effect.Effect<Agent.Answer, AgentError | LanguageModel.ModelError, Services | Sharding.Sharding> =>
   Effect.flatMap(
@@ -859,7 +862,8 @@ export const ask = (
       deliver(entity, id, "Ask", {
         prompt,
         ...(options?.from === undefined ? {} : { from: options.from }),
-        ...(options?.messageId === undefined ? {} : { messageId: options.messageId })
+        ...(options?.messageId === undefined ? {} : { messageId: options.messageId }),
+        ...(options?.answerFormat === undefined ? {} : { answerFormat: new Agent.AnswerFormat(options.answerFormat) })
       }, { decode: false, timeout: options?.timeout }) as Effect.Effect<
         Agent.Answer,
         AgentError | LanguageModel.ModelError

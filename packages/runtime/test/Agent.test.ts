@@ -1,4 +1,5 @@
-import { Agent, AgentError, AgentMemory, Colony, Events, LanguageModel } from "@colony/runtime"
+import { Agent, AgentError, AgentMemory, Colony, Events, LanguageModel, ModelRegistry } from "@colony/runtime"
+import { FakeOpenAI } from "@colony/runtime/testing"
 import { Rpc } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Schema, TestClock } from "effect"
@@ -34,6 +35,8 @@ const Support = Agent.make({
   maxIdleTime: "10 seconds",
   supervision: { maxRestarts: 2, initialBackoff: "1 second", factor: 2, window: "1 minute" }
 })
+
+const Advisor = Agent.make({ name: "advisor" })
 
 const SupportLive = Agent.toLayer(Support, {
   LookupOrder: ({ orderId }) =>
@@ -215,6 +218,43 @@ describe("Agent", () => {
       // another instance of the same type has its own memory
       expect((yield* support("customer-7").Describe()).memoryMessages).toBe(0)
     }).pipe(Effect.provide(colony())))
+
+  it.scoped("an Ask with an answer format is answered as JSON in that shape, with or without tools", () =>
+    Effect.gen(function*() {
+      const answerFormat = {
+        name: "final_answer",
+        jsonSchema: {
+          type: "object",
+          properties: { answer: { type: "string", enum: ["ship", "hold"] } },
+          required: ["answer"],
+          additionalProperties: false
+        }
+      }
+      for (const agent of ["support", "stockist"]) {
+        const answer = yield* Colony.ask(agent, "format-1", "Should we ship today or hold?", { answerFormat })
+        expect(["ship", "hold"], agent).toContain(JSON.parse(answer.text).answer)
+        expect(answer.simulated).toBe(true)
+      }
+    }).pipe(Effect.provide(colony())))
+
+  it.scopedLive("an answer format reaches an OpenAI-compatible model as its JSON Schema response format", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make()
+      server.script(JSON.stringify({ answer: "hold" }))
+      const jsonSchema = { type: "object", properties: { answer: { type: "string", enum: ["ship", "hold"] } }, required: ["answer"] }
+      const answer = yield* Colony.ask("advisor", "format-2", "Ship or hold?", { answerFormat: { name: "final_answer", jsonSchema } }).pipe(
+        Effect.provide(
+          Agent.toLayer(Advisor).pipe(
+            Layer.provideMerge(Colony.layerEmbedded({
+              languageModel: LanguageModel.layerRegistry(ModelRegistry.openAI({ apiKey: "sk-test", baseUrl: server.url }))
+            }))
+          )
+        )
+      )
+      expect(JSON.parse(answer.text)).toEqual({ answer: "hold" })
+      const format = server.requests()[0]!.body.response_format
+      expect(format).toMatchObject({ type: "json_schema", json_schema: { name: "final_answer", schema: jsonSchema } })
+    }))
 
   it.scoped("a custom typed RPC answers with its success and its declared error", () =>
     Effect.gen(function*() {

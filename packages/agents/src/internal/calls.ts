@@ -35,13 +35,23 @@ export const answerOf = (role: Contribution["role"], by: AgentRef, task: string,
     tools: answer.tools
   }, true)
 
-/** Ask `ref` with `prompt` as step `step`; its failure is a value: the reason, as text. */
-export const call = (ctx: RunContext, step: string, ref: AgentRef, prompt: string, from: string) =>
+/**
+ * Ask `ref` with `prompt` as step `step`, its answer in `answerFormat` when given; its failure is a
+ * value: the reason, as text.
+ */
+export const call = (
+  ctx: RunContext,
+  step: string,
+  ref: AgentRef,
+  prompt: string,
+  from: string,
+  answerFormat?: ConstructorParameters<typeof Agent.AnswerFormat>[0] | undefined
+) =>
   Effect.gen(function*() {
     const to = ref.toString()
     yield* ctx.emit((m) => new SessionEvents.MessageSent({ ...m, step, to, rpc: "Ask", summary: Events.summarize(prompt) }, true))
     const messageId = ctx.stableMessageIds ? `${ctx.session}/${step}` : undefined
-    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId, timeout: ctx.timeout })).pipe(
+    const outcome = yield* ctx.load.track(to, Colony.ask(ref.agent, ref.id, prompt, { from, messageId, timeout: ctx.timeout, answerFormat })).pipe(
       (effect) => ctx.step(step, effect),
       Effect.either
     )

@@ -72,7 +72,8 @@ const askRound = (d: Debate, round: number, active: ReadonlyArray<number>, previ
       const step = `${d.prefix}round-${round}/${peer}`
       const others = [...previous.values()].filter((a) => a.i !== i).map((a) => ({ peer: String(cfg.peers[a.i]), text: a.text }))
       const prompt = peerPrompt(d.task, cfg.options, round, others, previous.get(i)?.text)
-      return Effect.map(call(d.ctx, step, peer, prompt, d.from), (reply) => ({ i, step, reply }))
+      const format = cfg.options === undefined ? undefined : Aggregate.answerFormat(cfg.options)
+      return Effect.map(call(d.ctx, step, peer, prompt, d.from, format), (reply) => ({ i, step, reply }))
     }, { concurrency: "unbounded" })
     const answered: Array<Answered> = []
     for (const { i, reply, step } of replies) {
@@ -145,13 +146,13 @@ const askJudge = (d: Debate, last: ReadonlyArray<Voted>, judge: Peer["peers"][nu
       ? Aggregate.candidateLabels(last.length).map((label, k) => ({ label, text: last[k]!.text, choice: last[k]!.choice }))
       : cfg.options.map((option) => ({ label: option, text: option, choice: option }))
     const step = `${d.prefix}judge`
-    const reply = yield* call(ctx, step, judge, Aggregate.judgePrompt(d.task, candidates), d.from)
+    const labels = candidates.map((c) => c.label)
+    const reply = yield* call(ctx, step, judge, Aggregate.judgePrompt(d.task, candidates), d.from, Aggregate.answerFormat(labels))
     if (Either.isLeft(reply)) {
       records.missing.push(new Missing({ task: `${d.label}judgement`, step, by: judge, reason: `${reply.left}; the majority decided instead` }, true))
       return majority()
     }
     records.contributions.push(answerOf("judge", judge, `${d.label}judgement`, step, reply.right))
-    const labels = candidates.map((c) => c.label)
     const read = Aggregate.readChoice(reply.right.text, labels)
     if (read === undefined) {
       yield* abstain(ctx, records, judge, step, `${unreadable(labels)}; the majority decided instead`)

@@ -166,7 +166,7 @@ const schemaInstruction = (format: ResponseFormat, schema: Record<string, unknow
 const requestBody = (resolved: ModelRegistry.ResolvedModel, request: ChatRequest) => {
   const format = request.responseFormat
   const mode = resolved.settings.structuredOutput
-  const schema = format === undefined ? undefined : jsonSchemaOf(format.schema)
+  const schema = format === undefined ? undefined : format.jsonSchema ?? jsonSchemaOf(format.schema)
   const instruction = format !== undefined && schema !== undefined && mode !== "json_schema"
     ? [ChatMessage.system(schemaInstruction(format, schema))]
     : []

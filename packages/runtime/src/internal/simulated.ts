@@ -4,7 +4,7 @@
  * labelled `SIMULATED_LABEL`.
  */
 import { Arbitrary, Effect, Either, FastCheck, Schema, Stream } from "effect"
-import type { ChatRequest, ToolDefinition } from "./model/messages.js"
+import type { ChatRequest, ResponseFormat, ToolDefinition } from "./model/messages.js"
 import { ChatResponse, ToolCall, Usage } from "./model/messages.js"
 import { jsonSchemaOf, type Provider, toolParametersOf, type WireEvent } from "./provider.js"
 
@@ -294,6 +294,9 @@ export const simulate = (request: ChatRequest): ChatResponse => {
     })
   }
 
+  const answerInFormat = (format: ResponseFormat) =>
+    respond(JSON.stringify(exampleFor(format.schema, hash, { prompt: lastUser, stringsFromPrompt: false }, format.jsonSchema)))
+
   const tools = request.tools ?? []
   if (tools.length > 0 && request.toolChoice !== "none" && toolResults.length === 0) {
     // Like a model, call the most relevant tool whose arguments the request supplies; when none
@@ -314,14 +317,14 @@ export const simulate = (request: ChatRequest): ChatResponse => {
       return call(best, exampleFor(best.parameters, hash, fromPrompt, toolParametersOf(best)))
     }
     const missing = missingDetails(toolParametersOf(best), lastUser)
+    // held to a response format, a model answers in it rather than asking back in prose
+    if (request.responseFormat !== undefined) return answerInFormat(request.responseFormat)
     return respond(
       `${SIMULATED_LABEL} To ${best.description.charAt(0).toLowerCase()}${best.description.slice(1)}, I need ` +
         `${missing.length > 0 ? missing.join("; ") : "a few more details"}. Could you tell me?`
     )
   }
-  if (request.responseFormat !== undefined) {
-    return respond(JSON.stringify(exampleFor(request.responseFormat.schema, hash, { prompt: lastUser, stringsFromPrompt: false })))
-  }
+  if (request.responseFormat !== undefined) return answerInFormat(request.responseFormat)
   if (toolResults.length > 0) {
     const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
     return respond(`${SIMULATED_LABEL} From the tool results (${used}): that answers "${lastUser.slice(0, 80)}".`)

@@ -9,13 +9,17 @@ import * as Journal from "../journal.js"
 import type { ModelError } from "../model/errors.js"
 import type { Instance } from "./context.js"
 import { type InstanceMemory, memoryRetry } from "./memory.js"
-import { Answer } from "./protocol.js"
+import { Answer, type AnswerFormat } from "./protocol.js"
 import type { Turn } from "./turn.js"
 
 /** The ways an instance asks its model. */
 export interface Asking {
-  readonly volatile: (prompt: string) => Effect.Effect<Answer, ModelError>
-  readonly durable: (prompt: string, messageId: string) => Effect.Effect<Answer, AgentFailed | ModelError>
+  readonly volatile: (prompt: string, format?: AnswerFormat | undefined) => Effect.Effect<Answer, ModelError>
+  readonly durable: (
+    prompt: string,
+    messageId: string,
+    format?: AnswerFormat | undefined
+  ) => Effect.Effect<Answer, AgentFailed | ModelError>
   /** `ask` for a handler of `request`: durable agents key each ask by the request and its place in it */
   readonly within: (request: Entity.Request<any>) => (prompt: string) => Effect.Effect<Answer, ModelError>
 }
@@ -27,9 +31,9 @@ export const makeAsking = (instance: Instance, memory: InstanceMemory, turn: Tur
   const { def, key } = instance
   // Volatile messages are at most once: a message cut off is not replayed, so the exchange is
   // simply remembered.
-  const volatile = (prompt: string) =>
+  const volatile = (prompt: string, format?: AnswerFormat | undefined) =>
     Effect.gen(function*() {
-      const { answer, exchange } = yield* turn(prompt, Journal.passThrough)
+      const { answer, exchange } = yield* turn(prompt, Journal.passThrough, format)
       yield* memory.remember([...(yield* Ref.get(memory.transcript)), ...exchange])
       return answer
     })
@@ -39,7 +43,11 @@ export const makeAsking = (instance: Instance, memory: InstanceMemory, turn: Tur
   // that finds the turn committed answers what the first execution answered, and one that does
   // not reuses the steps the first execution completed. (Typed: entity handlers are untyped, and
   // an answer read back must reach the caller as an `Answer`, not as the effect that decodes it.)
-  const durable = (prompt: string, messageId: string): Effect.Effect<Answer, AgentFailed | ModelError> =>
+  const durable = (
+    prompt: string,
+    messageId: string,
+    format?: AnswerFormat | undefined
+  ): Effect.Effect<Answer, AgentFailed | ModelError> =>
     Effect.gen(function*() {
       const { store } = memory
       const progress = yield* store.progress(key, messageId).pipe(
@@ -47,7 +55,7 @@ export const makeAsking = (instance: Instance, memory: InstanceMemory, turn: Tur
         Effect.orDie
       )
       if (Option.isSome(progress.answer)) return yield* decodeAnswer(progress.answer.value)
-      const { answer, exchange } = yield* turn(prompt, Journal.make(store, key, messageId, progress))
+      const { answer, exchange } = yield* turn(prompt, Journal.make(store, key, messageId, progress), format)
       const committed = yield* store.commitTurn(key, {
         messageId,
         messages: exchange,

@@ -112,7 +112,13 @@ export const entityHandlers = (parts: Parts, handlers: Record<string, any>): Ent
   }
   const result: EntityHandlers = {
     Ask: ({ payload }) =>
-      run("Ask", payload, def.durable ? asking.durable(payload.prompt, payload.messageId) : asking.volatile(payload.prompt)),
+      run(
+        "Ask",
+        payload,
+        def.durable
+          ? asking.durable(payload.prompt, payload.messageId, payload.answerFormat)
+          : asking.volatile(payload.prompt, payload.answerFormat)
+      ),
     Describe: () => run("Describe", undefined, describe(parts)),
     Forget: () => run("Forget", undefined, memory.forget)
   }

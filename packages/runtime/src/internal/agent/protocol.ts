@@ -93,6 +93,20 @@ export class Description extends Schema.Class<Description>("@colony/runtime/Desc
 }) {}
 
 /**
+ * The shape an answer must have, as a JSON Schema: the agent's model is asked for structured
+ * output in it (a model with `json_schema` support is held to it), so the answer's text is JSON a
+ * caller decodes with its own Schema. Given as JSON Schema because it crosses the wire.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export class AnswerFormat extends Schema.Class<AnswerFormat>("@colony/runtime/AnswerFormat")({
+  name: Schema.String,
+  description: Schema.optional(Schema.String),
+  jsonSchema: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+}) {}
+
+/**
  * The payload of `Ask`.
  *
  * @since 0.1.0
@@ -107,7 +121,9 @@ export class AskPayload extends Schema.Class<AskPayload>("@colony/runtime/AskPay
    * once and both senders get the same reply, and a message replayed after its runner died repeats
    * none of the model and tool calls it had completed. A fresh id is made when none is given.
    */
-  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() })
+  messageId: Schema.optionalWith(Schema.String, { default: () => randomUUID() }),
+  /** when given, the answer's text is JSON in this shape (see `AnswerFormat`) */
+  answerFormat: Schema.optional(AnswerFormat)
 }) {
   [PrimaryKey.symbol]() {
     return this.messageId

@@ -2,7 +2,7 @@
  * One turn of an agent: its model (and tools) answer a prompt from the memory as it is now.
  * Through a journal, a durable message's completed steps are read back instead of taken again.
  */
-import { Effect, Ref } from "effect"
+import { Effect, Ref, Schema } from "effect"
 import * as Events from "../../Events.js"
 import type * as Journal from "../journal.js"
 import { withAttribution } from "../model/attribution.js"
@@ -12,7 +12,7 @@ import { LanguageModel } from "../model/service.js"
 import { runTools, type Tool, type ToolLoopResult } from "../model/tools.js"
 import type { Instance } from "./context.js"
 import type { InstanceMemory } from "./memory.js"
-import { Answer, ToolUse } from "./protocol.js"
+import { Answer, type AnswerFormat, ToolUse } from "./protocol.js"
 import { journaledTool, type Toolbox } from "./tools.js"
 
 /** What a turn adds to the memory, and the answer it gives. */
@@ -21,8 +21,23 @@ export interface TurnResult {
   readonly answer: Answer
 }
 
-/** Answers a prompt, taking the steps through `journal`. */
-export type Turn = (prompt: string, journal: Journal.Journal) => Effect.Effect<TurnResult, ModelError>
+/** Answers a prompt, taking the steps through `journal`; in `format` when one is given. */
+export type Turn = (
+  prompt: string,
+  journal: Journal.Journal,
+  format?: AnswerFormat | undefined
+) => Effect.Effect<TurnResult, ModelError>
+
+/** The caller's answer format as the model's response format: any JSON, held to its JSON Schema. */
+const responseFormatOf = (format: AnswerFormat | undefined): Pick<ChatRequest, "responseFormat"> =>
+  format === undefined ? {} : {
+    responseFormat: {
+      name: format.name,
+      description: format.description,
+      schema: Schema.Unknown,
+      jsonSchema: format.jsonSchema
+    }
+  }
 
 const toolOutputLimit = 500
 
@@ -84,7 +99,7 @@ export const makeTurn = (
   memory: InstanceMemory,
   toolbox: Toolbox
 ): Turn =>
-(prompt, journal) =>
+(prompt, journal, format) =>
   Effect.gen(function*() {
     const { def } = instance
     const history = yield* Ref.get(memory.transcript)
@@ -97,11 +112,11 @@ export const makeTurn = (
     const reply: Reply = available.length === 0
       ? yield* Effect.gen(function*() {
         const started = yield* Events.now
-        const response = yield* chat({ model: def.model, messages })
+        const response = yield* chat({ model: def.model, messages, ...responseFormatOf(format) })
         yield* onResponse(response, (yield* Events.now) - started)
         return { response, usage: response.usage, cost: response.cost, used: [] }
       })
-      : yield* toolLoop({ ...model, chat }, { model: def.model, messages }, available.map(journaledTool(journal)), {
+      : yield* toolLoop({ ...model, chat }, { model: def.model, messages, ...responseFormatOf(format) }, available.map(journaledTool(journal)), {
         maxSteps: def.maxToolSteps,
         onResponse
       })

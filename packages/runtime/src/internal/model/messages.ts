@@ -133,6 +133,8 @@ export interface ResponseFormat {
   readonly name: string
   readonly description?: string | undefined
   readonly schema: Schema.Schema.AnyNoContext
+  /** a JSON Schema given as is (an agent's `AnswerFormat`), sent instead of one derived from `schema` */
+  readonly jsonSchema?: Record<string, unknown> | undefined
 }
 
 /**
