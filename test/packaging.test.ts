@@ -171,6 +171,17 @@ describe("packaging", () => {
       { cwd: project }
     )
     expect(imported.trim()).toBe("imported")
+    // the MCP test server runs compiled, without tsx, as installed
+    const mcp = await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { McpTestServer } = await import("@colony/runtime/testing"); console.log(JSON.stringify(McpTestServer.stdio("probe").args))`
+      ],
+      { cwd: project }
+    )
+    expect(JSON.parse(mcp.trim())).toEqual([join(project, "node_modules/@colony/runtime/dist/testing/mcp-server.js")])
     step("imports")
 
     await run(join(project, "node_modules/.bin/tsc"), ["--noEmit"], { cwd: project })

@@ -38,8 +38,9 @@ import type { StdioServer } from "../Mcp.js"
 const here = fileURLToPath(import.meta.url)
 
 /**
- * This server as an agent definition names it: this Node binary running this file through tsx
- * (resolved from here, so the server starts whatever the working directory).
+ * This server as an agent definition names it: this Node binary running this file — compiled, as
+ * installed from npm, or the TypeScript source through tsx inside the repository (resolved from
+ * here, so the server starts whatever the working directory).
  *
  * @since 0.1.0
  */
@@ -47,7 +48,9 @@ export const stdio = (name: string, options: Omit<StdioServer, "name" | "command
   ...options,
   name,
   command: process.execPath,
-  args: ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, here]
+  args: here.endsWith(".ts")
+    ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, here]
+    : [here]
 })
 
 const tools: ReadonlyArray<Tool> = [
