@@ -343,7 +343,23 @@ export const suite: Suite = {
               ]
             }
           ],
-          data: { plan, rows, shards, kills, lostAll }
+          data: {
+            plan,
+            rows,
+            shards,
+            kills,
+            lostAll,
+            // the slowest calls, each with the last kill before it started: where the tail comes from
+            slowest: [...calls].sort((a, b) => (b.endedAt - b.startedAt) - (a.endedAt - a.startedAt)).slice(0, 20).map((c) => {
+              const kill = [...kills].reverse().find((k) => k.at <= c.startedAt)
+              return {
+                ...c,
+                ms: Math.round(c.endedAt - c.startedAt),
+                startedAfterKillMs: kill === undefined ? undefined : Math.round(c.startedAt - kill.at),
+                victim: kill?.victim
+              }
+            })
+          }
         }
       } finally {
         await colony.dispose()
