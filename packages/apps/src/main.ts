@@ -1,7 +1,8 @@
 /**
  * The `colony` command line: the generic commands, with the applications this program ships wired
- * in — the demo team (served by `colony gateway`, hosted by `colony runner` without `--agents`) and
- * the support desk (`colony demo`, `colony support`, and `colony gateway`'s `/support/`).
+ * in — the demo team and the task service (served by `colony gateway`, hosted by `colony runner`
+ * without `--agents`) and the support desk (`colony demo`, `colony support`, and `colony gateway`'s
+ * `/support/`).
  *
  * @since 0.1.0
  */
@@ -21,6 +22,7 @@ import * as Dev from "./runner/Dev.js"
 import * as Runner from "./runner/Runner.js"
 import * as SupportScript from "./support/Script.js"
 import * as SupportDesk from "./support/SupportDesk.js"
+import * as Tasks from "./tasks/Tasks.js"
 
 const { modelId, modelUrl } = ModelOptions
 
@@ -83,7 +85,9 @@ const fakeLlm = Command.make(
 ).pipe(Command.withDescription("Serve a fake OpenAI-compatible endpoint for tests, demos and benchmarks"))
 
 const agentsModule = Options.text("agents").pipe(
-  Options.withDescription("a module whose default export is a Layer of Agent.toLayer(...) (default: the demo team)"),
+  Options.withDescription(
+    "a module whose default export is a Layer of Agent.toLayer(...) (default: the demo team and the task service)"
+  ),
   Options.optional
 )
 
@@ -93,7 +97,8 @@ const runner = Command.make(
     agents: agentsModule,
     json: Options.boolean("json").pipe(Options.withDescription("report as JSON lines"))
   },
-  ({ agents, json }) => Runner.run({ agents: Option.getOrUndefined(agents), json, applications: [Demo.application] })
+  ({ agents, json }) =>
+    Runner.run({ agents: Option.getOrUndefined(agents), json, applications: [Demo.application, Tasks.application] })
 ).pipe(
   Command.withDescription(
     "Start one runner: hosts agents and joins the colony (DATABASE_URL, COLONY_RUNNER_SECRET, COLONY_LISTEN_PORT, ...)"
@@ -122,6 +127,14 @@ const gateway = GatewayCommand.make([
       "Postgres for its tables, or, as a client, in front of runners that host the desk",
     asClient: false,
     notes: SupportDesk.gatewayNotes
+  },
+  {
+    // on by default, in front of runners too: it keeps no storage, and `colony runner` hosts it
+    application: Tasks.application,
+    description: "serve the task service: POST /tasks/process_task and the A2A agent task-service (a coordinator " +
+      "splits a task, workers do the parts, the coordinator combines them)",
+    asClient: true,
+    notes: Tasks.gatewayNotes
   }
 ])
 

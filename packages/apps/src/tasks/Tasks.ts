@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import * as Application from "../Application.js"
 import * as Agents from "./Agents.js"
 import * as TasksWeb from "./TasksWeb.js"
@@ -22,3 +23,13 @@ export const application: Application.Application = Application.make({
   routes: [TasksWeb.routes],
   a2aCards: [TasksWeb.card]
 })
+
+/**
+ * Where the task service is on a gateway that just started at `address`.
+ *
+ * @since 0.1.0
+ */
+export const gatewayNotes = (started: { readonly address: string }) =>
+  Effect.succeed([
+    `task service: POST ${started.address}${TasksWeb.path} {"task": "..."}   A2A ${started.address}/a2a/${TasksWeb.card.name}`
+  ])
