@@ -132,23 +132,29 @@ describe("tasks: the A2A agent task-service (simulated model)", () => {
     expect(card.skills[0].description).toContain("splits it into independent parts")
   })
 
-  it("processes a message as a task: the answer with its parts, labelled simulated", async () => {
+  const sendTask = async (text: string) => {
     const client = await new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
       transports: [new JsonRpcTransportFactory({ fetchImpl: withKey })],
       cardResolver: new DefaultAgentCardResolver({ fetchImpl: withKey })
     })).createFromUrl(`${simulated.url}/a2a/task-service/.well-known/agent-card.json`, "")
-    const task = (await client.sendMessage({
-      tenant: "",
-      message: userMessage(offsite),
-      configuration: undefined,
-      metadata: undefined
-    })) as Task
+    return (await client.sendMessage({ tenant: "", message: userMessage(text), configuration: undefined, metadata: undefined })) as Task
+  }
+
+  it("processes a message as a task: the answer with its parts, labelled simulated", async () => {
+    const task = await sendTask(offsite)
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
     const text = task.artifacts.flatMap((a) => a.parts).map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
     expect(text).toMatch(/^\[simulated\] /)
     expect(text).toContain("parts (planned (no usable plan; clauses)):")
     expect(text.split("\n").filter((l) => /^- .* \(task-worker\/task-.*-w\d\)$/.test(l)).length).toBe(3)
     expect(text).toContain("(simulated model: no model endpoint configured)")
+  })
+
+  it("a message that is not a task ends failed, saying why", async () => {
+    const task = await sendTask("x".repeat(8001))
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED)
+    const reason = (task.status?.message?.parts ?? []).map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
+    expect(reason).toMatch(/^InvalidTask: not a task: the task has 8001 characters; the limit is 8000/)
   })
 })
 

@@ -10,7 +10,7 @@
 import { Collaboration, SessionEvents } from "@colony/agents"
 import type { AgentError, Colony } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import { Effect, Ref, Schema } from "effect"
+import { Effect, Either, ParseResult, Ref, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Agents from "./Agents.js"
 
@@ -50,6 +50,33 @@ export const Request = Schema.Struct({
  * @category models
  */
 export type Request = typeof Request.Type
+
+/**
+ * A task that cannot be processed as given (empty, or too long).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTask extends Schema.TaggedError<InvalidTask>()("InvalidTask", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `not a task: ${this.reason}. Send the work to do as text, at most ${maxTaskLength} characters`
+  }
+}
+
+const decodeRequest = Schema.decodeUnknownEither(Request)
+
+/**
+ * The request for a task given as plain text (an A2A message), with the default workers.
+ *
+ * @since 0.1.0
+ */
+export const fromText = (task: string): Either.Either<Request, InvalidTask> =>
+  Either.mapLeft(
+    decodeRequest({ task }),
+    (error) => new InvalidTask({ reason: ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => i.message).join("; ") })
+  )
 
 /**
  * How the coordinator divided the task.

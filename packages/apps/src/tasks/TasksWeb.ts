@@ -12,10 +12,9 @@
  *
  * @since 0.1.0
  */
-import type { AgentError } from "@colony/runtime"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Duration, Effect, Either, ParseResult, Schema } from "effect"
+import { Duration, Effect, Either, Schema } from "effect"
 import type * as Application from "../Application.js"
 import type * as A2A from "../gateway/A2A.js"
 import * as Auth from "../gateway/Auth.js"
@@ -39,7 +38,7 @@ const example = `{"task": "Plan a team offsite: pick a city, draft the agenda, a
 type Failure = { readonly _tag: string; readonly message: string }
 
 // A colony without the service's agents is a misconfigured server, not a bad request.
-const unavailable = (failure: AgentError.UnknownAgent) =>
+const unavailable = (failure: Failure) =>
   error(
     503,
     `the task service is not hosted by this colony (${failure.message}). Host it on the runners, ` +
@@ -49,7 +48,7 @@ const unavailable = (failure: AgentError.UnknownAgent) =>
   )
 
 const failed = (failure: Failure) => {
-  if (failure._tag === "UnknownAgent") return unavailable(failure as AgentError.UnknownAgent)
+  if (failure._tag === "UnknownAgent") return unavailable(failure)
   const { body, status } = fromColonyError(failure)
   return HttpServerResponse.unsafeJson(body, { status })
 }
@@ -97,8 +96,6 @@ export const replyText = (result: ProcessTask.Result): string => {
   return lines.join("\n")
 }
 
-const decodeRequest = Schema.decodeUnknownEither(ProcessTask.Request)
-
 /**
  * The task service as an A2A agent (`/a2a/task-service`): each message is a task, processed on
  * its own (a context does not carry memory from one task to the next).
@@ -111,14 +108,9 @@ export const card: A2A.Application = {
     "parts in parallel, and the coordinator combines their results into one answer, listing the parts.",
   tags: ["tasks", "master-slave", "decomposition"],
   examples: ["Plan a team offsite: pick a city, draft the agenda, and estimate the budget"],
-  answer: (_conversation, text, _caller) => {
-    const request = decodeRequest({ task: text })
-    if (Either.isLeft(request)) {
-      return Effect.fail({ _tag: "InvalidTask", message: ParseResult.TreeFormatter.formatErrorSync(request.left) })
-    }
-    return ProcessTask.process(request.right).pipe(
+  answer: (_conversation, text, _caller) =>
+    Effect.flatMap(ProcessTask.fromText(text), ProcessTask.process).pipe(
       Effect.map(replyText),
       Effect.mapError((failure) => ({ _tag: failure._tag, message: failure.message }))
     )
-  }
 }
