@@ -52,7 +52,7 @@ describe("gateway in front of runners", () => {
         user: "ledger-9",
         messages: [{ role: "user", content: "what was the code?" }]
       })
-      expect(second.choices[0]?.message.content).toContain("4 message(s) of context")
+      expect(second.choices[0]?.message.content).toContain("It read 4 messages of context")
 
       const viaGateway = await Effect.runPromise(
         Effect.scoped(

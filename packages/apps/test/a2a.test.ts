@@ -19,6 +19,9 @@ import * as Auth from "../src/gateway/Auth.js"
 import * as A2ATool from "../src/interop/A2ATool.js"
 import { start } from "./gatewaySupport.js"
 
+// a whole answer of the simulated model, which says nothing of the request
+const simulatedAnswer = /^\[simulated\] .+ \(reply \d+\)\.$/
+
 const key = "a2a-key"
 const otherKey = "other-a2a-key"
 
@@ -147,7 +150,7 @@ describe("gateway: A2A server", () => {
     const result = await client.sendMessage(send("Write a tagline for an espresso machine"))
     if (!("status" in result)) throw new Error(`expected a task, got a message: ${JSON.stringify(result)}`)
     expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
-    expect(textOf(result.artifacts[0]?.parts)).toMatch(/^\[simulated\] .*espresso/)
+    expect(textOf(result.artifacts[0]?.parts)).toMatch(simulatedAnswer)
 
     const task = await client.getTask({ tenant: "", id: result.id })
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
@@ -162,7 +165,7 @@ describe("gateway: A2A server", () => {
     const kinds = events.map((e) => e.payload?.$case === "statusUpdate" ? `status:${TaskState[e.payload.value.status!.state]}` : e.payload?.$case)
     expect(kinds).toEqual(["task", "status:TASK_STATE_WORKING", "artifactUpdate", "status:TASK_STATE_COMPLETED"])
     const artifact = events.find((e) => e.payload?.$case === "artifactUpdate")?.payload
-    expect(artifact?.$case === "artifactUpdate" && textOf(artifact.value.artifact?.parts)).toMatch(/^\[simulated\] .*budget/)
+    expect(artifact?.$case === "artifactUpdate" && textOf(artifact.value.artifact?.parts)).toMatch(simulatedAnswer)
   })
 
   it("a context id keeps the agent's memory across messages", async () => {
@@ -173,7 +176,7 @@ describe("gateway: A2A server", () => {
     if (!("status" in second)) throw new Error("expected a task")
     expect(second.contextId).toBe(contextId)
     // the simulated model reports how many messages of context it saw: memory included
-    expect(textOf(second.status?.message?.parts)).toMatch(/4 message\(s\) of context/)
+    expect(textOf(second.status?.message?.parts)).toContain("It read 4 messages of context")
     // ListTasks finds the conversation's two tasks, the latest first
     const listed = await client.listTasks({
       tenant: "",
@@ -217,7 +220,7 @@ describe("gateway: A2A server", () => {
     const result = await client.sendMessage(send("Write a tagline for a kettle"))
     if (!("status" in result)) throw new Error("expected a task")
     expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
-    expect(textOf(result.artifacts[0]?.parts)).toMatch(/^\[simulated\] .*kettle/)
+    expect(textOf(result.artifacts[0]?.parts)).toMatch(simulatedAnswer)
     const events: Array<string | undefined> = []
     for await (const event of client.sendMessageStream(send("Write a tagline for a toaster"))) events.push(event.payload?.$case)
     expect(events).toEqual(["task", "statusUpdate", "artifactUpdate", "statusUpdate"])
@@ -241,7 +244,7 @@ describe("gateway: A2A server", () => {
     })
     const reply = await json(legacy)
     expect(reply.result).toMatchObject({ kind: "task", status: { state: "completed" } })
-    expect(reply.result.artifacts[0].parts[0].text).toMatch(/^\[simulated\] .*haiku/)
+    expect(reply.result.artifacts[0].parts[0].text).toMatch(simulatedAnswer)
 
     expect((await json(await rpc("/a2a/writer", "not a request object"))).error.code).toBe(-32600)
     const notJson = await withKey(`${gateway.url}/a2a/writer`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" })
@@ -314,13 +317,14 @@ describe("A2ATool: a colony agent calls a remote A2A agent", () => {
       expect(answer.tools[0]).toMatchObject({ name: "writer", ok: true })
       expect(JSON.parse(answer.tools[0]!.arguments)).toEqual({ message: "Ask the writer for a tagline for a grinder" })
       // the remote gateway's agent answered, and its reply reached the model
-      expect(answer.tools[0]!.output).toMatch(/^\[simulated\] .*grinder/)
-      expect(answer.text).toContain(`From the tool results (${answer.tools[0]!.output.slice(0, 40)}`)
+      expect(answer.tools[0]!.output).toMatch(/^\[simulated\] /)
+      expect(answer.text).toContain(`The writer tool returned: ${answer.tools[0]!.output}`)
+      expect(answer.text).not.toContain("tagline")
 
       const failed = await colony.runPromise(Colony.ask("scout", "s-2", "Is the broken agent broken?"))
       expect(failed.tools[0]).toMatchObject({ name: "broken", ok: false })
       expect(failed.tools[0]!.output).toMatch(/^error: A2ACallFailed: the A2A agent "broken" did not answer: its task .* failed: UnknownModel/)
-      expect(failed.text).toContain("From the tool results (error: A2ACallFailed")
+      expect(failed.text).toContain("The broken tool failed: A2ACallFailed: ")
 
       const missing = await Effect.runPromise(Effect.flip(A2ATool.make({ card: `${gateway.url}/a2a/nobody/.well-known/agent-card.json` })))
       expect(missing).toBeInstanceOf(A2ATool.RemoteAgentUnavailable)

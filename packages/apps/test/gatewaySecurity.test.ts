@@ -238,7 +238,7 @@ describe("gateway security: each caller sees only its own", () => {
     const as = (key: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 })
     const ask = (key: string, content: string) =>
       as(key).chat.completions.create({ model: "agent:analyst", user: "shared-name", messages: [{ role: "user", content }] })
-    const context = (reply: OpenAI.ChatCompletion) => /(\d+) message\(s\) of context/.exec(reply.choices[0]?.message.content ?? "")?.[1]
+    const context = (reply: OpenAI.ChatCompletion) => /It read (\d+) messages? of context/.exec(reply.choices[0]?.message.content ?? "")?.[1]
     const first = await ask(clientA, "My budget is 4711 euros")
     const mine = await ask(clientA, "And the timeline?")
     expect(Number(context(mine))).toBeGreaterThan(Number(context(first)))

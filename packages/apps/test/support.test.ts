@@ -100,17 +100,19 @@ describe("support desk (embedded colony, embedded Postgres, simulated model)", (
   }, 60_000)
 
   it("a draft that breaks the written policy is revised, and when it still breaks it, goes to a person", async () => {
-    // the simulated model quotes the customer, so a draft repeating a secret the customer pasted
-    // breaks the no-secrets rule however it is revised
-    const reply = await run(Desk.send("critic-1", "The password is hunter2, where is my order A-10021?", {
-      customer: "maya@example.com"
-    }))
+    // the secret the customer pasted into the new address comes back in the tool's confirmation,
+    // which the simulated model reports, so the draft breaks the no-secrets rule however it is revised
+    const reply = await run(Desk.send(
+      "critic-1",
+      "Please change the delivery address of A-10028 to 5 Park Lane, Leeds LS1 4AB, the password is hunter2",
+      { customer: kenji }
+    ))
     expect(reply.escalation).not.toBeNull()
     expect(reply.escalation!.reason).toContain("broke the support policy (no-secrets)")
     expect(reply.text).not.toContain("hunter2")
     expect(reply.handledBy).toContain("critic/critic-1")
-    // the orders specialist drafted, looking the order up, then revised, looking it up again
-    expect(reply.tools.map((t) => t.name)).toEqual(["lookup_order", "lookup_order"])
+    // the orders specialist drafted, changing the address, then revised, changing it again
+    expect(reply.tools.map((t) => t.name)).toEqual(["change_address", "change_address"])
   }, 60_000)
 
   it("bad input is a SupportError saying what to do", async () => {

@@ -93,11 +93,13 @@ export const sampleJson: (
 ) => unknown = Simulated.sampleJson
 
 /**
- * A deterministic answer derived from the prompt: the same request always gives the same reply,
+ * A deterministic answer derived from the request: the same request always gives the same reply,
  * which makes demos and tests repeatable without a model. With tools and no tool result since
  * the last user message it calls the tool whose name and description best match the prompt,
- * with schema-valid arguments; after tool results it answers from them; with a `responseFormat`
- * it answers JSON that the schema decodes.
+ * with schema-valid arguments; after tool results it says, in sentences, what they hold (cut
+ * only between fields, sentences or words); with a `responseFormat` it answers JSON that the
+ * schema decodes. Otherwise it combines the earlier simulated answers the prompt quotes, or says
+ * in a short stand-in answer how much context it read. It never repeats the prompt back.
  *
  * @since 0.1.0
  */

@@ -34,7 +34,7 @@ describe("Mcp", () => {
         { name: "probe__echo", arguments: { text: "Echo back: hello colony" }, ok: true }
       ])
       expect(answer.tools[0]!.output).toMatch(/^echo: Echo back: hello colony \(pid \d+\)$/)
-      expect(answer.text).toContain("From the tool results (echo: Echo back: hello colony")
+      expect(answer.text).toMatch(/The probe__echo tool returned: echo: Echo back: hello colony \(pid \d+\)\.$/)
       const called = [...(yield* Queue.takeAll(events))].filter((e) => e._tag === "ToolCalled")
       expect(called).toMatchObject([{ agent: "prober", id: "a", tool: "probe__echo", ok: true }])
 
@@ -59,8 +59,12 @@ describe("Mcp", () => {
         "error: McpToolFailed: tool \"probe__fail\" of MCP server \"probe\" failed: " +
           "the warehouse database is offline; try again later"
       )
-      // the model was told (the simulated one quotes the start of what it was told)
-      expect(answer.text).toContain("From the tool results (error: McpToolFailed: tool \"probe__fail\"")
+      // the model was told (the simulated one says what it was told)
+      expect(answer.text).toContain(
+        "The probe__fail tool failed: McpToolFailed: tool \"probe__fail\" of MCP server \"probe\" failed: " +
+          "the warehouse database is offline; try again later."
+      )
+      expect(answer.text).not.toContain("Please fail")
     }).pipe(Effect.provide(colony())), 30_000)
 
   it.scopedLive("the server killed mid-call ends that call in a typed tool error, and the next call restarts it", () =>
@@ -76,7 +80,7 @@ describe("Mcp", () => {
       expect(crashed.tools[0]!.output).toMatch(
         /^error: McpCallFailed: the call to tool "probe__crash" of MCP server "probe" failed: .*Connection closed.*; the server is reconnected on the next call$/
       )
-      expect(crashed.text).toContain("[simulated] From the tool results (error: McpCallFailed")
+      expect(crashed.text).toContain("[simulated] The probe__crash tool failed: McpCallFailed: ")
 
       const after = yield* prober("c").Ask({ prompt: "Echo back: after" })
       expect(after.tools[0]).toMatchObject({ name: "probe__echo", ok: true })
@@ -191,7 +195,7 @@ describe("Mcp", () => {
       // the endpoint is gone: reconnecting fails, and the call is a tool error the model reads
       expect(after.tools[0]).toMatchObject({ name: "web__echo", ok: false })
       expect(after.tools[0]!.output).toMatch(/^error: McpServerUnavailable: MCP server "web" is unavailable/)
-      expect(after.text).toContain("[simulated] From the tool results (error: McpServerUnavailable")
+      expect(after.text).toContain("[simulated] The web__echo tool failed: McpServerUnavailable: ")
     }), 30_000)
 
   it.scoped("a server that does not come back is retried with backoff, and calls in between fail at once", () =>

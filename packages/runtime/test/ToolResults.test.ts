@@ -78,7 +78,8 @@ describe("tool results", () => {
         expect(orders.tools.map((t) => [t.ok, t.output])).toEqual([
           [false, "error: LogUnavailable: the log of orders cannot be read now"]
         ])
-        expect(orders.text).toContain("From the tool results (error: LogUnavailable")
+        expect(orders.text).toContain("The last_log_line tool failed: LogUnavailable: the log of orders cannot be read now.")
+        expect(orders.text).not.toContain("Read the last log line")
       })
     ), 30_000)
 

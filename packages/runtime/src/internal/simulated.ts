@@ -7,6 +7,7 @@ import { Arbitrary, Effect, Either, FastCheck, Schema, Stream } from "effect"
 import type { ChatRequest, ResponseFormat, ToolDefinition } from "./model/messages.js"
 import { ChatResponse, ToolCall, Usage } from "./model/messages.js"
 import { jsonSchemaOf, type Provider, toolParametersOf, type WireEvent } from "./provider.js"
+import { neutralAnswer, partsAnswer, toolResultSentence } from "./simulatedText.js"
 
 /** See `LanguageModel.SIMULATED_LABEL`. */
 export const SIMULATED_LABEL = "[simulated]"
@@ -19,14 +20,6 @@ const fnv1a = (text: string): number => {
   }
   return hash >>> 0
 }
-
-const openings = [
-  "Here is a considered answer",
-  "Taking this step by step",
-  "In short",
-  "Based on what was asked",
-  "The key points are these"
-] as const
 
 /**
  * Rough token count used by the simulated provider: about four characters per token, as for
@@ -326,14 +319,16 @@ export const simulate = (request: ChatRequest): ChatResponse => {
   }
   if (request.responseFormat !== undefined) return answerInFormat(request.responseFormat)
   if (toolResults.length > 0) {
-    const used = toolResults.map((m) => m.content.replace(/\s+/g, " ").slice(0, 80)).join("; ")
-    return respond(`${SIMULATED_LABEL} From the tool results (${used}): that answers "${lastUser.slice(0, 80)}".`)
+    const toolNames = new Map(
+      request.messages.flatMap((m) => m.toolCalls ?? []).map((call) => [call.id, call.name] as const)
+    )
+    const said = toolResults.map((m) =>
+      toolResultSentence(m.toolCallId === undefined ? undefined : toolNames.get(m.toolCallId), m.content)
+    )
+    return respond(`${SIMULATED_LABEL} ${said.join(" ")}`)
   }
-  const topic = lastUser.replace(/\s+/g, " ").trim()
-  const excerpt = topic.length > 120 ? `${topic.slice(0, 117)}...` : topic
-  const text = `${SIMULATED_LABEL} ${openings[hash % openings.length]}: on "${excerpt}" ` +
-    `(reply ${(hash % 9000) + 1000}, ${request.messages.length} message(s) of context).`
-  return respond(text)
+  const parts = partsAnswer(lastUser, SIMULATED_LABEL)
+  return respond(`${SIMULATED_LABEL} ${parts ?? neutralAnswer(hash, request.messages.length)}`)
 }
 
 /** The simulated provider: `simulate`, and for streams its text in word-sized pieces. */
