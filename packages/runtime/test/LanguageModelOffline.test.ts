@@ -7,10 +7,21 @@ import * as ModelRegistry from "../src/ModelRegistry.js"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Layer, Queue, Schema, Stream } from "effect"
+import * as fc from "fast-check"
 
 const ask = (content: string, model = "any-model"): LanguageModel.ChatRequest => ({
   model,
   messages: [LanguageModel.ChatMessage.user(content)]
+})
+
+// the transcript after one tool call: the question, the call, and the tool's result
+const afterTool = (prompt: string, tool: string, result: string): LanguageModel.ChatRequest => ({
+  model: "any-model",
+  messages: [
+    LanguageModel.ChatMessage.user(prompt),
+    LanguageModel.ChatMessage.assistant("", [new LanguageModel.ToolCall({ id: "call_1", name: tool, arguments: "{}" })]),
+    LanguageModel.ChatMessage.toolResult("call_1", result)
+  ]
 })
 
 const withConfig = (entries: Record<string, string>) =>
@@ -27,6 +38,84 @@ describe("LanguageModel (simulated provider)", () => {
       expect(again.text).toBe(first.text)
       expect(other.text).not.toBe(first.text)
       expect(first.usage.totalTokens).toBeGreaterThan(0)
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("without tool results, answers without a word of the request, the same way each time", () =>
+    Effect.gen(function*() {
+      // words no English answer contains: any of them in an answer came from the request
+      const marked = fc.array(fc.stringMatching(/^zq[a-z]{2,8}$/), { minLength: 1, maxLength: 30 }).map((w) => `${w.join(" ")}?`)
+      for (const prompt of fc.sample(marked, { seed: 20, numRuns: 60 })) {
+        const answer = yield* LanguageModel.chat(ask(prompt))
+        expect(answer.text.startsWith(`${LanguageModel.SIMULATED_LABEL} `)).toBe(true)
+        expect(answer.text).not.toContain("zq")
+        expect((yield* LanguageModel.chat(ask(prompt))).text).toBe(answer.text)
+      }
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("an answer from tool results says what they hold, field by field, and not the question", () =>
+    Effect.gen(function*() {
+      const prompt = "Could you tell me where my parcel is right now?"
+      const answer = yield* LanguageModel.chat(afterTool(prompt, "track_parcel", JSON.stringify({ status: "in transit", carrier: "DHL" })))
+      expect(answer.text).toBe(`${LanguageModel.SIMULATED_LABEL} The track_parcel tool returned: status: in transit; carrier: DHL.`)
+      const failed = yield* LanguageModel.chat(afterTool(prompt, "track_parcel", "error: CarrierDown: the carrier does not answer"))
+      expect(failed.text).toBe(`${LanguageModel.SIMULATED_LABEL} The track_parcel tool failed: CarrierDown: the carrier does not answer.`)
+      for (const text of [answer.text, failed.text]) expect(text).not.toContain("parcel is")
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it.effect("a long tool result is cut between sentences, else between words, never inside a word", () =>
+    Effect.gen(function*() {
+      const body = (text: string) =>
+        Effect.map(LanguageModel.chat(afterTool("What happened?", "read_log", text)), (r) => r.text.replace(/^.*? tool returned: /, ""))
+      const sentences = Array.from({ length: 12 }, (_, i) => `Step ${i + 1} of the nightly import finished.`).join(" ")
+      expect(yield* body(sentences)).toMatch(/^Step 1 of .* finished\. …$/)
+      const run = Array.from({ length: 80 }, (_, i) => `word${i}`).join(" ")
+      const cut = yield* body(run)
+      expect(cut).toMatch(/^word0 word1 .* word\d+…$/)
+      expect(run.startsWith(cut.slice(0, -1) + " ")).toBe(true)
+      expect(yield* body("x".repeat(1000))).toBe("a text of 1000 characters.")
+    }).pipe(Effect.provide(LanguageModel.layerSimulated)))
+
+  it("never cuts a generated tool result inside a word, labels the answer, and answers it the same way each time", async () => {
+    const word = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9'-]{0,14}$/)
+    const clause = fc.tuple(fc.array(word, { minLength: 1, maxLength: 25 }), fc.constantFrom(".", "!", "?", ";", ",", ":", ""))
+      .map(([words, end]) => `${words.join(" ")}${end}`)
+    const result = fc.array(clause, { minLength: 1, maxLength: 12 }).map((clauses) => clauses.join(" "))
+    await fc.assert(
+      fc.asyncProperty(result, async (content) => {
+        const request = afterTool("Which of them is it?", "lookup", content)
+        const [text, again] = await Effect.runPromise(
+          Effect.all([LanguageModel.chat(request), LanguageModel.chat(request)]).pipe(
+            Effect.map((answers) => answers.map((a) => a.text)),
+            Effect.provide(LanguageModel.layerSimulated)
+          )
+        )
+        const opening = `${LanguageModel.SIMULATED_LABEL} The lookup tool returned: `
+        expect(text!.startsWith(opening)).toBe(true)
+        expect(again).toBe(text)
+        const said = text!.slice(opening.length)
+        if (said.endsWith("…")) {
+          const kept = said.replace(/ ?…$/, "")
+          expect(kept.length).toBeGreaterThan(0)
+          expect(content.startsWith(kept)).toBe(true)
+          // what follows the kept part in the result starts a new word
+          expect(content.slice(kept.length)).toMatch(/^[,;:]* /)
+        } else {
+          expect([content, `${content}.`]).toContain(said)
+        }
+      }),
+      { seed: 20, numRuns: 300 }
+    )
+  })
+
+  it.effect("asked to combine earlier simulated answers, says what they said, not the task", () =>
+    Effect.gen(function*() {
+      const prompt = "Task: Which parcel is mine?\n\nCombine these partial answers into one coherent answer:\n" +
+        `1. the tracking side\n   ${LanguageModel.SIMULATED_LABEL} The track tool returned: status: in transit.\n` +
+        `2. the billing side\n   ${LanguageModel.SIMULATED_LABEL} The invoice tool failed: InvoiceMissing.`
+      const answer = yield* LanguageModel.chat(ask(prompt))
+      expect(answer.text).toBe(
+        `${LanguageModel.SIMULATED_LABEL} The track tool returned: status: in transit. The invoice tool failed: InvoiceMissing.`
+      )
     }).pipe(Effect.provide(LanguageModel.layerSimulated)))
 
   it.effect("streams deltas that add up to the same answer chat gives", () =>
