@@ -16,6 +16,7 @@
 import { Session } from "@colony/agents"
 import { type Agent, Colony, ColonyError, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -39,6 +40,7 @@ import { GatewayRpcs } from "./gateway/GatewayRpcs.js"
 import * as GatewayTracing from "./gateway/GatewayTracing.js"
 import * as OpenAICompat from "./gateway/OpenAICompat.js"
 import * as Prometheus from "./gateway/Prometheus.js"
+import * as RateLimit from "./gateway/RateLimit.js"
 import * as RpcBody from "./gateway/RpcBody.js"
 import * as RpcSocket from "./gateway/RpcSocket.js"
 import * as SessionLog from "./gateway/SessionLog.js"
@@ -71,6 +73,11 @@ export interface Options {
   readonly settings?: Partial<Settings> | undefined
   /** for `layerClient`: how to reach the colony, overriding the environment's `DATABASE_URL`, ... */
   readonly colony?: Parameters<typeof Colony.layerClientOnly>[0] | undefined
+  /**
+   * where the rate limits' buckets live; unset: this process's memory. Gateways given one store
+   * (`@effect/experimental/RateLimiter/Redis`'s `layerStore`) share one budget per caller.
+   */
+  readonly rateLimiterStore?: Layer.Layer<RateLimiter.RateLimiterStore, unknown> | undefined
 }
 
 const loopback = new Set(["127.0.0.1", "::1", "localhost"])
@@ -197,7 +204,8 @@ export const router = (
 
 /**
  * Serve the gateway on the current colony (which must host or reach `Session.layer`, the served
- * `agents` and the `applications`' agents). Its output is the HTTP server, for its address.
+ * `agents` and the `applications`' agents), its rate limits' buckets in `rateLimiterStore`. Its
+ * output is the HTTP server, for its address.
  *
  * @since 0.1.0
  * @category layers
@@ -205,7 +213,8 @@ export const router = (
 export const layerServe = (
   settings: Settings,
   agents: ReadonlyArray<AnyAgent>,
-  applications: ReadonlyArray<Application.Application> = []
+  applications: ReadonlyArray<Application.Application> = [],
+  rateLimiterStore: Layer.Layer<RateLimiter.RateLimiterStore, unknown> = RateLimit.layerStoreMemory
 ): Layer.Layer<HttpServer.HttpServer | GatewayConfig | Auth.Credentials, ColonyError.StartFailed, Colony.Services | Sharding> => {
   const tls = Option.all({ cert: settings.tlsCert, key: settings.tlsKey })
   const server = Layer.unwrapEffect(Effect.gen(function*() {
@@ -249,6 +258,10 @@ export const layerServe = (
     // the settings and credentials in use are part of the output: a gateway that made its own key
     // tells it, and can mint a token for whoever starts it
     Layer.provideMerge(Auth.layer(settings)),
+    Layer.provide(RateLimiter.layer.pipe(
+      Layer.provide(rateLimiterStore),
+      Layer.mapError((error) => new ColonyError.StartFailed({ reason: `cannot open the rate limiter's store: ${String(error)}` }))
+    )),
     Layer.provideMerge(Layer.succeed(GatewayConfig, settings)),
     Layer.provideMerge(server)
   )
@@ -280,7 +293,7 @@ export const layerEmbedded = (options: Options & {
       Session.layer,
       ...applications.map((application) => application.hosted)
     )
-    return layerServe(resolved, options.agents ?? [], applications).pipe(
+    return layerServe(resolved, options.agents ?? [], applications, options.rateLimiterStore).pipe(
       Layer.provide(hosted),
       Layer.provide(Colony.layerEmbedded({ languageModel: options.languageModel })),
       Layer.provide(GatewayTracing.layer(resolved))
@@ -302,7 +315,7 @@ export const layerClient = (
     const resolved = yield* settings(options.settings)
     const applications = applicationsOf(options)
     const agents = options.agents ?? []
-    return layerServe(resolved, agents, applications).pipe(
+    return layerServe(resolved, agents, applications, options.rateLimiterStore).pipe(
       Layer.provide(Colony.declare(...Application.declared(applications, agents))),
       Layer.provideMerge(options.colony === undefined ? Colony.clientOnly : Colony.layerClientOnly(options.colony)),
       Layer.provide(GatewayTracing.layer(resolved))

@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import type * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -200,7 +201,8 @@ type Identified =
   | { readonly _tag: "Invalid"; readonly reason: string }
 
 /**
- * The gateway's credentials, limits and signing keys.
+ * The gateway's credentials, limits and signing keys. The limits are taken from the `RateLimiter`
+ * the layer is given (`RateLimit`).
  *
  * @since 0.1.0
  * @category tags
@@ -273,8 +275,8 @@ const queryParam = (url: string, name: string): string | undefined => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (settings: Settings): Layer.Layer<Credentials> =>
-  Layer.sync(Credentials, () => {
+export const layer = (settings: Settings): Layer.Layer<Credentials, never, RateLimiter.RateLimiter> =>
+  Layer.effect(Credentials, Effect.map(RateLimit.make(settings.rateLimit), (limiter) => {
     const keys = settings.keys.map((key) => parseKey(Redacted.value(key)))
     const tokenKey = Option.match(settings.tokenSecret, {
       onNone: () => randomBytes(32),
@@ -282,7 +284,6 @@ export const layer = (settings: Settings): Layer.Layer<Credentials> =>
     })
     // Callers sealed for the RPC handlers never leave this process: a key of its own.
     const callerKey = randomBytes(32)
-    const limiter = RateLimit.make(settings.rateLimit)
     // tickets are one-use: remembered until they expire
     const usedTickets = new Map<string, number>()
     let loginCode = Option.map(settings.loginCode, Redacted.value)
@@ -399,7 +400,7 @@ export const layer = (settings: Settings): Layer.Layer<Credentials> =>
         return claims === undefined || claims.kind !== "caller" ? Option.none() : Option.some(fromClaims(claims))
       }
     })
-  })
+  }))
 
 // --- responses ---
 
