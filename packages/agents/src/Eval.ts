@@ -156,23 +156,19 @@ export const solversNeeded = (patterns: ReadonlyArray<PatternSpec>): number =>
   Math.max(1, ...patterns.map((spec) => spec._tag === "Peer" ? spec.peers : spec._tag === "Hybrid" ? spec.teams * spec.peers : 1))
 
 /**
- * The agent types an evaluation of `patterns` on `tasks` asks: as many solvers as the largest
- * team needs, one expert per task domain, and a coordinator. Each uses a model of its own name,
- * so a model registry (or the skill model) can give each agent its own model.
+ * The agent types an evaluation asks: `solvers` solvers, one expert per domain in `domains`, and a
+ * coordinator. Each uses a model of its own name, so a model registry (or the skill model) can give
+ * each agent its own model. A client-only process declares them (`Colony.declare`); runners host them.
  *
  * @since 0.1.0
  */
-export const agents = (
-  patterns: ReadonlyArray<PatternSpec>,
-  tasks: ReadonlyArray<TaskSet.Task>
-): Layer.Layer<never, never, Agent.Requirements> => {
-  const solvers = solversNeeded(patterns)
+export const agentTypes = (solvers: number, domains: ReadonlyArray<string>): ReadonlyArray<Agent.Agent<string>> => {
   const instructions = "You answer tasks that have one exact answer. Work it out briefly, then give the final answer " +
     "as the task asks."
-  const types = [
+  return [
     Agent.make({ name: "coordinator" as string, model: "coordinator", instructions: "You coordinate a team of experts." }),
     ...Array.from({ length: solvers }, (_, i) => Agent.make({ name: solverName(i + 1), model: solverName(i + 1), instructions })),
-    ...[...new Set(tasks.map((t) => t.domain))].map((domain) =>
+    ...[...new Set(domains)].map((domain) =>
       Agent.make({
         name: expertName(domain),
         model: expertName(domain),
@@ -181,9 +177,35 @@ export const agents = (
       })
     )
   ]
-  const [first, ...rest] = types.map((type) => Agent.toLayer(type))
+}
+
+/**
+ * The domains of `tasks`, one each.
+ *
+ * @since 0.1.0
+ */
+export const domainsOf = (tasks: ReadonlyArray<TaskSet.Task>): ReadonlyArray<string> => [...new Set(tasks.map((t) => t.domain))]
+
+/**
+ * Host `agentTypes(solvers, domains)`: what a runner given the eval's agents module hosts.
+ *
+ * @since 0.1.0
+ */
+export const layerAgents = (solvers: number, domains: ReadonlyArray<string>): Layer.Layer<never, never, Agent.Requirements> => {
+  const [first, ...rest] = agentTypes(solvers, domains).map((type) => Agent.toLayer(type))
   return Layer.mergeAll(first!, ...rest)
 }
+
+/**
+ * The agents an evaluation of `patterns` on `tasks` asks, hosted: as many solvers as the largest
+ * team needs, one expert per task domain, and a coordinator.
+ *
+ * @since 0.1.0
+ */
+export const agents = (
+  patterns: ReadonlyArray<PatternSpec>,
+  tasks: ReadonlyArray<TaskSet.Task>
+): Layer.Layer<never, never, Agent.Requirements> => layerAgents(solversNeeded(patterns), domainsOf(tasks))
 
 // --- running ---
 
@@ -233,7 +255,17 @@ interface Outcome {
   readonly abstentions: number
   readonly latencyMs: number
   readonly rounds: ReadonlyArray<boolean>
+  /** the model usage the answers report: what a client-only process counts, its agents' models being elsewhere */
+  readonly answered: Answered
 }
+
+interface Answered {
+  readonly calls: number
+  readonly tokens: number
+  readonly cost: number
+}
+
+const noAnswers: Answered = { calls: 0, tokens: 0, cost: 0 }
 
 /** The final answer a text states (one of the options when there are options), if it is readable. */
 const finalOf = (text: string, options: ReadonlyArray<string> | undefined): string | undefined =>
@@ -291,7 +323,7 @@ const collaborationFor = (spec: Exclude<PatternSpec, { _tag: "Single" }>, task: 
   }
 }
 
-const failedOutcome = (latencyMs: number): Outcome => ({ correct: false, failed: true, abstentions: 0, latencyMs, rounds: [] })
+const failedOutcome = (latencyMs: number): Outcome => ({ correct: false, failed: true, abstentions: 0, latencyMs, rounds: [], answered: noAnswers })
 
 /** One agent answers: its final answer is read from its reply. */
 const runSingle = (task: TaskSet.Task, id: string, prompt: string, elapsed: Effect.Effect<number>) =>
@@ -305,7 +337,8 @@ const runSingle = (task: TaskSet.Task, id: string, prompt: string, elapsed: Effe
       failed: false,
       abstentions: final === undefined ? 1 : 0,
       latencyMs,
-      rounds: []
+      rounds: [],
+      answered: { calls: 1, tokens: answer.right.usage.totalTokens, cost: answer.right.cost }
     } satisfies Outcome
   })
 
@@ -330,7 +363,13 @@ const runPattern = (
       failed: r.missing.some((m) => m.by !== undefined),
       abstentions: unreadableAnswers(task, r) + (final === undefined ? 1 : 0),
       latencyMs,
-      rounds: spec._tag === "Peer" ? roundsOf(task, r) : []
+      rounds: spec._tag === "Peer" ? roundsOf(task, r) : [],
+      // every contribution is one agent's answer; the eval's agents have no tools, so one model call each
+      answered: {
+        calls: r.contributions.length,
+        tokens: r.contributions.reduce((sum, c) => sum + c.totalTokens, 0),
+        cost: r.contributions.reduce((sum, c) => sum + c.cost, 0)
+      }
     } satisfies Outcome
   })
 
@@ -351,7 +390,8 @@ const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: 
 /**
  * Run every pattern over every task, one pattern after the other (so each pattern's model usage
  * is its own), up to `concurrency` tasks at a time (default 4), and report per pattern.
- * `onProgress` hears after each task.
+ * `onProgress` hears after each task. Calls, tokens and cost are this process's model usage; in a
+ * client-only process, whose agents' models run on the runners, they are summed from the answers.
  *
  * @since 0.1.0
  */
@@ -363,7 +403,8 @@ export const run = (options: {
 }): Effect.Effect<ReadonlyArray<PatternReport>, never, Colony.Services | Sharding | LanguageModel.LanguageModel> =>
   Effect.forEach(options.patterns, (spec) =>
     Effect.gen(function*() {
-      const domains = [...new Set(options.tasks.map((t) => t.domain))]
+      const domains = domainsOf(options.tasks)
+      const { clientOnly } = yield* Colony.Placement
       const before = (yield* LanguageModel.usage).total
       let done = 0
       const outcomes = yield* Effect.forEach(options.tasks, (task, i) =>
@@ -371,6 +412,11 @@ export const run = (options: {
           Effect.tap(() => options.onProgress?.({ pattern: patternName(spec), done: ++done, total: options.tasks.length }) ?? Effect.void)
         ), { concurrency: options.concurrency ?? 4 })
       const after = (yield* LanguageModel.usage).total
+      const answered = outcomes.reduce((sum, o) => ({
+        calls: sum.calls + o.answered.calls,
+        tokens: sum.tokens + o.answered.tokens,
+        cost: sum.cost + o.answered.cost
+      }), noAnswers)
       const correct = outcomes.filter((o) => o.correct).length
       const latencies = outcomes.map((o) => o.latencyMs)
       const roundCount = Math.max(0, ...outcomes.map((o) => o.rounds.length))
@@ -380,9 +426,9 @@ export const run = (options: {
         correct,
         accuracy: outcomes.length === 0 ? 0 : correct / outcomes.length,
         interval: wilson(correct, outcomes.length),
-        calls: after.calls - before.calls,
-        tokens: after.usage.totalTokens - before.usage.totalTokens,
-        cost: after.cost - before.cost,
+        calls: clientOnly ? answered.calls : after.calls - before.calls,
+        tokens: clientOnly ? answered.tokens : after.usage.totalTokens - before.usage.totalTokens,
+        cost: clientOnly ? answered.cost : after.cost - before.cost,
         latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) },
         failures: outcomes.filter((o) => o.failed).length,
         abstentions: outcomes.reduce((sum, o) => sum + o.abstentions, 0),

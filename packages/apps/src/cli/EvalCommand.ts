@@ -11,6 +11,11 @@
  * per domain, served by an in-process fake endpoint so the calls take the same path; its tables
  * are labelled simulated.
  *
+ * With `DATABASE_URL` (and `COLONY_RUNNER_SECRET`) set, unless `--embedded`, this process is a
+ * client of the colony's runners: the eval's agents run on runners started with
+ * `colony runner --agents` and the `@colony/agents` module `EvalAgents`, asking the models the
+ * runners configure, and calls, tokens and cost are summed from their answers.
+ *
  * @since 0.1.0
  */
 import { Eval, TaskSet } from "@colony/agents"
@@ -20,6 +25,7 @@ import { FakeOpenAI } from "@colony/runtime/testing"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { Config, Console, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
+import * as Gateway from "../Gateway.js"
 import * as ModelOptions from "./ModelOptions.js"
 
 const options = {
@@ -40,6 +46,9 @@ const options = {
       "use the model registry configured in the environment (COLONY_MODEL_URL, COLONY_MODELS): each agent asks the model " +
         "named after it (solver-1, expert-<domain>, coordinator), so agents can have models of their own"
     )
+  ),
+  embedded: Options.boolean("embedded").pipe(
+    Options.withDescription("host the eval's agents in this process (the default when DATABASE_URL is not set)")
   ),
   json: Options.boolean("json").pipe(Options.withDescription("print the report as JSON instead of a table")),
   out: Options.text("out").pipe(Options.withDefault("colony-eval.json"), Options.withDescription("where the JSON report is written")),
@@ -129,6 +138,45 @@ const modelFor = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>,
   )
 }
 
+/**
+ * `--model-url`, `--model-id`, `--registry` or a skill model knob given to an eval on runners:
+ * the runners' own model configuration answers there.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ModelOptionOnRunners extends Schema.TaggedError<ModelOptionOnRunners>()("ModelOptionOnRunners", {
+  option: Schema.String
+}) {
+  override get message() {
+    return `${this.option} does not apply to an eval on runners (DATABASE_URL is set): the runners' agents ask the models ` +
+      `the runners configure (COLONY_MODEL_URL, COLONY_MODELS). Configure them there, or pass --embedded to run here`
+  }
+}
+
+/** The eval's agents hosted here, asking the model `modelFor` chooses. */
+const embeddedColony = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>, tasks: ReadonlyArray<TaskSet.Task>) =>
+  Effect.map(modelFor(settings, patterns, tasks), (model) => ({
+    model,
+    colony: Eval.agents(patterns, tasks).pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: model.layer })))
+  }))
+
+/** A client of the runners that host the eval's agents (`EvalAgents`), asking the runners' models. */
+const runnersColony = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>, tasks: ReadonlyArray<TaskSet.Task>) =>
+  Effect.gen(function*() {
+    const given = [
+      Option.isSome(settings.modelUrl) ? "--model-url" : undefined,
+      Option.isSome(settings.modelId) ? "--model-id" : undefined,
+      settings.registry ? "--registry" : undefined
+    ].find((option) => option !== undefined)
+    if (given !== undefined) return yield* new ModelOptionOnRunners({ option: given })
+    const types = Eval.agentTypes(Eval.solversNeeded(patterns), Eval.domainsOf(tasks))
+    return {
+      model: { label: "the models of the colony's runners", simulated: false },
+      colony: Colony.declare(...types).pipe(Layer.provideMerge(Colony.clientOnly))
+    }
+  })
+
 const progressBar = (p: { readonly pattern: string; readonly done: number; readonly total: number }) =>
   Effect.sync(() => {
     const width = 30
@@ -154,9 +202,9 @@ export const command = Command.make("eval", options, (settings) =>
   Effect.gen(function*() {
     const patterns = yield* Either.match(Eval.parsePatterns(settings.patterns), { onLeft: Effect.fail, onRight: Effect.succeed })
     const tasks = yield* loadTasks(settings.tasks, settings.seed)
-    const model = yield* modelFor(settings, patterns, tasks)
+    const local = settings.embedded || (yield* Gateway.embeddedByDefault)
+    const { colony, model } = local ? yield* embeddedColony(settings, patterns, tasks) : yield* runnersColony(settings, patterns, tasks)
     yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
-    const colony = Eval.agents(patterns, tasks).pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: model.layer })))
     const reports = yield* Eval.run({ tasks, patterns, concurrency: settings.concurrency, onProgress: progressBar }).pipe(Effect.provide(colony))
     const report = new Eval.Report({ model: model.label, simulated: model.simulated, tasks: settings.tasks, patterns: reports })
     const json = JSON.stringify(Schema.encodeSync(Eval.Report)(report), null, 2)
