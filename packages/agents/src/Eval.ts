@@ -231,7 +231,9 @@ export class PatternReport extends Schema.Class<PatternReport>("@colony/agents/E
   latencyMs: Schema.Struct({ p50: Schema.Number, p95: Schema.Number }),
   failures: Schema.NonNegativeInt,
   abstentions: Schema.NonNegativeInt,
-  rounds: Schema.optional(Schema.Array(Schema.Number))
+  rounds: Schema.optional(Schema.Array(Schema.Number)),
+  /** some answer came from a simulated model (what a client of runners learns of their models) */
+  simulated: Schema.optional(Schema.Boolean)
 }) {}
 
 /**
@@ -263,9 +265,10 @@ interface Answered {
   readonly calls: number
   readonly tokens: number
   readonly cost: number
+  readonly simulated: boolean
 }
 
-const noAnswers: Answered = { calls: 0, tokens: 0, cost: 0 }
+const noAnswers: Answered = { calls: 0, tokens: 0, cost: 0, simulated: false }
 
 /** The final answer a text states (one of the options when there are options), if it is readable. */
 const finalOf = (text: string, options: ReadonlyArray<string> | undefined): string | undefined =>
@@ -338,7 +341,7 @@ const runSingle = (task: TaskSet.Task, id: string, prompt: string, elapsed: Effe
       abstentions: final === undefined ? 1 : 0,
       latencyMs,
       rounds: [],
-      answered: { calls: 1, tokens: answer.right.usage.totalTokens, cost: answer.right.cost }
+      answered: { calls: 1, tokens: answer.right.usage.totalTokens, cost: answer.right.cost, simulated: answer.right.simulated }
     } satisfies Outcome
   })
 
@@ -368,7 +371,8 @@ const runPattern = (
       answered: {
         calls: r.contributions.length,
         tokens: r.contributions.reduce((sum, c) => sum + c.totalTokens, 0),
-        cost: r.contributions.reduce((sum, c) => sum + c.cost, 0)
+        cost: r.contributions.reduce((sum, c) => sum + c.cost, 0),
+        simulated: r.contributions.some((c) => c.simulated)
       }
     } satisfies Outcome
   })
@@ -415,7 +419,8 @@ export const run = (options: {
       const answered = outcomes.reduce((sum, o) => ({
         calls: sum.calls + o.answered.calls,
         tokens: sum.tokens + o.answered.tokens,
-        cost: sum.cost + o.answered.cost
+        cost: sum.cost + o.answered.cost,
+        simulated: sum.simulated || o.answered.simulated
       }), noAnswers)
       const correct = outcomes.filter((o) => o.correct).length
       const latencies = outcomes.map((o) => o.latencyMs)
@@ -431,6 +436,7 @@ export const run = (options: {
         cost: clientOnly ? answered.cost : after.cost - before.cost,
         latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) },
         failures: outcomes.filter((o) => o.failed).length,
+        ...(answered.simulated ? { simulated: true } : {}),
         abstentions: outcomes.reduce((sum, o) => sum + o.abstentions, 0),
         ...(roundCount === 0 ? {} : {
           rounds: Array.from({ length: roundCount }, (_, r) => outcomes.filter((o) => o.rounds[r] === true).length / outcomes.length)

@@ -72,6 +72,22 @@ describe("colony eval on runners", () => {
     expect(new Set(server.requests().map((r) => r.body.model))).toEqual(new Set(["solver-1", "solver-2", "solver-3"]))
   }, 120_000)
 
+  it("runners whose models are simulated make the table say so", async () => {
+    await pg.createDatabase("eval_runners_simulated")
+    const databaseUrl = pg.url("eval_runners_simulated")
+    const env = { COLONY_MODELS: JSON.stringify({ "solver-1": { provider: "simulated" } }) }
+    const runner = await spawnRunner({ name: "eval-runner-simulated", databaseUrl, secret, agentsModule: evalAgents, env })
+    await runner.waitForStatus((s) => heldShards(s) > 0, 45_000)
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      bin, "eval", "--tasks", "arithmetic:2", "--patterns", "single", "--out", join(dir, "simulated.json")
+    ], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, COLONY_RUNNER_SECRET: secret, NO_COLOR: "1" },
+      timeout: 60_000
+    })
+    expect(stdout).toContain("the models of the colony's runners — SIMULATED")
+    expect(stdout).toMatch(/^single\s+\d+\.\d%\s+\S+\s+2\s/m)
+  }, 90_000)
+
   it("a model option is refused on runners, naming what applies there", async () => {
     const failed = await promisify(execFile)(process.execPath, [
       bin, "eval", "--tasks", "arithmetic:2", "--model-url", server.url, "--out", join(dir, "none.json")

@@ -206,7 +206,9 @@ export const command = Command.make("eval", options, (settings) =>
     const { colony, model } = local ? yield* embeddedColony(settings, patterns, tasks) : yield* runnersColony(settings, patterns, tasks)
     yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
     const reports = yield* Eval.run({ tasks, patterns, concurrency: settings.concurrency, onProgress: progressBar }).pipe(Effect.provide(colony))
-    const report = new Eval.Report({ model: model.label, simulated: model.simulated, tasks: settings.tasks, patterns: reports })
+    // on runners, only their answers tell whether their models are simulated
+    const simulated = model.simulated || reports.some((p) => p.simulated === true)
+    const report = new Eval.Report({ model: model.label, simulated, tasks: settings.tasks, patterns: reports })
     const json = JSON.stringify(Schema.encodeSync(Eval.Report)(report), null, 2)
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(settings.out, `${json}\n`)
