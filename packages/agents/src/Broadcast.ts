@@ -18,7 +18,7 @@ export const capacity = 1000
 
 /**
  * Followers ended with `FollowerOverflow`, in this process, by the `name` of their broadcast
- * (`session`, `session_log`, ...): what the bounds dropped, for the metrics endpoint.
+ * (`session`, `support_activity`, ...): what the bounds dropped, for the metrics endpoint.
  *
  * @since 0.1.0
  */

@@ -1,17 +1,17 @@
 /**
- * Followers with bounded buffers: the support desk's activity feed and the gateway's session log.
- * A follower that stops reading is ended with a typed failure saying where it stopped, while the
- * publisher goes on and a follower that keeps up receives everything.
+ * Followers with bounded buffers: the broadcast itself and the support desk's activity feed (the
+ * session entity's callers and watchers, which the gateway streams as they are, are pinned in the
+ * agents' `Session.test.ts`). A follower that stops reading is ended with a typed failure saying
+ * where it stopped, while the publisher goes on and a follower that keeps up receives everything.
  *
  * No timing: the publisher waits, every few items, until the fast follower has read what it was
  * sent, so the fast one never holds more than a batch whatever the scheduler does, and the stalled
  * one fills up deterministically.
  */
-import { Broadcast, Collaboration, LogicalClock, Session } from "@colony/agents"
+import { Broadcast } from "@colony/agents"
 import { Events } from "@colony/runtime"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Option, Ref, Stream, SubscriptionRef } from "effect"
-import * as SessionLog from "../src/gateway/SessionLog.js"
+import { Deferred, Effect, Exit, Fiber, Ref, Stream, SubscriptionRef } from "effect"
 import * as Activity from "../src/support/web/Activity.js"
 
 const capacity = 10
@@ -124,62 +124,4 @@ describe("Activity", () => {
       expect([...resumed].map((entry) => entry.seq)).toEqual(c1.slice(seqs.length, seqs.length + 3))
       yield* Fiber.interrupt(fast)
     }).pipe(Effect.provide(Events.layer)))
-})
-
-const progress = (n: number): Session.Progress =>
-  new Collaboration.Stamped({ stamp: new LogicalClock.Stamp({ time: n, node: "test" }), event: stopped("s1", n) })
-
-const peer = new Collaboration.Peer({ peers: [Collaboration.ref("analyst/a")] })
-
-describe("SessionLog", () => {
-  it.scoped("a watcher that stops reading is ended with FollowerOverflow while the caller gets the whole run", () =>
-    Effect.gen(function*() {
-      const go = yield* Deferred.make<void>()
-      const fastSeen = yield* SubscriptionRef.make(0)
-      const run: SessionLog.Run<never> = () =>
-        Stream.fromEffect(Deferred.await(go)).pipe(
-          Stream.flatMap(() => Stream.range(1, published)),
-          Stream.mapEffect((n) => Effect.as(n % batch === 1 ? atLeast(fastSeen, n - 1) : Effect.void, progress(n)))
-        )
-      const log = yield* SessionLog.make(run, { followerBuffer: capacity })
-
-      const caller = yield* log.start("s1", peer, "decide").pipe(
-        Stream.tap(() => SubscriptionRef.update(fastSeen, (n) => n + 1)),
-        Stream.runCollect,
-        Effect.fork
-      )
-      yield* until(log.followers, 1)
-      const release = yield* Deferred.make<void>()
-      const watched = yield* Ref.make(0)
-      const watcher = yield* Option.getOrThrow(log.follow("s1")).pipe(
-        Stream.runForEach(() => Effect.zipRight(Deferred.await(release), Ref.update(watched, (n) => n + 1))),
-        Effect.fork
-      )
-      yield* until(log.followers, 2)
-      yield* Deferred.succeed(go, undefined)
-
-      const all = yield* Fiber.join(caller)
-      expect([...all]).toEqual(Array.from({ length: published }, (_, i) => progress(i + 1)))
-      expect(yield* log.followers).toEqual({ followers: 0, buffered: 0, overflowed: 1 })
-
-      yield* Deferred.succeed(release, undefined)
-      const exit = yield* Fiber.await(watcher)
-      const delivered = yield* Ref.get(watched)
-      expect(delivered).toBeLessThanOrEqual(capacity + 1)
-      expect(exit).toStrictEqual(
-        Exit.fail(
-          new Broadcast.FollowerOverflow({
-            capacity,
-            delivered,
-            resume: "call WatchSession again: it replays the session's progress from its start"
-          })
-        )
-      )
-
-      // watching again replays the whole run
-      const again = yield* Stream.runCollect(Option.getOrThrow(log.follow("s1")))
-      expect(again.length).toBe(published)
-      const [summary] = yield* log.list
-      expect(summary?.state).toBe("completed")
-    }))
 })

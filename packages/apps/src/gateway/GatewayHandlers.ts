@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { type Broadcast, Collaboration, Session } from "@colony/agents"
+import { Collaboration, Session } from "@colony/agents"
 import { Agent, AgentError, Colony, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type * as Headers from "@effect/platform/Headers"
@@ -22,8 +22,7 @@ import {
   PresetInfo,
   RateLimited,
   SessionSummary,
-  UnknownPreset,
-  type Watched
+  UnknownPreset
 } from "./GatewayRpcs.js"
 import * as Presets from "./Presets.js"
 import { GatewayConfig } from "./GatewayConfig.js"
@@ -95,14 +94,6 @@ const withTools = (agents: ReadonlyArray<Agent.Any>, infos: ReadonlyArray<AgentI
       const description = yield* client(toolsInstance).Describe()
       return new AgentInfo({ ...info, tools: description.toolDetails })
     }), { concurrency: 8 })
-
-/**
- * Follow a session this gateway did not start (another gateway or process did): the session
- * entity replays its events so far and streams the rest, wherever it runs.
- *
- * @since 0.1.0
- */
-const followElsewhere = (session: string) => Session.watch(session)
 
 /**
  * The handlers of `GatewayRpcs`.
@@ -206,13 +197,10 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
         )
       }).pipe(Effect.provide(context))).pipe(instrumentStream("RunCollaboration")),
     WatchSession: ({ session }, { headers }) =>
-      Stream.unwrap(Effect.map(admit(headers), (caller) => {
-        const id = Auth.namespaced(caller, session)
-        return Option.getOrElse(
-          log.follow(id) as Option.Option<Stream.Stream<Watched, Broadcast.FollowerOverflow | WatchError>>,
-          () => Stream.provideContext(followElsewhere(id), sharding)
-        )
-      })).pipe(instrumentStream("WatchSession")),
+      // the session entity replays the run from its start wherever it runs, whoever started it
+      Stream.unwrap(Effect.map(admit(headers), (caller) =>
+        Stream.provideContext(Session.watch(Auth.namespaced(caller, session)), sharding)
+      )).pipe(instrumentStream("WatchSession")),
     SessionStatus: ({ session }, { headers }) =>
       instrument("SessionStatus")(
         Effect.flatMap(admit(headers), (caller) => Effect.provide(Session.status(Auth.namespaced(caller, session)), context))
@@ -232,12 +220,6 @@ export const layer = GatewayRpcs.toLayer(Effect.gen(function*() {
           ))))
   })
 }))
-
-type WatchError =
-  | Session.SessionBusy
-  | Session.SessionCancelled
-  | AgentError.UnknownAgent
-  | AgentError.AgentUnavailable
 
 /**
  * @since 0.1.0

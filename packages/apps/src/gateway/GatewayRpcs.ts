@@ -199,8 +199,8 @@ export const RunCollaboration = Rpc.make("RunCollaboration", {
 })
 
 /**
- * What watching a session streams: its events and result when this gateway ran it, otherwise its
- * status each time it changes, until it ends.
+ * What watching a session streams: its stamped events, then `Finished` with the result. (A
+ * `SessionStatus` is never streamed today; the union keeps it so the protocol is unchanged.)
  *
  * @since 0.1.0
  * @category models
@@ -214,7 +214,10 @@ export const Watched = Schema.Union(Collaboration.Stamped, Session.Finished, Ses
 export type Watched = typeof Watched.Type
 
 /**
- * Follow a session live: events so far, then new ones as they happen, then the result.
+ * Follow a session live, whichever gateway or process started it: the session replays its run from
+ * the start, then streams the rest as it happens, then the result. A run that fails or is cancelled
+ * ends the stream early (`SessionStatus` says why); a watcher that falls behind is ended with
+ * `FollowerOverflow` and may watch again.
  *
  * @since 0.1.0
  * @category protocol

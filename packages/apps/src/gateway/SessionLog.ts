@@ -1,33 +1,25 @@
 /**
- * The sessions this gateway started, with their progress so far, so a run can be followed by any
- * number of watchers and outlives the request that started it. The run itself lives in the
- * cluster's `Session` entity; this is the gateway's copy of its stream.
+ * The sessions this gateway started, for `ListSessions`: which collaboration, on what task, when,
+ * and how each run ended. It holds no events. Following a run needs no copy of its stream here:
+ * the session entity's `Run` follows from before the run starts, so a caller misses no early
+ * event, and its `Watch` replays the run from its start, each follower bounded. What only the
+ * gateway can keep is the list itself: the cluster has no index of sessions, and a session entity
+ * knows neither its task nor when it started, and forgets its run once it is passivated.
  *
  * @since 0.1.0
  */
 import { Broadcast, type Collaboration, Session } from "@colony/agents"
 import type { AgentError } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import { Cause, Clock, Context, Effect, Exit, Layer, Option, type Scope, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Option, Stream } from "effect"
 import { SessionSummary } from "./GatewayRpcs.js"
 
-// The log reads its run at once, so the run's own bound (FollowerOverflow) is not reached in
-// practice; its followers have theirs.
 type RunError =
   | Session.SessionBusy
   | Session.SessionCancelled
   | AgentError.UnknownAgent
   | AgentError.AgentUnavailable
   | Broadcast.FollowerOverflow
-
-/**
- * How a followed run can end badly: the run's own failures, or `Broadcast.FollowerOverflow` when
- * the follower read too slowly (its buffer of `Broadcast.capacity` items filled up).
- *
- * @since 0.1.0
- * @category models
- */
-export type FollowError = RunError | Broadcast.FollowerOverflow
 
 /**
  * How the gateway runs a collaboration: `Session.run`, the session entity in the cluster.
@@ -41,22 +33,27 @@ export type Run<R> = (
   task: string
 ) => Stream.Stream<Session.Progress, RunError, R>
 
-type Item =
-  | { readonly _tag: "Progress"; readonly index: number; readonly value: Session.Progress }
-  | { readonly _tag: "End"; readonly exit: Exit.Exit<void, RunError> }
+/**
+ * How the gateway asks where a session is: `Session.status`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Status<R> = (session: string) => Effect.Effect<Session.SessionStatus, AgentError.AgentUnavailable, R>
+
+type Ended = Pick<SessionSummary, "state" | "events" | "reason">
 
 interface Entry {
   readonly session: string
   readonly pattern: string
   readonly task: string
   readonly startedAt: number
-  readonly progress: Array<Session.Progress>
-  exit: Exit.Exit<void, RunError> | undefined
-  readonly hub: Broadcast.Broadcast<Item>
+  events: number
+  ended: Ended | undefined
 }
 
 /**
- * How many finished sessions a gateway remembers.
+ * How many sessions a gateway remembers.
  *
  * @since 0.1.0
  */
@@ -67,135 +64,112 @@ export const retained = 1000
  * @category tags
  */
 export class SessionLog extends Context.Tag("@colony/apps/SessionLog")<SessionLog, {
-  /** start a run in the cluster and follow it from its first event */
+  /** run a collaboration in the cluster, remembered as started by this gateway */
   readonly start: (
     session: string,
     collaboration: Collaboration.Collaboration,
     task: string
-  ) => Stream.Stream<Session.Progress, FollowError>
-  /** follow a run this gateway started; `None` if it did not start one under that id */
-  readonly follow: (session: string) => Option.Option<Stream.Stream<Session.Progress, FollowError>>
+  ) => Stream.Stream<Session.Progress, RunError>
+  /** the sessions this gateway started, most recent first */
   readonly list: Effect.Effect<ReadonlyArray<SessionSummary>>
-  /** the live followers of every remembered run, what waits for them, and how many fell behind */
-  readonly followers: Effect.Effect<Broadcast.Stats>
 }>() {}
 
-// the whole progress is kept for the run's life, so a new follower misses nothing
-const resume = "call WatchSession again: it replays the session's progress from its start"
+// What a run's stream tells of its end. A caller that left or fell behind (FollowerOverflow) saw
+// no end, since the run goes on without it: `Status` is asked when the session is listed.
+const endOf = (cause: Cause.Cause<RunError>, events: number): Ended | undefined => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return Cause.isInterruptedOnly(cause) ? undefined : { state: "failed", events, reason: "defect" }
+  if (failure.value._tag === "FollowerOverflow") return undefined
+  if (failure.value._tag === "SessionCancelled") return { state: "cancelled", events, reason: failure.value.message }
+  return { state: "failed", events, reason: failure.value.message }
+}
 
-const followEntry = (entry: Entry): Stream.Stream<Session.Progress, FollowError> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    // Subscribe before reading the backlog; items already in the backlog are skipped by index.
-    const items = yield* entry.hub.follow({ resume })
-    const backlog = entry.progress.slice()
-    const done = entry.exit
-    const replay = Stream.fromIterable(backlog)
-    if (done !== undefined) return Stream.concat(replay, Exit.isSuccess(done) ? Stream.empty : Stream.failCause(done.cause))
-    const live = items.pipe(
-      Stream.takeUntil((item) => item._tag === "End"),
-      Stream.flatMap((item): Stream.Stream<Session.Progress, FollowError> =>
-        item._tag === "End"
-          ? Exit.isSuccess(item.exit) ? Stream.empty : Stream.failCause(item.exit.cause)
-          : item.index < backlog.length
-          ? Stream.empty
-          : Stream.succeed(item.value)
-      )
-    )
-    return Stream.concat(replay, live)
-  }))
+const fromStatus = (status: Session.SessionStatus): Ended | undefined =>
+  status.state === "running" || status.state === "idle"
+    ? undefined
+    : { state: status.state, events: status.events, ...(status.reason === undefined ? {} : { reason: status.reason }) }
 
 /**
- * A session log that starts runs with `run`, in the scope it is made in; each follower buffers
- * at most `followerBuffer` items (default `Broadcast.capacity`).
+ * A session log that runs collaborations with `run` and asks `status` for the runs whose end it
+ * did not see.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <R>(
-  run: Run<R>,
-  options: { readonly followerBuffer?: number | undefined } = {}
-): Effect.Effect<Context.Tag.Service<SessionLog>, never, Scope.Scope | R> =>
+export const make = <R>(run: Run<R>, status: Status<R>): Effect.Effect<Context.Tag.Service<SessionLog>, never, R> =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
     const entries = new Map<string, Entry>()
+    // the oldest ended sessions go first; a run whose end was never seen cannot hold the log open
     const forget = () => {
-      if (entries.size <= retained) return
-      for (const [id, entry] of entries) {
-        if (entries.size <= retained) break
-        if (entry.exit !== undefined) entries.delete(id)
+      for (const pass of [true, false]) {
+        for (const [id, entry] of entries) {
+          if (entries.size <= retained) return
+          if (!pass || entry.ended !== undefined) entries.delete(id)
+        }
       }
     }
 
     const start = (session: string, collaboration: Collaboration.Collaboration, task: string) =>
       Stream.unwrap(Effect.gen(function*() {
-        const running = entries.get(session)
-        if (running !== undefined && running.exit === undefined) return Stream.fail(new Session.SessionBusy({ session }))
         const entry: Entry = {
           session,
           pattern: collaboration._tag,
           task,
           startedAt: yield* Clock.currentTimeMillis,
-          progress: [],
-          exit: undefined,
-          hub: yield* Broadcast.make<Item>({ capacity: options.followerBuffer, name: "session_log" })
+          events: 0,
+          ended: undefined
         }
-        entries.delete(session)
-        entries.set(session, entry)
-        forget()
-        const follower = followEntry(entry)
-        // The run is consumed in the gateway's scope, not the caller's: a caller that goes away
-        // leaves it running for watchers, as the session entity itself does.
-        yield* run(session, collaboration, task).pipe(
-          Stream.runForEach((value) =>
-            Effect.suspend(() => {
-              entry.progress.push(value)
-              return entry.hub.publish({ _tag: "Progress", index: entry.progress.length - 1, value })
+        // listed once the run has started: one refused (SessionBusy) leaves the running one listed
+        let listed = false
+        const remember = () => {
+          if (listed) return
+          listed = true
+          entries.delete(session)
+          entries.set(session, entry)
+          forget()
+        }
+        return run(session, collaboration, task).pipe(
+          Stream.tap((progress) =>
+            Effect.sync(() => {
+              remember()
+              if (progress instanceof Session.Finished) entry.ended = { state: "completed", events: entry.events }
+              else entry.events += 1
             })
           ),
-          Effect.exit,
-          Effect.flatMap((exit) =>
-            Effect.suspend(() => {
-              entry.exit = exit
-              return entry.hub.publish({ _tag: "End", exit })
+          Stream.tapErrorCause((cause) =>
+            Effect.sync(() => {
+              if (Option.exists(Cause.failureOption(cause), (error) => error._tag === "SessionBusy")) return
+              remember()
+              entry.ended = endOf(cause, entry.events)
             })
           ),
-          Effect.provide(context),
-          Effect.forkIn(scope)
+          Stream.provideContext(context)
         )
-        return follower
       }))
 
-    const followers = Effect.map(
-      Effect.suspend(() => Effect.forEach([...entries.values()], (entry) => entry.hub.stats)),
-      (all) =>
-        all.reduce((sum, stats) => ({
-          followers: sum.followers + stats.followers,
-          buffered: sum.buffered + stats.buffered,
-          overflowed: sum.overflowed + stats.overflowed
-        }), { followers: 0, buffered: 0, overflowed: 0 })
-    )
+    const summary = (entry: Entry, ended: Ended | undefined) =>
+      new SessionSummary({
+        session: entry.session,
+        pattern: entry.pattern,
+        task: entry.task,
+        startedAt: entry.startedAt,
+        ...(ended ?? { state: "running", events: entry.events })
+      })
+
+    const resolve = (entry: Entry) =>
+      entry.ended !== undefined ? Effect.succeed(summary(entry, entry.ended)) : status(entry.session).pipe(
+        Effect.map((now) => {
+          entry.ended = fromStatus(now)
+          return summary(entry, entry.ended ?? { state: "running", events: Math.max(entry.events, now.events) })
+        }),
+        Effect.orElseSucceed(() => summary(entry, undefined))
+      )
 
     return SessionLog.of({
       start,
-      follow: (session) => Option.map(Option.fromNullable(entries.get(session)), followEntry),
-      followers,
-      list: Effect.sync(() =>
-        [...entries.values()].reverse().map((entry) => {
-          const failure = entry.exit !== undefined && Exit.isFailure(entry.exit)
-            ? Option.getOrUndefined(Cause.failureOption(entry.exit.cause)) ?? "defect"
-            : undefined
-          const cancelled = typeof failure === "object" && failure._tag === "SessionCancelled"
-          return new SessionSummary({
-            session: entry.session,
-            pattern: entry.pattern,
-            task: entry.task,
-            state: entry.exit === undefined ? "running" : failure === undefined ? "completed" : cancelled ? "cancelled" : "failed",
-            events: entry.progress.length,
-            startedAt: entry.startedAt,
-            ...(failure === undefined ? {} : { reason: typeof failure === "object" ? failure.message : failure })
-          })
-        })
+      list: Effect.suspend(() => Effect.forEach([...entries.values()].reverse(), resolve, { concurrency: 16 })).pipe(
+        Effect.provide(context)
       )
     })
   })
@@ -204,4 +178,4 @@ export const make = <R>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.scoped(SessionLog, make(Session.run))
+export const layer: Layer.Layer<SessionLog, never, Sharding> = Layer.effect(SessionLog, make(Session.run, Session.status))
