@@ -5,7 +5,9 @@
 import { Collaboration, DurableSession } from "@colony/agents"
 import { Colony } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
-import { Effect, Schedule } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, ManagedRuntime, Redacted, Schedule } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
 import {
@@ -118,6 +120,41 @@ describe("runners on Postgres", () => {
     const movedMs = Date.now() - killedAt
     console.log(`shards of a killed runner held by the others after ${movedMs} ms`)
     expect(movedMs).toBeLessThan(15_000)
+  }, 120_000)
+
+  it("a stored message marked read by a runner that no longer delivers it is delivered after COLONY_STALE_READ_AFTER, not ten minutes later", async () => {
+    const url = await freshDatabase(postgres())
+    const runner = await spawnRunner({ name: "runner-1", databaseUrl: url, env: { COLONY_STALE_READ_AFTER: "2 seconds" } })
+    await runner.waitForStatus((s) => heldShards(s) === 300, 60_000)
+    const colony = client(url)
+    const db = ManagedRuntime.make(PgClient.layer({ url: Redacted.make(url) }))
+    const query = <A extends object>(text: string) =>
+      db.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text)))
+    try {
+      const keeper = Effect.map(Colony.client(Keeper), (make) => make("stale-1"))
+      await colony.runPromise(Effect.flatMap(keeper, (k) => k.Ask({ prompt: "first entry" })))
+      // Frozen, the runner cannot take the message; it is stored and then marked read, as the late
+      // poll of a runner giving the shard up marks it.
+      runner.kill("SIGSTOP")
+      const answer = colony.runPromise(Effect.flatMap(keeper, (k) => k.Ask({ prompt: "second entry" })))
+      await colony.runPromise(
+        Effect.promise(() => query<{ n: number }>("SELECT count(*)::int AS n FROM cluster_messages WHERE NOT processed")).pipe(
+          Effect.repeat({ until: (rows) => rows[0]!.n > 0, schedule: Schedule.spaced("100 millis") })
+        )
+      )
+      await query("UPDATE cluster_messages SET last_read = NOW() WHERE NOT processed")
+      runner.kill("SIGCONT")
+      const resumed = Date.now()
+      const reply = await answer
+      const waitedMs = Date.now() - resumed
+      console.log(`a message marked read by a runner that did not deliver it was answered ${waitedMs} ms later`)
+      expect(reply.text.length).toBeGreaterThan(0)
+      expect(waitedMs).toBeLessThan(30_000)
+    } finally {
+      runner.kill("SIGCONT")
+      await colony.dispose()
+      await db.dispose()
+    }
   }, 120_000)
 
   it("a fourth runner takes over shards, and SIGTERM hands a runner's shards over without a failed request", async () => {

@@ -14,6 +14,7 @@ import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
 import { RunnerRefused, StartFailed } from "../ColonyError.js"
 import * as Liveness from "./liveness.js"
+import * as StaleReads from "./staleReads.js"
 import * as RunnerTransport from "./runnerTransport.js"
 import { MIN_SECRET_BYTES } from "./secureChannel.js"
 
@@ -41,6 +42,8 @@ export interface ClusterSettings {
   readonly entityMessagePollInterval: Duration.Duration
   /** how often a runner checks that the others' processes still hold their Postgres connection */
   readonly livenessInterval: Duration.Duration
+  /** a read mark this old on an undelivered stored message of a held shard is cleared */
+  readonly staleReadAfter: Duration.Duration
 }
 
 /**
@@ -174,7 +177,13 @@ export const layer = (
   ) as Layer.Layer<Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage, never, SqlClient.SqlClient>
   // A runner takes its liveness lock before it registers, so no other runner ever sees it
   // registered without the lock and marks it dead.
-  const hosted = options.clientOnly ? cluster : cluster.pipe(
+  const hosted = options.clientOnly ? cluster : StaleReads.layer({
+    shardGroups: settings.shardGroups,
+    shardsPerGroup: settings.shardsPerGroup,
+    olderThan: settings.staleReadAfter,
+    every: Duration.seconds(5)
+  }).pipe(
+    Layer.provideMerge(cluster),
     Layer.provide(Liveness.layer({
       address: `${settings.advertisedHost}:${settings.advertisedPort}`,
       interval: settings.livenessInterval,

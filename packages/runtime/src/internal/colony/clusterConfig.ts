@@ -55,7 +55,10 @@ export const clusterFields = Config.all({
   // out the lock refreshes under load.
   entityMessagePollInterval: Config.duration("COLONY_MESSAGE_POLL_INTERVAL").pipe(
     Config.withDefault(Duration.seconds(2))
-  )
+  ),
+  // A read mark this old on an undelivered stored message of a held shard is cleared (see
+  // internal/staleReads.ts); a message still being handled is only read again and skipped.
+  staleReadAfter: Config.duration("COLONY_STALE_READ_AFTER").pipe(Config.withDefault(Duration.seconds(20)))
 })
 
 type ClusterFields = Config.Config.Success<typeof clusterFields>
