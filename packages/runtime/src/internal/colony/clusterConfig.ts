@@ -58,7 +58,7 @@ export const clusterFields = Config.all({
   ),
   // A read mark this old on an undelivered stored message of a held shard is cleared (see
   // internal/staleReads.ts); a message still being handled is only read again and skipped.
-  staleReadAfter: Config.duration("COLONY_STALE_READ_AFTER").pipe(Config.withDefault(Duration.seconds(20)))
+  staleReadAfter: Config.duration("COLONY_STALE_READ_AFTER").pipe(Config.withDefault(Duration.seconds(10)))
 })
 
 type ClusterFields = Config.Config.Success<typeof clusterFields>
