@@ -214,6 +214,10 @@ export const command = Command.make("eval", options, (settings) =>
     yield* fs.writeFileString(settings.out, `${json}\n`)
     yield* settings.json ? Console.log(json) : Console.log(Eval.formatTable(report))
     yield* Console.error(`wrote ${settings.out}`)
+    // As a client of runners the process was seen to stay alive after the report, held by a
+    // connection of the cluster client that its layer's release leaves open; the eval is done, so
+    // the command ends the process itself.
+    if (!local) yield* Effect.sync(() => process.exit(process.exitCode ?? 0))
   }).pipe(Effect.scoped, Effect.catchAll(failWith))).pipe(
     Command.withDescription(
       "Measure accuracy, cost and latency per collaboration pattern on a task set (the skill model, simulated, unless --model-url)"
