@@ -292,7 +292,7 @@ describe("gateway: A2A failures", () => {
 })
 
 describe("A2ATool: a colony agent calls a remote A2A agent", () => {
-  const Scout = Agent.make({ name: "scout", instructions: "You find things out, asking other agents.", tools: ["writer", "broken"] })
+  const Scout = Agent.make({ name: "scout", instructions: "You find things out, asking other agents." })
 
   it("the remote agent's reply is the tool's result; a remote failure is a tool error the model sees", async () => {
     const colony = ManagedRuntime.make(

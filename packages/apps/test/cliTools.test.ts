@@ -17,7 +17,7 @@ const weigh = LanguageModel.tool({
   handler: () => Effect.succeed("2.4 kg")
 })
 
-const Clerk = Agent.make({ name: "clerk", tools: ["weigh_parcel"], mcp: [McpTestServer.stdio("probe")] })
+const Clerk = Agent.make({ name: "clerk", mcp: [McpTestServer.stdio("probe")] })
 
 let gateway: Awaited<ReturnType<typeof start>>
 

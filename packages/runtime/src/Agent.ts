@@ -17,6 +17,8 @@
  *
  * @since 0.1.0
  */
+import type * as AiTool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
@@ -28,6 +30,7 @@ import type { AgentContext, CurrentAgent } from "./internal/agent/context.js"
 import type { Definition } from "./internal/agent/definition.js"
 import { build } from "./internal/agent/instance.js"
 import { Ask, baseTags, type BaseRpcs, Describe, Forget, type Supervised } from "./internal/agent/protocol.js"
+import { invalidToolkit, type ToolHandlers, type ToolHandlersContext, toolsOf } from "./internal/agent/toolkit.js"
 import { Registry } from "./internal/registry.js"
 import type { LanguageModel, Tool } from "./LanguageModel.js"
 import * as Mcp from "./Mcp.js"
@@ -35,6 +38,7 @@ import * as Supervision from "./Supervision.js"
 
 export { type AgentContext, CurrentAgent } from "./internal/agent/context.js"
 export type { Definition } from "./internal/agent/definition.js"
+export type { ToolHandlers, ToolHandlersContext } from "./internal/agent/toolkit.js"
 export {
   Answer,
   Ask,
@@ -64,15 +68,18 @@ export type TypeId = typeof TypeId
 // --- definition ---
 
 /**
- * An agent type: an `Entity` whose protocol is the base protocol plus the user's RPCs.
+ * An agent type: an `Entity` whose protocol is the base protocol plus the user's RPCs, with the
+ * `@effect/ai` toolkit its model may call.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Agent<Name extends string, Rpcs extends Rpc.Any = never>
+export interface Agent<Name extends string, Rpcs extends Rpc.Any = never, Tools extends Record<string, AiTool.Any> = any>
   extends Entity.Entity<Name, BaseRpcs | Supervised<Rpcs>>
 {
   readonly [TypeId]: Definition
+  /** the tools the agent's model may call; `toLayer` takes a handler for each */
+  readonly toolkit: Toolkit.Toolkit<Tools>
 }
 
 /**
@@ -85,7 +92,11 @@ export type Any = Entity.Any & { readonly [TypeId]: Definition }
  * @since 0.1.0
  * @category models
  */
-export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any>> {
+export interface Options<
+  Name extends string,
+  Rpcs extends ReadonlyArray<Rpc.Any>,
+  Tools extends Record<string, AiTool.Any> = {}
+> {
   readonly name: Name
   /** the system prompt */
   readonly instructions?: string | undefined
@@ -94,10 +105,11 @@ export interface Options<Name extends string, Rpcs extends ReadonlyArray<Rpc.Any
   /** what this agent is good at; used to route and assign work */
   readonly capabilities?: ReadonlyArray<string> | undefined
   /**
-   * names of the tools the agent calls while answering; their implementations are given to
-   * `toLayer`, where each name must have one
+   * the tools the agent calls while answering, an `@effect/ai` `Toolkit` of `Tool.make` values
+   * (name, description, parameter, success and failure schemas); `toLayer` takes one handler per
+   * tool, and leaving one out is a type error there
    */
-  readonly tools?: ReadonlyArray<string> | undefined
+  readonly toolkit?: Toolkit.Toolkit<Tools> | undefined
   /**
    * MCP servers whose tools the agent calls too, each a stdio command (`{ name, command, args,
    * env }`) or a streamable HTTP URL (`{ name, url, headers }`). Their tools are named
@@ -135,9 +147,13 @@ const AGENT_NAME = /^[a-z][a-z0-9-]{0,62}$/
  * @since 0.1.0
  * @category constructors
  */
-export const make = <const Name extends string, const Rpcs extends ReadonlyArray<Rpc.Any> = []>(
-  options: Options<Name, Rpcs>
-): Agent<Name, Rpcs[number]> => {
+export const make = <
+  const Name extends string,
+  const Rpcs extends ReadonlyArray<Rpc.Any> = [],
+  Tools extends Record<string, AiTool.Any> = {}
+>(
+  options: Options<Name, Rpcs, Tools>
+): Agent<Name, Rpcs[number], Tools> => {
   if (!AGENT_NAME.test(options.name)) {
     throw new Error(
       `Agent.make: invalid name "${options.name}": use lower-case letters, digits and "-", starting with a letter`
@@ -158,6 +174,9 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
   if (twice.length > 0) {
     throw new Error(`Agent.make: agent "${options.name}" names the MCP server "${twice[0]}" twice; give each server its own name`)
   }
+  const toolkit = options.toolkit ?? (Toolkit.empty as unknown as Toolkit.Toolkit<Tools>)
+  const invalid = invalidToolkit(options.name, toolkit)
+  if (invalid !== undefined) throw new Error(`Agent.make: ${invalid}`)
   const durable = options.durable ?? false
   const persist = (rpc: Rpc.AnyWithProps): Rpc.AnyWithProps =>
     durable ? (rpc as any).annotate(ClusterSchema.Persisted, true) : rpc
@@ -168,7 +187,7 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
     instructions: options.instructions ?? `You are ${options.name}, a helpful agent.`,
     model: options.model ?? "default",
     capabilities: options.capabilities ?? [],
-    tools: options.tools ?? [],
+    tools: Object.values(toolkit.tools).map((tool) => tool.name),
     mcp,
     maxToolSteps: options.maxToolSteps ?? 8,
     rpcs: ["Ask", "Describe", "Forget", ...custom.map((rpc) => rpc._tag)],
@@ -178,7 +197,7 @@ export const make = <const Name extends string, const Rpcs extends ReadonlyArray
     historyLimit: options.historyLimit ?? 40,
     durable
   }
-  return Object.assign(entity, { [TypeId]: definition }) as any
+  return Object.assign(entity, { [TypeId]: definition, toolkit }) as any
 }
 
 /**
@@ -190,7 +209,7 @@ export const isAgent = (u: unknown): u is Any => Entity.isEntity(u) && TypeId in
 /**
  * @since 0.1.0
  */
-export const definition = (agent: Any): Definition => agent[TypeId]
+export const definition = (agent: { readonly [TypeId]: Definition }): Definition => agent[TypeId]
 
 // --- handlers ---
 
@@ -227,28 +246,26 @@ export type HandlersContext<H> = {
 export type Requirements = Sharding | Registry | Supervision.Supervisor | AgentMemory | LanguageModel
 
 /**
- * How `toLayer` hosts an agent: the implementations of its tools.
+ * How `toLayer` hosts an agent: a handler for each tool of its toolkit, and tools made when the
+ * layer is (`LanguageModel.tool` values: another agent reached over A2A, say) that no definition
+ * can name. A tool's failure (or defect) reaches the model as the tool's result, never the
+ * caller, so the model can answer anyway.
  *
  * @since 0.1.0
  * @category models
  */
-export interface LayerOptions<Tools extends ReadonlyArray<Tool.Any>> {
-  /**
-   * The tools the agent calls while answering an `Ask`: every name in the definition's `tools`,
-   * and any more. A tool's failure (or defect) reaches the model as the tool's result, never the
-   * caller, so the model can answer anyway.
-   */
-  readonly tools?: Tools | undefined
-}
+export type LayerOptions<
+  Tools extends Record<string, AiTool.Any>,
+  TH extends ToolHandlers<Tools>,
+  Extra extends ReadonlyArray<Tool.Any>
+> =
+  & { readonly tools?: Extra | undefined }
+  & ([keyof ToolHandlers<Tools>] extends [never] ? { readonly toolHandlers?: TH | undefined }
+    : { readonly toolHandlers: TH })
 
-const missingImplementations = (def: Definition, handlers: Record<string, any>, tools: ReadonlyArray<Tool.Any>) => {
+const missingHandlers = (def: Definition, handlers: Record<string, any>) => {
   const missing = def.rpcs.filter((tag) => !baseTags.has(tag) && typeof handlers[tag] !== "function")
-  if (missing.length > 0) return `Agent.toLayer: agent "${def.name}" has no handler for ${missing.join(", ")}`
-  const implemented = new Set(tools.map((t) => t.name))
-  const unimplemented = def.tools.filter((name) => !implemented.has(name))
-  if (unimplemented.length === 0) return undefined
-  return `Agent.toLayer: agent "${def.name}" names the tool(s) ${unimplemented.join(", ")} but toLayer got no ` +
-    `implementation; pass them in the options: Agent.toLayer(agent, handlers, { tools: [...] })`
+  return missing.length > 0 ? `Agent.toLayer: agent "${def.name}" has no handler for ${missing.join(", ")}` : undefined
 }
 
 /**
@@ -258,27 +275,37 @@ const missingImplementations = (def: Definition, handlers: Record<string, any>, 
  * @since 0.1.0
  * @category layers
  */
-export function toLayer<Name extends string>(agent: Agent<Name, never>): Layer.Layer<never, never, Requirements>
+export function toLayer<Name extends string>(agent: Agent<Name, never, {}>): Layer.Layer<never, never, Requirements>
 export function toLayer<
   Name extends string,
   Rpcs extends Rpc.Any,
+  Tools extends Record<string, AiTool.Any>,
   H extends Handlers<Rpcs>,
-  const Tools extends ReadonlyArray<Tool.Any> = []
+  TH extends ToolHandlers<Tools> = ToolHandlers<Tools>,
+  const Extra extends ReadonlyArray<Tool.Any> = []
 >(
-  agent: Agent<Name, Rpcs>,
+  agent: Agent<Name, Rpcs, Tools>,
   handlers: H,
-  options?: LayerOptions<Tools>
-): Layer.Layer<never, never, Requirements | Exclude<HandlersContext<H> | Tool.Context<Tools[number]>, CurrentAgent>>
+  ...options: [keyof ToolHandlers<Tools>] extends [never] ? [options?: LayerOptions<Tools, TH, Extra>]
+    : [options: LayerOptions<Tools, TH, Extra>]
+): Layer.Layer<
+  never,
+  never,
+  Requirements | Exclude<HandlersContext<H> | ToolHandlersContext<TH> | Tool.Context<Extra[number]>, CurrentAgent>
+>
 export function toLayer(
   agentIn: unknown,
   handlers: Record<string, any> = {},
-  options: LayerOptions<ReadonlyArray<Tool.Any>> = {}
+  options: { readonly tools?: ReadonlyArray<Tool.Any> | undefined; readonly toolHandlers?: Record<string, any> | undefined } =
+    {}
 ): Layer.Layer<never, never, any> {
-  const agent = agentIn as Any
+  const agent = agentIn as Any & { readonly toolkit?: Toolkit.Any }
   const def = agent[TypeId]
-  const tools = options.tools ?? []
-  const missing = missingImplementations(def, handlers, tools)
+  const missing = missingHandlers(def, handlers)
   if (missing !== undefined) return Layer.die(new Error(missing))
+  const own = toolsOf(def.name, agent.toolkit ?? Toolkit.empty, options.toolHandlers ?? {})
+  if (typeof own === "string") return Layer.die(new Error(own))
+  const tools = [...own, ...(options.tools ?? [])]
 
   const entity = agent.toLayer(build(def, handlers, tools) as any, {
     mailboxCapacity: def.mailboxCapacity,

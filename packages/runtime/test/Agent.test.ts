@@ -1,5 +1,6 @@
 import { Agent, AgentError, AgentMemory, Colony, Events, LanguageModel, ModelRegistry } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
+import { Tool, Toolkit } from "@effect/ai"
 import { Rpc } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Schema, TestClock } from "effect"
@@ -71,20 +72,22 @@ class OutOfCatalog extends Schema.TaggedError<OutOfCatalog>()("OutOfCatalog", { 
   }
 }
 
-const checkStock = LanguageModel.tool({
-  name: "check_stock",
+const CheckStock = Tool.make("check_stock", {
   description: "Check how many units of a product are in stock",
-  parameters: Schema.Struct({ sku: Schema.String.pipe(Schema.pattern(/^SKU-\d{3}$/)) }),
-  handler: ({ sku }) =>
+  parameters: { sku: Schema.String.pipe(Schema.pattern(/^SKU-\d{3}$/)) },
+  success: Schema.Union(Schema.Number, Schema.String),
+  failure: OutOfCatalog
+})
+
+const checkStock = ({ sku }: { readonly sku: string }) =>
     Effect.gen(function*() {
       const caller = yield* Agent.CurrentAgent
       const stock = yield* Effect.flatMap(Warehouse, (w) => w.stock(sku))
       // the tool knows whose call it is: the shared tool answers for one instance
       return caller.id === "shop" ? stock : `${stock} (for ${caller.agent}/${caller.id})`
     })
-})
 
-const Stockist = Agent.make({ name: "stockist", tools: ["check_stock"] })
+const Stockist = Agent.make({ name: "stockist", toolkit: Toolkit.make(CheckStock) })
 
 const WarehouseLive = Layer.succeed(Warehouse, {
   stock: (sku) => sku === "SKU-404" ? Effect.fail(new OutOfCatalog({ sku })) : Effect.succeed(12)
@@ -129,7 +132,7 @@ const colony = (settings?: Partial<Colony.Settings>) =>
   warmUp.pipe(
     Layer.provideMerge(SupportLive),
     Layer.provideMerge(Agent.toLayer(Ledger)),
-    Layer.provideMerge(Agent.toLayer(Stockist, {}, { tools: [checkStock] }).pipe(Layer.provide(WarehouseLive))),
+    Layer.provideMerge(Agent.toLayer(Stockist, {}, { toolHandlers: { check_stock: checkStock } }).pipe(Layer.provide(WarehouseLive))),
     Layer.provideMerge(Colony.layerEmbedded({ settings })),
     Layer.provideMerge(ControlLive)
   )
@@ -523,8 +526,37 @@ describe("Agent", () => {
         expect(yield* takeUntil(events, "ToolCalled", "shop")).toMatchObject({ ok: false })
       })).pipe(Effect.provide(colony())))
 
+  it("a tool without a handler is a type error, and a layer built past the types fails to start, naming the tool", async () => {
+    // @ts-expect-error the toolkit's check_stock has no handler
+    const withoutOptions = Agent.toLayer(Stockist, {})
+    // @ts-expect-error the same, with the handlers object present but empty
+    const withoutHandler = Agent.toLayer(Stockist, {}, { toolHandlers: {} })
+    // @ts-expect-error a handler must answer with the tool's success schema's type
+    Agent.toLayer(Stockist, {}, { toolHandlers: { check_stock: () => Effect.succeed(true) } })
+    expect(Agent.definition(Stockist).tools).toEqual(["check_stock"])
+    for (const layer of [withoutOptions, withoutHandler] as Array<Layer.Layer<never, never, Agent.Requirements>>) {
+      const exit = await Effect.runPromiseExit(
+        Layer.launch(layer).pipe(Effect.provide(Colony.layerEmbedded()), Effect.scoped)
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("no handler for the tool(s) check_stock")
+    }
+  })
+
+  it("a provider-defined tool cannot be an agent's: it would run in the provider, not the agent", () => {
+    const search = Tool.providerDefined({
+      id: "openai.web_search",
+      toolkitName: "WebSearch",
+      providerName: "web_search",
+      args: {},
+      success: Schema.String
+    })
+    expect(() => Agent.make({ name: "searcher", toolkit: Toolkit.make(search({})) })).toThrow(/defined by a provider/)
+  })
+
   it("a definition naming a tool that toLayer is not given fails to start, naming the tool", async () => {
     const exit = await Effect.runPromiseExit(
+      // @ts-expect-error the toolkit's check_stock has no handler
       Layer.launch(Agent.toLayer(Stockist)).pipe(
         Effect.provide(Colony.layerEmbedded()),
         Effect.scoped

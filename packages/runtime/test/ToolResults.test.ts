@@ -27,8 +27,8 @@ const makeLastLogLine = (calls: Ref.Ref<number>) =>
       })
   })
 
-const Operator = Agent.make({ name: "operator", tools: ["last_log_line"] })
-const DurableOperator = Agent.make({ name: "durable-operator", tools: ["last_log_line"], durable: true })
+const Operator = Agent.make({ name: "operator" })
+const DurableOperator = Agent.make({ name: "durable-operator", durable: true })
 
 const colony = (calls: Ref.Ref<number>) => {
   const tools = [makeLastLogLine(calls)]

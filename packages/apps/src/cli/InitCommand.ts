@@ -42,6 +42,7 @@ export const versions = (): ProjectTemplate.Versions => {
   return {
     colony: version,
     effect: dependencies["effect"]!,
+    ai: dependencies["@effect/ai"]!,
     platformNode: dependencies["@effect/platform-node"]!,
     rpc: dependencies["@effect/rpc"]!
   }

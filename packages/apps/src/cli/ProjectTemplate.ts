@@ -15,6 +15,7 @@
 export interface Versions {
   readonly colony: string
   readonly effect: string
+  readonly ai: string
   readonly platformNode: string
   readonly rpc: string
 }
@@ -71,6 +72,7 @@ const packageJson = (name: string, versions: Versions) =>
       "@colony/agents": versions.colony,
       "@colony/apps": versions.colony,
       "@colony/runtime": versions.colony,
+      "@effect/ai": versions.ai,
       "@effect/platform-node": versions.platformNode,
       "@effect/rpc": versions.rpc,
       effect: versions.effect
@@ -116,7 +118,8 @@ const agents = `/**
  * layer of agent types; callers import the definitions to get typed clients.
  */
 import { Collaboration } from "@colony/agents"
-import { Agent, LanguageModel } from "@colony/runtime"
+import { Agent } from "@colony/runtime"
+import { Tool, Toolkit } from "@effect/ai"
 import { Rpc } from "@effect/rpc"
 import { Effect, Layer, Schema } from "effect"
 
@@ -134,12 +137,11 @@ export const Planner = Agent.make({
   protocol: [Estimate]
 })
 
-/** A tool the writer's model may call while it answers: parameters as a schema, work as an effect. */
-export const countWords = LanguageModel.tool({
-  name: "count_words",
+/** A tool the writer's model may call while it answers: an \`@effect/ai\` Tool, its handler in the layer below. */
+export const CountWords = Tool.make("count_words", {
   description: "Count the words of a text",
-  parameters: Schema.Struct({ text: Schema.String }),
-  handler: ({ text }) => Effect.succeed({ words: text.split(/\\s+/).filter((word) => word.length > 0).length })
+  parameters: { text: Schema.String },
+  success: Schema.Struct({ words: Schema.Number })
 })
 
 /** Writes short copy, checking its length with \`count_words\`. */
@@ -147,7 +149,7 @@ export const Writer = Agent.make({
   name: "writer",
   instructions: "You write short, clear copy. Check the length of what you write with count_words.",
   capabilities: ["writing"],
-  tools: ["count_words"]
+  toolkit: Toolkit.make(CountWords)
 })
 
 /** Two hours a step, a step per comma- or "and"-separated part of the task. */
@@ -165,7 +167,11 @@ export const team = (id: string) =>
 
 export default Layer.mergeAll(
   Agent.toLayer(Planner, { Estimate: ({ task }) => Effect.succeed(estimate(task)) }),
-  Agent.toLayer(Writer, {}, { tools: [countWords] })
+  Agent.toLayer(Writer, {}, {
+    toolHandlers: {
+      count_words: ({ text }) => Effect.succeed({ words: text.split(/\\s+/).filter((word) => word.length > 0).length })
+    }
+  })
 )
 `
 

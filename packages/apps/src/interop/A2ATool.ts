@@ -3,7 +3,7 @@
  * agent card, called by a colony agent while it answers.
  *
  * ```ts
- * const Scout = Agent.make({ name: "scout", tools: ["writer"] })
+ * const Scout = Agent.make({ name: "scout" })
  * const ScoutLive = Layer.unwrapEffect(Effect.map(
  *   A2ATool.make({ card: "https://gateway.example/a2a/writer/.well-known/agent-card.json" }),
  *   (writer) => Agent.toLayer(Scout, {}, { tools: [writer] })

@@ -6,9 +6,11 @@
  * @since 0.1.0
  */
 import { Agent } from "@colony/runtime"
+import { Tool, Toolkit } from "@effect/ai"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
 import { Intent, Pattern, SupportError } from "./Desk.js"
+import { OrderId } from "./Store.js"
 
 /**
  * The router's structured output. Each choice carries a description that tells the model what it
@@ -90,6 +92,94 @@ export const Triage = Agent.make({
   protocol: [RouteMessage]
 })
 
+// --- the specialists' tools (their handlers are in Support.ts, where the store is) ---
+
+/**
+ * An order tool was asked about an order of another customer than the conversation's. The
+ * message tells the model what to answer, and nothing about the order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OrderNotYours extends Schema.TaggedError<OrderNotYours>()("OrderNotYours", { orderId: Schema.String }) {
+  override get message() {
+    return `order ${this.orderId} is not on the signed-in customer's account, so you can neither see nor change it: ` +
+      `tell the customer so, say nothing else about that order, and ask them to check the number or sign in with ` +
+      `the account that placed it`
+  }
+}
+
+/**
+ * An order tool was used in a conversation that no verified customer started.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CustomerNotVerified extends Schema.TaggedError<CustomerNotVerified>()("CustomerNotVerified", {
+  orderId: Schema.String
+}) {
+  override get message() {
+    return `the customer is not signed in, so no order can be looked up or changed in this conversation (asked: ` +
+      `${this.orderId}): ask the customer to sign in and start a new conversation`
+  }
+}
+
+const OrderFailure = Schema.Union(SupportError, OrderNotYours, CustomerNotVerified)
+
+/**
+ * The order specialist's tools: look an order up, change its address, request a refund, each on
+ * the conversation's own customer's orders only.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const OrdersToolkit = Toolkit.make(
+  Tool.make("lookup_order", {
+    description: "Look up where an order is: status, tracking number, carrier, expected delivery date, shipping address",
+    parameters: { orderId: OrderId },
+    success: Schema.String,
+    failure: OrderFailure
+  }),
+  Tool.make("change_address", {
+    description: "Change delivery address of an order still processing to a new street address",
+    parameters: {
+      orderId: OrderId,
+      newAddress: Schema.String.pipe(Schema.pattern(/^\d+\w? [A-Z][^,]+, .+$/)).annotations({
+        description: "the new address, house number first, then street, postcode and city: 5 Park Lane, Leeds LS1 4AB"
+      })
+    },
+    success: Schema.String,
+    failure: OrderFailure
+  }),
+  Tool.make("request_refund", {
+    description: "Request a refund for an order: cancel it or email a prepaid label, then pay money back",
+    parameters: {
+      orderId: OrderId,
+      reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
+    },
+    success: Schema.String,
+    failure: OrderFailure
+  })
+)
+
+/**
+ * The help-centre specialist's tool: search the knowledge base.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const FaqToolkit = Toolkit.make(
+  Tool.make("search_knowledge_base", {
+    description: "Search the help-centre articles about shipping, returns, payments, accounts, products and devices",
+    parameters: {
+      query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000)).annotations({
+        description: "what to look for, in the customer's words"
+      })
+    },
+    success: Schema.String
+  })
+)
+
 /**
  * @since 0.1.0
  * @category agents
@@ -100,7 +190,7 @@ export const Faq = Agent.make({
     "knowledge base first and answer only from the articles you find, briefly, naming the article. If nothing " +
     "relevant is found, say so and offer to pass the question to a person.",
   capabilities: ["general", "billing", "technical"],
-  tools: ["search_knowledge_base"],
+  toolkit: FaqToolkit,
   maxToolSteps: 4
 })
 
@@ -114,7 +204,7 @@ export const Orders = Agent.make({
     "answer about it, change its delivery address, or request a refund. Order numbers look like A-10023; if " +
     "the customer gave none, ask for it. Report exactly what the tools return; never invent order data.",
   capabilities: ["orders"],
-  tools: ["lookup_order", "change_address", "request_refund"],
+  toolkit: OrdersToolkit,
   maxToolSteps: 4
 })
 

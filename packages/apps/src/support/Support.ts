@@ -26,6 +26,7 @@
 import { Collaboration } from "@colony/agents"
 import { Agent, AgentError, Colony, Events, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import { PgClient } from "@effect/sql-pg"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
@@ -99,35 +100,7 @@ const describeOrder = (order: Store.Order) =>
     order.refund === null ? undefined : order.refund
   ].filter((part) => part !== undefined).join("; ")
 
-/**
- * An order tool was asked about an order of another customer than the conversation's. The
- * message tells the model what to answer, and nothing about the order.
- *
- * @since 0.1.0
- * @category errors
- */
-export class OrderNotYours extends Schema.TaggedError<OrderNotYours>()("OrderNotYours", { orderId: Schema.String }) {
-  override get message() {
-    return `order ${this.orderId} is not on the signed-in customer's account, so you can neither see nor change it: ` +
-      `tell the customer so, say nothing else about that order, and ask them to check the number or sign in with ` +
-      `the account that placed it`
-  }
-}
-
-/**
- * An order tool was used in a conversation that no verified customer started.
- *
- * @since 0.1.0
- * @category errors
- */
-export class CustomerNotVerified extends Schema.TaggedError<CustomerNotVerified>()("CustomerNotVerified", {
-  orderId: Schema.String
-}) {
-  override get message() {
-    return `the customer is not signed in, so no order can be looked up or changed in this conversation (asked: ` +
-      `${this.orderId}): ask the customer to sign in and start a new conversation`
-  }
-}
+export { CustomerNotVerified, OrderNotYours } from "./Agents.js"
 
 /**
  * The order, when it is the conversation's customer's. Tools are shared by every conversation;
@@ -140,72 +113,38 @@ const ownOrder = (orderId: string) =>
     const { id } = yield* Agent.CurrentAgent
     const customer = Option.getOrNull(yield* store.conversationOwner(id))
     // checked before the order is read, so an unverified sender learns nothing, not even whether it exists
-    if (customer === null) return yield* new CustomerNotVerified({ orderId })
+    if (customer === null) return yield* new Agents.CustomerNotVerified({ orderId })
     const order = yield* store.order(orderId)
-    if (order.email.toLowerCase() !== customer.toLowerCase()) return yield* new OrderNotYours({ orderId })
+    if (order.email.toLowerCase() !== customer.toLowerCase()) return yield* new Agents.OrderNotYours({ orderId })
     return order
   })
 
-const OrderIdParameter = Store.OrderId
+const ordersTools = {
+  lookup_order: ({ orderId }) => Effect.map(ownOrder(orderId), describeOrder),
+  change_address: ({ newAddress, orderId }) =>
+    Effect.gen(function*() {
+      yield* ownOrder(orderId)
+      const order = yield* Effect.flatMap(Store.Store, (store) => store.changeAddress(orderId, newAddress))
+      return `the delivery address of order ${order.id} is now ${order.address}`
+    }),
+  request_refund: ({ orderId, reason }) =>
+    Effect.gen(function*() {
+      yield* ownOrder(orderId)
+      const order = yield* Effect.flatMap(Store.Store, (store) => store.requestRefund(orderId, reason.slice(0, 300)))
+      return `order ${order.id}: ${order.refund}`
+    })
+} satisfies Agent.ToolHandlers<Toolkit.Tools<typeof Agents.OrdersToolkit>>
 
-const ordersTools = [
-  LanguageModel.tool({
-    name: "lookup_order",
-    description: "Look up where an order is: status, tracking number, carrier, expected delivery date, shipping address",
-    parameters: Schema.Struct({ orderId: OrderIdParameter }),
-    handler: ({ orderId }: { readonly orderId: string }) => Effect.map(ownOrder(orderId), describeOrder)
-  }),
-  LanguageModel.tool({
-    name: "change_address",
-    description: "Change delivery address of an order still processing to a new street address",
-    parameters: Schema.Struct({
-      orderId: OrderIdParameter,
-      newAddress: Schema.String.pipe(Schema.pattern(/^\d+\w? [A-Z][^,]+, .+$/)).annotations({
-        description: "the new address, house number first, then street, postcode and city: 5 Park Lane, Leeds LS1 4AB"
-      })
-    }),
-    handler: ({ newAddress, orderId }: { readonly orderId: string; readonly newAddress: string }) =>
-      Effect.gen(function*() {
-        yield* ownOrder(orderId)
-        const order = yield* Effect.flatMap(Store.Store, (store) => store.changeAddress(orderId, newAddress))
-        return `the delivery address of order ${order.id} is now ${order.address}`
-      })
-  }),
-  LanguageModel.tool({
-    name: "request_refund",
-    description: "Request a refund for an order: cancel it or email a prepaid label, then pay money back",
-    parameters: Schema.Struct({
-      orderId: OrderIdParameter,
-      reason: Schema.String.annotations({ description: "why the customer wants the refund, in their words" })
-    }),
-    handler: ({ orderId, reason }: { readonly orderId: string; readonly reason: string }) =>
-      Effect.gen(function*() {
-        yield* ownOrder(orderId)
-        const order = yield* Effect.flatMap(Store.Store, (store) => store.requestRefund(orderId, reason.slice(0, 300)))
-        return `order ${order.id}: ${order.refund}`
-      })
-  })
-] as const
-
-const faqTools = [
-  LanguageModel.tool({
-    name: "search_knowledge_base",
-    description: "Search the help-centre articles about shipping, returns, payments, accounts, products and devices",
-    parameters: Schema.Struct({
-      query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000)).annotations({
-        description: "what to look for, in the customer's words"
-      })
-    }),
-    handler: ({ query }: { readonly query: string }) => {
-      const hits = KnowledgeBase.search(query, { limit: 3 })
-      return Effect.succeed(
-        hits.length === 0
-          ? "no article matches"
-          : hits.map((hit) => `[${hit.id}] ${hit.title} (${hit.category}): ${hit.body}`).join("\n\n")
-      )
-    }
-  })
-] as const
+const faqTools = {
+  search_knowledge_base: ({ query }) => {
+    const hits = KnowledgeBase.search(query, { limit: 3 })
+    return Effect.succeed(
+      hits.length === 0
+        ? "no article matches"
+        : hits.map((hit) => `[${hit.id}] ${hit.title} (${hit.category}): ${hit.body}`).join("\n\n")
+    )
+  }
+} satisfies Agent.ToolHandlers<Toolkit.Tools<typeof Agents.FaqToolkit>>
 
 // --- structured model calls made by handlers (the router and the critic) ---
 
@@ -322,9 +261,9 @@ const CriticLive = Agent.toLayer(Agents.Critic, {
     })
 })
 
-const FaqLive = Agent.toLayer(Agents.Faq, {}, { tools: faqTools })
+const FaqLive = Agent.toLayer(Agents.Faq, {}, { toolHandlers: faqTools })
 
-const OrdersLive = Agent.toLayer(Agents.Orders, {}, { tools: ordersTools })
+const OrdersLive = Agent.toLayer(Agents.Orders, {}, { toolHandlers: ordersTools })
 
 const OwnershipLive = Agent.toLayer(OwnershipAgent, {
   GetOwner: ({ conversationId }) => Effect.flatMap(Store.Store, (store) => store.conversationOwner(conversationId))
