@@ -9,10 +9,16 @@
  * `Retry-After`, a per-model concurrency limit and optional requests-per-minute, and token and
  * cost accounting published as `ModelCall` events.
  *
+ * The door speaks `@effect/ai` both ways: a registry entry may be any `@effect/ai` language model
+ * (`ModelOptions.languageModel`), and `layerEffectAi(name)` is `@effect/ai`'s `LanguageModel`
+ * service over a registry name, for code written against `@effect/ai` (toolkits, `Chat`).
+ *
  * @since 0.1.0
  */
+import * as AiLanguageModel from "@effect/ai/LanguageModel"
 import { Effect, Layer, Stream } from "effect"
 import type { ConfigError } from "effect/ConfigError"
+import { toEffectAi } from "./internal/model/aiService.js"
 import { make } from "./internal/model/make.js"
 import type { ChatRequest, ChatResponse, StreamPart } from "./internal/model/messages.js"
 import type { ModelError } from "./internal/model/errors.js"
@@ -22,6 +28,7 @@ import * as Retry from "./internal/retry.js"
 import * as Simulated from "./internal/simulated.js"
 import * as ModelRegistry from "./ModelRegistry.js"
 
+export { toEffectAi } from "./internal/model/aiService.js"
 export { type Attribution, withAttribution } from "./internal/model/attribution.js"
 export {
   MalformedModelOutput,
@@ -161,6 +168,17 @@ export const layer: Layer.Layer<LanguageModel, ConfigError> = Layer.scoped(
   LanguageModel,
   Effect.flatMap(ModelRegistry.fromConfig, (registry) => make(registry))
 )
+
+/**
+ * `@effect/ai`'s `LanguageModel` over the registry's model `model`: code written against
+ * `@effect/ai` (`generateText` with a toolkit, `generateObject`, `streamText`, `Chat`) runs
+ * through this door, with its limits, retries, timeouts, accounting and events.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEffectAi = (model: string): Layer.Layer<AiLanguageModel.LanguageModel, never, LanguageModel> =>
+  Layer.effect(AiLanguageModel.LanguageModel, toEffectAi(model))
 
 // ---------------------------------------------------------------------------------------------
 // Accessors

@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigError, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
+import type * as AiLanguageModel from "@effect/ai/LanguageModel"
+import { Config, ConfigError, Duration, Effect, type Layer, Option, ParseResult, Redacted, Schema } from "effect"
 
 /**
  * Prices in US dollars per million tokens, as providers publish them.
@@ -44,7 +45,8 @@ export type StructuredOutputMode = typeof StructuredOutputMode.Type
  * @since 0.1.0
  */
 export class ModelSettings extends Schema.Class<ModelSettings>("@colony/runtime/ModelSettings")({
-  provider: Schema.Literal("openai", "simulated"),
+  /** `effect-ai`: an `@effect/ai` language model given in code (`ModelOptions.languageModel`) */
+  provider: Schema.Literal("openai", "simulated", "effect-ai"),
   baseUrl: Schema.optional(Schema.String),
   /** The id sent to the endpoint; unset means "send the requested name". */
   modelId: Schema.optional(Schema.String),
@@ -85,6 +87,13 @@ export const defaults = {
  */
 export interface ModelOptions {
   readonly provider?: "openai" | "simulated" | undefined
+  /**
+   * Any `@effect/ai` language model (`@effect/ai-openai`, `@effect/ai-anthropic`, one of your
+   * own): the entry's calls go to it, with the registry's limits, retries, timeouts and
+   * accounting around them. Its own configuration (model id, sampling) is the layer's; `baseUrl`,
+   * `apiKey` and `structuredOutput` do not apply.
+   */
+  readonly languageModel?: Layer.Layer<AiLanguageModel.LanguageModel> | undefined
   readonly baseUrl?: string | undefined
   readonly modelId?: string | undefined
   readonly apiKey?: string | Redacted.Redacted<string> | undefined
@@ -108,6 +117,8 @@ export interface ModelOptions {
 export interface ModelRegistry {
   readonly models: Readonly<Record<string, ModelSettings>>
   readonly fallback: ModelSettings | undefined
+  /** the `@effect/ai` models of the entries whose provider is `effect-ai`, by their settings */
+  readonly languageModels?: ReadonlyMap<ModelSettings, Layer.Layer<AiLanguageModel.LanguageModel>> | undefined
 }
 
 /**
@@ -145,7 +156,9 @@ export const settings = (options: ModelOptions = {}): ModelSettings => {
     ? options.apiKey
     : Redacted.make(options.apiKey)
   return new ModelSettings({
-    provider: options.provider ?? (options.baseUrl === undefined ? "simulated" : "openai"),
+    provider: options.languageModel !== undefined
+      ? "effect-ai"
+      : options.provider ?? (options.baseUrl === undefined ? "simulated" : "openai"),
     ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
     ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
     ...(apiKey === undefined ? {} : { apiKey }),
@@ -169,10 +182,19 @@ export const settings = (options: ModelOptions = {}): ModelSettings => {
 export const make = (
   models: Readonly<Record<string, ModelOptions>>,
   options: { readonly fallback?: ModelOptions | undefined } = {}
-): ModelRegistry => ({
-  models: Object.fromEntries(Object.entries(models).map(([name, entry]) => [name, settings(entry)])),
-  fallback: options.fallback === undefined ? undefined : settings(options.fallback)
-})
+): ModelRegistry => {
+  const languageModels = new Map<ModelSettings, Layer.Layer<AiLanguageModel.LanguageModel>>()
+  const entry = (options: ModelOptions): ModelSettings => {
+    const made = settings(options)
+    if (options.languageModel !== undefined) languageModels.set(made, options.languageModel)
+    return made
+  }
+  return {
+    models: Object.fromEntries(Object.entries(models).map(([name, options]) => [name, entry(options)])),
+    fallback: options.fallback === undefined ? undefined : entry(options.fallback),
+    languageModels
+  }
+}
 
 /**
  * Every name answers with the simulated provider.

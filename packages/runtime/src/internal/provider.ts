@@ -116,7 +116,7 @@ export const toModelError = (
     case "Malformed":
       return new MalformedModelResponse({
         model: resolved.name,
-        baseUrl: resolved.settings.baseUrl ?? "(simulated)",
+        baseUrl: resolved.settings.baseUrl ?? `(${resolved.settings.provider})`,
         reason: failure.reason
       })
     case "Cut":

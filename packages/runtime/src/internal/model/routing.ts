@@ -2,9 +2,11 @@
  * Where a model name goes: its registry entry, the provider that speaks to it and the limiter it
  * shares with every other name on the same entry.
  */
-import { Effect, Option, type Scope } from "effect"
+import { Context, Effect, Layer, Option, type Scope } from "effect"
 import * as ModelRegistry from "../../ModelRegistry.js"
 import { type Limits, makeLimits } from "../limits.js"
+import * as AiLanguageModel from "@effect/ai/LanguageModel"
+import { effectAiProvider } from "../effectAi.js"
 import * as OpenAIProvider from "../openai.js"
 import type { Provider } from "../provider.js"
 import * as Simulated from "../simulated.js"
@@ -31,11 +33,25 @@ export const makeRouter = (registry: ModelRegistry.ModelRegistry): Effect.Effect
     const entries: Array<[string, ModelRegistry.ModelSettings]> = Object.entries(registry.models)
       .map(([name, settings]) => [`model:${name}`, settings])
     if (registry.fallback !== undefined) entries.push(["fallback", registry.fallback])
+    const scope = yield* Effect.scope
+    const effectAi = (settings: ModelRegistry.ModelSettings, key: string) => {
+      const layer = registry.languageModels?.get(settings)
+      if (layer === undefined) {
+        return Effect.dieMessage(
+          `the model entry ${key} has provider "effect-ai" but no languageModel: give one in ModelRegistry.make`
+        )
+      }
+      return Effect.map(Layer.buildWithScope(layer, scope), (context) => effectAiProvider(Context.get(context, AiLanguageModel.LanguageModel)))
+    }
     for (const [key, settings] of entries) {
       limits.set(key, yield* makeLimits(settings))
       providers.set(
         settings,
-        settings.provider === "simulated" ? Simulated.simulatedProvider : OpenAIProvider.openAIProvider(settings)
+        settings.provider === "simulated"
+          ? Simulated.simulatedProvider
+          : settings.provider === "effect-ai"
+          ? yield* effectAi(settings, key)
+          : OpenAIProvider.openAIProvider(settings)
       )
     }
     return (name) =>

@@ -16,7 +16,7 @@ import { Usage } from "./messages.js"
 export class ModelCall extends Schema.Class<ModelCall>("@colony/runtime/ModelCall")({
   model: Schema.String,
   modelId: Schema.String,
-  provider: Schema.Literal("openai", "simulated"),
+  provider: Schema.Literal("openai", "simulated", "effect-ai"),
   simulated: Schema.Boolean,
   streamed: Schema.Boolean,
   outcome: Schema.Literal("success", "failure"),
