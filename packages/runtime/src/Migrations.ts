@@ -9,7 +9,7 @@
  *
  * ```ts
  * const schema = Migrations.make("support_migrations", {
- *   "1_tickets": Effect.asVoid(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE IF NOT EXISTS tickets (...)`))
+ *   "1_tickets": Migrations.statements("CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY)")
  * })
  * yield* Migrations.run(schema)
  * ```
