@@ -8,6 +8,7 @@ import { FakeOpenAI } from "@colony/runtime/testing"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, ManagedRuntime, Redacted, Schedule } from "effect"
+import { createHmac } from "node:crypto"
 import { afterEach, describe, expect, it } from "vitest"
 import { Clerk, Debater, Keeper } from "./support/agents.js"
 import {
@@ -18,7 +19,8 @@ import {
   killAll,
   type RunnerProcess,
   spawnRunner,
-  postgresPerFile
+  postgresPerFile,
+  SECRET
 } from "./support/cluster.js"
 
 const postgres = postgresPerFile()
@@ -74,6 +76,39 @@ describe("runners on Postgres", () => {
       expect(new Set(placements.map((p) => p.runner))).toEqual(new Set([good!.address]))
     } finally {
       await colony.dispose()
+    }
+  }, 120_000)
+
+  it("a database whose runner secret table was made at start before migrations keeps its secret, and records the migration", async () => {
+    const url = await freshDatabase(postgres())
+    const db = ManagedRuntime.make(PgClient.layer({ url: Redacted.make(url) }))
+    const query = <A extends object>(text: string) =>
+      db.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text)))
+    try {
+      // as earlier versions left it: the table made at start, the first runner's verifier in it
+      await query(`CREATE TABLE IF NOT EXISTS colony_runner_secret (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        verifier TEXT NOT NULL
+      )`)
+      const verifier = createHmac("sha256", SECRET).update("colony-runner-secret-v1").digest("hex")
+      await query(`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, '${verifier}')`)
+      const [good] = await startRunners(url, 1)
+      const intruder = await spawnRunner({ name: "intruder", databaseUrl: url, secret: "not-the-secret-of-this-colony-0123456789" })
+      expect((await intruder.exited).code).not.toBe(0)
+      expect(intruder.output.join("\n")).toContain("COLONY_RUNNER_SECRET does not match")
+      const colony = client(url)
+      try {
+        expect((await colony.runPromise(describeOn("a"))).runner).toBe(good!.address)
+      } finally {
+        await colony.dispose()
+      }
+      expect(await query("SELECT migration_id, name FROM colony_migrations ORDER BY migration_id")).toEqual([
+        { migration_id: 1, name: "agent_memory" },
+        { migration_id: 2, name: "runner_secret" }
+      ])
+      expect(await query("SELECT verifier FROM colony_runner_secret")).toEqual([{ verifier }])
+    } finally {
+      await db.dispose()
     }
   }, 120_000)
 

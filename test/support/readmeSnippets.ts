@@ -1,5 +1,7 @@
 /**
- * Type-checks the TypeScript blocks of Markdown files (issue 18: the README's snippets are checked).
+ * Type-checks the TypeScript blocks of Markdown files (issue 18: the README's snippets are checked)
+ * and the ```ts examples in the doc comments (`/** ... *\/`) of TypeScript sources, whose lines are
+ * read as Markdown once their leading ` * ` is stripped.
  *
  * Every block fenced with ```ts or ```typescript becomes a module of its own, and all modules are
  * checked in one TypeScript program with the repo's compiler options (tsconfig.json), placed in
@@ -25,19 +27,20 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import ts from "typescript"
 
-/** One fenced block, as a module, with the README line of each of its lines. */
+/** One fenced block, as a module, with the line of its file (README or source) of each of its lines. */
 export interface Snippet {
-  readonly readme: string
+  /** the README or source file, relative to the repo */
+  readonly file: string
   readonly line: number
   readonly fileName: string
   readonly text: string
-  /** README line (1-based) of each module line, or undefined for the lines the convention adds. */
+  /** File line (1-based) of each module line, or undefined for the lines the convention adds. */
   readonly lines: ReadonlyArray<number | undefined>
 }
 
-/** A type error in a snippet, located in its README. */
+/** A type error in a snippet, located in its file. */
 export interface SnippetError {
-  readonly readme: string
+  readonly file: string
   readonly blockLine: number
   readonly line: number | undefined
   readonly message: string
@@ -57,17 +60,29 @@ const fragmentImports = (): ReadonlyArray<string> => [
 const isImport = (line: string) => /^import\s/.test(line)
 const topLevelYield = (line: string) => /^(yield\*|(const|let) [^=]+= yield\*)/.test(line)
 
+/** A line of Markdown with its line (1-based) in the file it comes from. */
+interface SourceLine {
+  readonly text: string
+  readonly line: number
+}
+
 /** The ```ts / ```typescript blocks of a Markdown file, each turned into a module. */
-export const extract = (readme: string): ReadonlyArray<Snippet> => {
-  const source = readFileSync(readme, "utf8").split("\n")
-  const relative = path.relative(repoRoot, readme)
+export const extract = (readme: string): ReadonlyArray<Snippet> =>
+  blocks(readme, readFileSync(readme, "utf8").split("\n").map((text, k) => ({ text, line: k + 1 })))
+
+/** The ```ts / ```typescript blocks of the doc comments of a TypeScript source, each turned into a module. */
+export const extractDocComments = (source: string): ReadonlyArray<Snippet> =>
+  docComments(source).flatMap((comment) => blocks(source, comment))
+
+const blocks = (file: string, source: ReadonlyArray<SourceLine>): Array<Snippet> => {
+  const relative = path.relative(repoRoot, file)
   const snippets: Array<Snippet> = []
   for (let i = 0; i < source.length; i++) {
-    if (!/^```(ts|typescript)\s*$/.test(source[i]!)) continue
+    if (!/^```(ts|typescript)\s*$/.test(source[i]!.text)) continue
     const start = i + 1
     let end = start
-    while (end < source.length && !/^```\s*$/.test(source[end]!)) end++
-    const block = source.slice(start, end).map((text, k) => ({ text, line: start + k + 1 }))
+    while (end < source.length && !/^```\s*$/.test(source[end]!.text)) end++
+    const block = source.slice(start, end)
     const lines: Array<{ text: string; line: number | undefined }> = []
     const context = contextBefore(source, i)
     const fragment = !block.some((l) => isImport(l.text))
@@ -84,10 +99,11 @@ export const extract = (readme: string): ReadonlyArray<Snippet> => {
       lines.push(...block)
     }
     lines.push({ text: "export {}", line: undefined })
-    const name = `${relative.replace(/[^A-Za-z0-9]+/g, "_")}_${i + 1}.ts`
+    const fence = source[i]!.line
+    const name = `${relative.replace(/[^A-Za-z0-9]+/g, "_")}_${fence}.ts`
     snippets.push({
-      readme: relative,
-      line: i + 1,
+      file: relative,
+      line: fence,
       fileName: path.join(repoRoot, "test", "readme-snippets", name),
       text: lines.map((l) => l.text).join("\n"),
       lines: lines.map((l) => l.line)
@@ -98,19 +114,45 @@ export const extract = (readme: string): ReadonlyArray<Snippet> => {
 }
 
 // The `<!-- snippet: ... -->` comment that ends on the line before the fence, as TypeScript lines.
-const contextBefore = (source: ReadonlyArray<string>, fence: number) => {
+const contextBefore = (source: ReadonlyArray<SourceLine>, fence: number) => {
   const last = fence - 1
-  if (last < 0 || !source[last]!.trimEnd().endsWith("-->")) return []
+  if (last < 0 || !source[last]!.text.trimEnd().endsWith("-->")) return []
   let first = last
-  while (first >= 0 && !source[first]!.startsWith("<!-- snippet:")) {
-    if (first < last && source[first]!.includes("-->")) return []
+  while (first >= 0 && !source[first]!.text.startsWith("<!-- snippet:")) {
+    if (first < last && source[first]!.text.includes("-->")) return []
     first--
   }
   if (first < 0) return []
-  return source.slice(first, last + 1).map((text, k) => ({
+  return source.slice(first, last + 1).map(({ line, text }) => ({
     text: text.replace(/^<!-- snippet:/, "").replace(/-->\s*$/, ""),
-    line: first + k + 1
+    line
   }))
+}
+
+/**
+ * The doc comments (`/** ... *\/`) of a TypeScript source, as Markdown lines: the comment's
+ * delimiters and each line's leading ` * ` removed. Comments are found by the parser, so a
+ * `/**` inside a string or a template is not one.
+ */
+const docComments = (file: string): Array<Array<SourceLine>> => {
+  const text = readFileSync(file, "utf8")
+  // most sources have no example: spare them the parse
+  if (!/```(ts|typescript)\s*$/m.test(text)) return []
+  const sourceFile = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false)
+  const starts = new Set<number>()
+  const comments: Array<Array<SourceLine>> = []
+  const visit = (node: ts.Node) => {
+    for (const range of ts.getLeadingCommentRanges(text, node.pos) ?? []) {
+      if (starts.has(range.pos) || !text.startsWith("/**", range.pos) || text.startsWith("/**/", range.pos)) continue
+      starts.add(range.pos)
+      const first = sourceFile.getLineAndCharacterOfPosition(range.pos).line + 1
+      const lines = text.slice(range.pos + 3, range.end - 2).split("\n")
+      comments.push(lines.map((line, k) => ({ text: line.replace(/^\s*\* ?/, "").trimEnd(), line: first + k })))
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(sourceFile)
+  return comments
 }
 
 const compilerOptions = (): ts.CompilerOptions => {
@@ -123,12 +165,15 @@ const compilerOptions = (): ts.CompilerOptions => {
   return { ...config!.options, noUnusedLocals: false, noUnusedParameters: false }
 }
 
-/** Type-checks the snippets of the given Markdown files in one program; returns their errors. */
-export const check = (readmes: ReadonlyArray<string>): {
+/**
+ * Type-checks the snippets of the given files in one program (the blocks of Markdown files, the
+ * doc comments' examples of `.ts` files); returns their errors.
+ */
+export const check = (files: ReadonlyArray<string>): {
   readonly snippets: ReadonlyArray<Snippet>
   readonly errors: ReadonlyArray<SnippetError>
 } => {
-  const snippets = readmes.flatMap(extract)
+  const snippets = files.flatMap((file) => file.endsWith(".ts") ? extractDocComments(file) : extract(file))
   const byFile = new Map(snippets.map((s) => [s.fileName, s]))
   const options = compilerOptions()
   const host = ts.createCompilerHost(options)
@@ -149,7 +194,7 @@ export const check = (readmes: ReadonlyArray<string>): {
     return [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)].map((d) => {
       const at = d.start === undefined ? undefined : file.getLineAndCharacterOfPosition(d.start).line
       return {
-        readme: snippet.readme,
+        file: snippet.file,
         blockLine: snippet.line,
         line: at === undefined ? undefined : snippet.lines[at],
         message: `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
@@ -159,9 +204,9 @@ export const check = (readmes: ReadonlyArray<string>): {
   return { snippets, errors }
 }
 
-/** One line per error: the README, the block's line, the line in the README and the error. */
+/** One line per error: the file, the block's line, the line in the file and the error. */
 export const format = (error: SnippetError) =>
-  `${error.readme}:${error.line ?? error.blockLine} (block at line ${error.blockLine}): ${error.message}`
+  `${error.file}:${error.line ?? error.blockLine} (block at line ${error.blockLine}): ${error.message}`
 
 /** The Markdown files whose snippets document the public API: the repo's, each package's and each app's. */
 export const readmes = (): ReadonlyArray<string> => {
@@ -169,3 +214,14 @@ export const readmes = (): ReadonlyArray<string> => {
     readdirSync(path.join(repoRoot, dir)).map((name) => path.join(repoRoot, dir, name, "README.md"))
   return [path.join(repoRoot, "README.md"), ...within("packages"), ...within("packages/apps/src")].filter(existsSync)
 }
+
+/** The TypeScript sources of the packages, whose doc comments' examples document the API too. */
+export const sources = (): ReadonlyArray<string> =>
+  readdirSync(path.join(repoRoot, "packages")).flatMap((pkg) => {
+    const src = path.join(repoRoot, "packages", pkg, "src")
+    if (!existsSync(src)) return []
+    return readdirSync(src, { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts"))
+      .sort()
+      .map((name) => path.join(src, name))
+  })

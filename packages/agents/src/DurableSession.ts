@@ -5,6 +5,7 @@
  * steps that had completed return their stored outcomes without asking their agents again, and
  * the run goes on from the first step that had not.
  *
+ * <!-- snippet: declare const pattern: Collaboration.Collaboration -->
  * ```ts
  * const executionId = yield* DurableSession.start("launch-42", pattern, "Plan the launch: …")
  * const result = yield* DurableSession.result("launch-42", pattern, "Plan the launch: …")

@@ -6,6 +6,7 @@
  * that goes away does not stop it (`Cancel` does). A session is not passivated while it runs,
  * however long its agents take, and stays readable for its idle time after the run ends.
  *
+ * <!-- snippet: declare const pattern: Collaboration.Collaboration, task: string -->
  * ```ts
  * const result = yield* Session.result("launch-42", pattern, "Plan the launch: …")
  * // or, live:

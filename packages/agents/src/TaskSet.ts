@@ -4,8 +4,9 @@
  * arithmetic as used to test multi-agent debate (six two-digit numbers, `a+b*c+d-e*f`, after Du
  * et al., "Improving Factuality and Reasoning in Language Models through Multiagent Debate",
  * 2023), multi-step word problems with exact numeric answers, multiple choice, and decomposable
- * tasks (independent sub-questions, each checked). A user's own set is a JSONL file of
- * `{ "task": ..., "answer": ... }` lines (`fromJsonl`).
+ * tasks (independent sub-questions, each checked). An application offers sets of its own as
+ * `Generator`s by name. A user's own set is a JSONL file of `{ "task": ..., "answer": ... }` lines
+ * (`fromJsonl`).
  *
  * @since 0.1.0
  */
@@ -49,10 +50,12 @@ export class TaskFileError extends Schema.TaggedError<TaskFileError>()("TaskFile
  * @category errors
  */
 export class UnknownTaskSet extends Schema.TaggedError<UnknownTaskSet>()("UnknownTaskSet", {
-  spec: Schema.String
+  spec: Schema.String,
+  /** the names of the sets there are (default: the generated sets, `generatedNames`) */
+  names: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message() {
-    return `"${this.spec}" names no task set; write <set>:<count> with set one of ${generatedNames.join(", ")} ` +
+    return `"${this.spec}" names no task set; write <set>:<count> with set one of ${(this.names ?? generatedNames).join(", ")} ` +
       `(e.g. arithmetic:200), or the path of a .jsonl file of {"task", "answer"} lines`
   }
 }
@@ -274,24 +277,53 @@ export const mixed = (count: number, seed = 1): ReadonlyArray<Task> => {
   return Array.from({ length: count }, (_, i) => sets[i % 3]![Math.floor(i / 3)]!)
 }
 
-const generated = { arithmetic, "word-problems": wordProblems, "multiple-choice": multipleChoice, decomposable, mixed } as const
+/**
+ * A named task set that makes its tasks on demand: `count` tasks, the same ones for the same seed.
+ * The generated sets here are generators; an application contributes its own (`colony eval`
+ * offers them by name beside these).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Generator {
+  /** one line for `--tasks` help: what the tasks ask */
+  readonly description: string
+  readonly make: (count: number, seed: number) => ReadonlyArray<Task>
+}
+
+/**
+ * The generated sets, by the name `parseSpec` knows them by.
+ *
+ * @since 0.1.0
+ */
+export const generators: Readonly<Record<string, Generator>> = {
+  arithmetic: { description: "a+b*c+d-e*f over six two-digit numbers", make: arithmetic },
+  "word-problems": { description: "multi-step word problems with whole-number answers", make: wordProblems },
+  "multiple-choice": { description: "four numbers, one with the property asked", make: multipleChoice },
+  decomposable: { description: "three sub-questions, answered in order", make: decomposable },
+  mixed: { description: "arithmetic, word problems and multiple choice in turn", make: mixed }
+}
 
 /**
  * The names `parseSpec` knows.
  *
  * @since 0.1.0
  */
-export const generatedNames: ReadonlyArray<string> = Object.keys(generated)
+export const generatedNames: ReadonlyArray<string> = Object.keys(generators)
 
 /**
- * A generated set from `<name>:<count>` (`arithmetic:200`; the count defaults to 100), or
- * `undefined` when the spec names no generated set (it may be a file).
+ * A set from `<name>:<count>` (`arithmetic:200`; the count defaults to 100) among `sets` (default:
+ * the generated sets), or `undefined` when the spec names none of them (it may be a file).
  *
  * @since 0.1.0
  */
-export const parseSpec = (spec: string, seed = 1): ReadonlyArray<Task> | undefined => {
-  const match = /^([a-z-]+)(?::(\d+))?$/.exec(spec.trim())
-  if (match === null || !Object.hasOwn(generated, match[1]!)) return undefined
+export const parseSpec = (
+  spec: string,
+  seed = 1,
+  sets: Readonly<Record<string, Generator>> = generators
+): ReadonlyArray<Task> | undefined => {
+  const match = /^([a-z][a-z0-9-]*)(?::(\d+))?$/.exec(spec.trim())
+  if (match === null || !Object.hasOwn(sets, match[1]!)) return undefined
   const count = match[2] === undefined ? 100 : Number(match[2])
-  return count > 0 ? generated[match[1] as keyof typeof generated](count, seed) : undefined
+  return count > 0 ? sets[match[1]!]!.make(count, seed) : undefined
 }

@@ -58,4 +58,16 @@ describe("TaskSet", () => {
     expect(TaskSet.parseSpec("poetry:3")).toBeUndefined()
     expect(TaskSet.parseSpec("tasks.jsonl")).toBeUndefined()
   })
+  it("a spec names a set among the ones given, with its count and seed; an unknown name's error lists them", () => {
+    const capitals: TaskSet.Generator = {
+      description: "capitals",
+      make: (count, seed) => Array.from({ length: count }, (_, i) => new TaskSet.Task({ task: `Capital ${seed}-${i}?`, answer: "Paris" }))
+    }
+    const sets = { ...TaskSet.generators, "eu-capitals": capitals }
+    expect(TaskSet.parseSpec("eu-capitals:2", 7, sets)?.map((t) => t.task)).toEqual(["Capital 7-0?", "Capital 7-1?"])
+    expect(TaskSet.parseSpec("arithmetic:2", 7, sets)).toEqual(TaskSet.arithmetic(2, 7))
+    expect(TaskSet.parseSpec("eu-capitals:2")).toBeUndefined()
+    expect(new TaskSet.UnknownTaskSet({ spec: "poetry:3", names: Object.keys(sets) }).message).toContain("mixed, eu-capitals (e.g.")
+    expect(new TaskSet.UnknownTaskSet({ spec: "poetry:3" }).message).toContain("decomposable, mixed (e.g.")
+  })
 })

@@ -1,12 +1,13 @@
 /**
- * An application on a colony: what it hosts (its agents, with the storage they keep) and what it
- * adds to a gateway (HTTP routes, A2A cards, agents callers may name, collaboration presets). The
+ * An application on a colony: what it hosts (its agents, with the storage they keep), what it
+ * adds to a gateway (HTTP routes, A2A cards, agents callers may name, collaboration presets) and
+ * the task sets it offers `colony eval`. The
  * gateway, the runner and the CLI take applications as arguments and know none of them: a program
  * (`main.ts`, a runner's `--agents` module) chooses which to wire in.
  *
  * @since 0.1.0
  */
-import type { Collaboration } from "@colony/agents"
+import type { Collaboration, TaskSet } from "@colony/agents"
 import type { Agent, Colony, ColonyError } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type * as HttpRouter from "@effect/platform/HttpRouter"
@@ -75,6 +76,15 @@ export type Hosted = Layer.Layer<never, ColonyError.StartFailed, Agent.Requireme
 export type Presets = (session: string) => Readonly<Record<string, Collaboration.Collaboration>>
 
 /**
+ * Task sets an application offers `colony eval`, by the name `--tasks <name>:<count>` gives them:
+ * tasks from its own domain, with checkable answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskSets = Readonly<Record<string, TaskSet.Generator>>
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -95,6 +105,8 @@ export interface Application {
   readonly a2aCards: ReadonlyArray<A2A.Application>
   /** the page a browser lands on after signing in with the gateway's one-use link, if it has pages */
   readonly home: string | undefined
+  /** its task sets for `colony eval` */
+  readonly taskSets: TaskSets
 }
 
 /**
@@ -112,6 +124,7 @@ export const make = (options: {
   readonly routes?: ReadonlyArray<Routes> | undefined
   readonly a2aCards?: ReadonlyArray<A2A.Application> | undefined
   readonly home?: string | undefined
+  readonly taskSets?: TaskSets | undefined
 }): Application => ({
   name: options.name,
   hosted: options.hosted ?? Layer.empty,
@@ -120,7 +133,8 @@ export const make = (options: {
   presets: options.presets ?? (() => ({})),
   routes: options.routes ?? [],
   a2aCards: options.a2aCards ?? [],
-  home: options.home
+  home: options.home,
+  taskSets: options.taskSets ?? {}
 })
 
 /**
@@ -146,6 +160,14 @@ export const agents = (applications: ReadonlyArray<Application>): ReadonlyArray<
  */
 export const presets = (applications: ReadonlyArray<Application>): Presets => (session) =>
   Object.assign({}, ...applications.map((application) => application.presets(session)))
+
+/**
+ * The applications' task sets together; a later application's set wins on a name clash.
+ *
+ * @since 0.1.0
+ */
+export const taskSets = (applications: ReadonlyArray<Application>): TaskSets =>
+  Object.assign({}, ...applications.map((application) => application.taskSets))
 
 /**
  * The agent types a gateway in front of runners declares: `extra`, then every agent type the

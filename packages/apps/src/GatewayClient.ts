@@ -3,6 +3,10 @@
  * or WebSocket, with the API key sent as a Bearer token. Streams (a collaboration's events) are
  * streams on the client too.
  *
+ * <!-- snippet:
+ * import * as GatewayClient from "@colony/apps/GatewayClient"
+ * import { NodeRuntime } from "@effect/platform-node"
+ * -->
  * ```ts
  * const program = Effect.gen(function*() {
  *   const colony = yield* GatewayClient.make({ url: "http://127.0.0.1:8420", apiKey: "…" })

@@ -1,8 +1,8 @@
 /**
  * The `colony` command line: the generic commands, with the applications this program ships wired
  * in — the demo team and the task service (served by `colony gateway`, hosted by `colony runner`
- * without `--agents`) and the support desk (`colony demo`, `colony support`, and `colony gateway`'s
- * `/support/`).
+ * without `--agents`) and the support desk (`colony demo`, `colony support`, `colony gateway`'s
+ * `/support/`, and `colony eval`'s task set `support-kb`).
  *
  * @since 0.1.0
  */
@@ -115,6 +115,8 @@ const dev = Command.make(
   ({ agents, dir, runners }) => Dev.run({ runners, dir, agents: Option.getOrUndefined(agents) })
 ).pipe(Command.withDescription("Start an embedded Postgres and N runners on this machine"))
 
+const support = SupportDesk.application()
+
 const gateway = GatewayCommand.make([
   {
     application: Demo.application,
@@ -122,7 +124,7 @@ const gateway = GatewayCommand.make([
     asClient: true
   },
   {
-    application: SupportDesk.application(),
+    application: support,
     description: "serve the support desk's chat page, dashboard and API (/support/), hosted here with an embedded " +
       "Postgres for its tables, or, as a client, in front of runners that host the desk",
     asClient: false,
@@ -146,7 +148,7 @@ const colony = Command.make("colony").pipe(
     runner,
     dev,
     fakeLlm,
-    EvalCommand.command,
+    EvalCommand.make([support]),
     gateway,
     ClientCommands.ask,
     ClientCommands.run,

@@ -1,14 +1,13 @@
 import { Redacted } from "effect"
-import { execFile, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
+import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Demo from "../src/demo/Demo.js"
 import * as Gateway from "../src/Gateway.js"
 import * as SupportDesk from "../src/support/SupportDesk.js"
+import { bin, startGateway } from "./colonyProcess.js"
 import { start } from "./gatewaySupport.js"
 
-const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
 const key = "cli-key"
 let gateway: Awaited<ReturnType<typeof start>>
 
@@ -70,41 +69,19 @@ describe("colony CLI through the gateway", () => {
   })
 
   it("colony gateway --embedded serves on the port it prints", async () => {
-    const child = spawn(process.execPath, [bin, "gateway", "--embedded", "--port", "0"], {
-      env: { ...process.env, NO_COLOR: "1", COLONY_GATEWAY_KEYS: "k" }
-    })
+    const { url, stop } = await startGateway([], "k")
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ""
-        child.stdout.on("data", (chunk) => {
-          out += chunk
-          const match = /listening on (http:\/\/[\d.:]+)/.exec(out)
-          if (match) resolve(match[1]!)
-        })
-        child.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${out}`)))
-      })
       expect((await fetch(`${url}/healthz`)).status).toBe(200)
       const models = await fetch(`${url}/v1/models`, { headers: { authorization: "Bearer k" } })
       expect(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toContain("agent:writer")
     } finally {
-      child.kill("SIGTERM")
+      stop()
     }
   })
 
   it("colony gateway without keys prints its run's key, a one-use sign-in link and a chat link as the demo's customer", async () => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" }
-    delete env["COLONY_GATEWAY_KEYS"]
-    const child = spawn(process.execPath, [bin, "gateway", "--embedded", "--port", "0"], { env })
+    const { out, url, stop } = await startGateway([], undefined)
     try {
-      const out = await new Promise<string>((resolve, reject) => {
-        let text = ""
-        child.stdout.on("data", (chunk) => {
-          text += chunk
-          if (text.includes("health:")) resolve(text)
-        })
-        child.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${text}`)))
-      })
-      const url = /listening on (http:\/\/[\d.:]+)/.exec(out)![1]!
       const key = /admin key is (\S+)/.exec(out)![1]!
       const signIn = /sign in a browser once with (\S+)/.exec(out)![1]!
       const chat = /chat as the demo's customer \(([^)]+)\): (\S+)/.exec(out)!
@@ -121,7 +98,7 @@ describe("colony CLI through the gateway", () => {
       // the demo's customer owns A-10023: the desk's tools show it
       expect(((await reply.json()) as { text: string }).text).toContain("Espresso grinder")
     } finally {
-      child.kill("SIGTERM")
+      stop()
     }
   }, 60_000)
 })

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as KnowledgeBaseTasks from "../src/support/eval/KnowledgeBaseTasks.js"
 
 const bin = fileURLToPath(new URL("../bin/colony.js", import.meta.url))
 const colony = (args: ReadonlyArray<string>) =>
@@ -53,6 +54,58 @@ describe("colony eval", () => {
     expect(stdout).toContain("SIMULATED")
     expect(stdout).toMatch(/^single\s+\d+\.\d%/m)
     expect(stdout).toMatch(/^master-slave\s+\d+\.\d%/m)
+  }, 120_000)
+
+  it("the support desk's knowledge-base set scores choices of articles exactly, debates included", async () => {
+    const [q1, q2] = KnowledgeBaseTasks.make(2, 4) as unknown as [TaskSet.Task, TaskSet.Task]
+    const pick = (option: string) => ({ text: `The article is this one.\n{"answer": ${JSON.stringify(option)}}`, usage })
+    const other = (task: TaskSet.Task) => pick(task.options!.find((o) => o !== task.answer)!)
+    server.script(
+      pick(q1.answer), other(q2), // single
+      pick(q1.answer), pick(q1.answer), other(q1), other(q2), other(q2), pick(q2.answer) // peer:3x1
+    )
+    const { stdout } = await colony([
+      "eval", "--tasks", "support-kb:2", "--seed", "4", "--patterns", "single,peer:3x1", "--concurrency", "1",
+      "--model-url", server.url, "--model-id", "fake-model", "--json", "--out", join(dir, "kb.json")
+    ])
+    const report = JSON.parse(stdout)
+    expect(report.tasks).toBe("support-kb:2")
+    expect(report.patterns.map((p: any) => [p.pattern, p.accuracy, p.calls, p.abstentions, p.failures])).toEqual([
+      ["single", 0.5, 2, 0, 0],
+      ["peer:3x1", 0.5, 6, 0, 0]
+    ])
+    // every agent saw the quoted question and the four articles to choose from
+    const asked = server.requests().slice(-8).map((r) => JSON.stringify(r.body.messages))
+    const asks = (m: string, task: TaskSet.Task) => m.includes(JSON.stringify(task.task).slice(1, -1))
+    expect(asked.filter((m) => asks(m, q1))).toHaveLength(4)
+    expect(asked.filter((m) => asks(m, q2))).toHaveLength(4)
+    expect(asked.every((m) => (asks(m, q1) ? q1 : q2).options!.every((o) => m.includes(o)))).toBe(true)
+  }, 120_000)
+
+  it("offline, the knowledge-base set runs every pattern on the skill model, and a debate's majority beats one agent", async () => {
+    const { stdout } = await colony([
+      "eval", "--tasks", "support-kb:30", "--patterns", "single,peer:3x2,master-slave,hybrid", "--json", "--out", join(dir, "kb-offline.json")
+    ])
+    const report = JSON.parse(stdout)
+    expect(report.simulated).toBe(true)
+    const byName = Object.fromEntries(report.patterns.map((p: any) => [p.pattern, p]))
+    expect(Object.keys(byName)).toEqual(["single", "peer:3x2", "master-slave", "hybrid:3x3x1"])
+    for (const p of report.patterns) expect([p.failures, p.abstentions]).toEqual([0, 0])
+    // three peers at 0.6 vote right about 65 % of the time in round 1 (more after debate); the
+    // expert for "support" is right at 0.8: the skill model's choices, not the first option
+    expect(byName["peer:3x2"].accuracy).toBeGreaterThan(byName["single"].accuracy)
+    expect(byName["peer:3x2"].rounds[0]).toBeGreaterThan(0.5)
+    expect(byName["hybrid:3x3x1"].accuracy).toBeGreaterThan(0.5)
+    expect(byName["master-slave"].accuracy).toBeGreaterThan(0.6)
+  }, 120_000)
+
+  it("--tasks lists the application's sets in its help, and an unknown set's error names them", async () => {
+    const { stdout } = await colony(["eval", "--help"])
+    expect(stdout).toContain("support-kb, arithmetic, word-problems")
+    expect(stdout).toContain("support-kb: which help-centre article answers a customer")
+    const failed = await colony(["eval", "--tasks", "support-faq:5", "--out", join(dir, "none.json")]).then(() => undefined, (error) => error)
+    expect(failed?.code).toBe(1)
+    expect(failed?.stderr).toContain(`"support-faq:5" names no task set; write <set>:<count> with set one of support-kb, arithmetic`)
   }, 120_000)
 
   it("a malformed task file is an error naming the file and the line", async () => {

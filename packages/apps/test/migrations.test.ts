@@ -57,7 +57,7 @@ const everyMigration = Effect.all({
 })
 
 const expected = {
-  colony: [{ migration_id: 1, name: "agent_memory" }],
+  colony: [{ migration_id: 1, name: "agent_memory" }, { migration_id: 2, name: "runner_secret" }],
   coordination: [{ migration_id: 1, name: "coordination" }],
   support: [{ migration_id: 1, name: "support_tables" }, { migration_id: 2, name: "demo_orders" }]
 }

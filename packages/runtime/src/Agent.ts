@@ -4,6 +4,10 @@
  * Every agent answers a base protocol (`Ask`, `Describe`, `Forget`); a definition adds its own
  * typed RPCs with `Schema` payloads.
  *
+ * <!-- snippet:
+ * import { Rpc } from "@effect/rpc"
+ * const LookupOrder = Rpc.make("LookupOrder", { payload: { orderId: Schema.String }, success: Agent.Answer, error: LanguageModel.ModelError })
+ * -->
  * ```ts
  * const Support = Agent.make({
  *   name: "support",

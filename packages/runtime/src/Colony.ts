@@ -4,6 +4,7 @@
  * storage and no configuration; later layers join a Postgres-backed cluster of runners. The
  * client code is the same either way: an agent type plus an id, never a shard or a runner.
  *
+ * <!-- snippet: const Support = Agent.make({ name: "support" }) -->
  * ```ts
  * const program = Effect.gen(function*() {
  *   const support = yield* Colony.client(Support)

@@ -1,15 +1,15 @@
 /**
  * Versioned schema migrations for the tables colony code keeps in the colony's Postgres database,
- * run by `@effect/sql`'s Migrator. The runtime's own tables (agent memory) are recorded in
- * `colony_migrations`; a package or an application that keeps tables of its own gives them a
- * migrations table of its own (`@colony/agents` coordination state, the support desk). The
+ * run by `@effect/sql`'s Migrator. The runtime's own tables (agent memory, the runner secret) are
+ * recorded in `colony_migrations`; a package or an application that keeps tables of its own gives
+ * them a migrations table of its own (`@colony/agents` coordination state, the support desk). The
  * Migrator runs every migration numbered above the highest one its table records, so one table
  * holds one owner's sequence: owners that shared one could skip each other's migrations. The
  * cluster's tables stay the cluster's (`cluster_migrations`).
  *
  * ```ts
  * const schema = Migrations.make("support_migrations", {
- *   "1_tickets": Effect.asVoid(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE IF NOT EXISTS tickets (...)`))
+ *   "1_tickets": Migrations.statements("CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY)")
  * })
  * yield* Migrations.run(schema)
  * ```

@@ -18,23 +18,31 @@
  *
  * @since 0.1.0
  */
-import { Eval, TaskSet } from "@colony/agents"
+import { Aggregate, Eval, TaskSet } from "@colony/agents"
 import { Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
 import * as SkillModel from "@colony/runtime/SkillModel"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { Config, Console, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
+import * as Application from "../Application.js"
 import * as Gateway from "../Gateway.js"
 import * as ModelOptions from "./ModelOptions.js"
 
-const options = {
-  tasks: Options.text("tasks").pipe(
+/** `--tasks`, listing the sets there are: the generated ones, then the applications'. */
+const tasksOption = (sets: Application.TaskSets) =>
+  Options.text("tasks").pipe(
     Options.withDefault("arithmetic:50"),
     Options.withDescription(
-      `<set>:<count> with set one of ${TaskSet.generatedNames.join(", ")}, or a .jsonl file of {"task", "answer"} lines`
+      `<set>:<count> with set one of ${Object.keys(sets).join(", ")}, or a .jsonl file of {"task", "answer"} lines` +
+        Object.entries(sets)
+          .filter(([name]) => !Object.hasOwn(TaskSet.generators, name))
+          .map(([name, set]) => `; ${name}: ${set.description}`)
+          .join("")
     )
-  ),
+  )
+
+const options = {
   patterns: Options.text("patterns").pipe(
     Options.withDefault("single,peer:5x2,master-slave,hybrid"),
     Options.withDescription("comma-separated: single, peer:NxR, master-slave, hybrid:TxP[xR]")
@@ -78,12 +86,12 @@ const options = {
 
 type Settings = Command.Command.ParseConfig<typeof options>
 
-const loadTasks = (spec: string, seed: number) =>
+const loadTasks = (spec: string, seed: number, sets: Application.TaskSets) =>
   Effect.gen(function*() {
-    const generated = TaskSet.parseSpec(spec, seed)
+    const generated = TaskSet.parseSpec(spec, seed, sets)
     if (generated !== undefined) return generated
     const fs = yield* FileSystem.FileSystem
-    if (!(yield* fs.exists(spec))) return yield* new TaskSet.UnknownTaskSet({ spec })
+    if (!(yield* fs.exists(spec))) return yield* new TaskSet.UnknownTaskSet({ spec, names: Object.keys(sets) })
     const text = yield* fs.readFileString(spec)
     return yield* Either.match(TaskSet.fromJsonl(text, spec), { onLeft: Effect.fail, onRight: Effect.succeed })
   })
@@ -96,6 +104,24 @@ const skillModel = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec
     agents[Eval.expertName(domain)] = { "*": settings.skill, [domain]: settings.expertSkill }
   }
   return SkillModel.make({ agents, seed: settings.seed, correlation: settings.correlation, persuasion: settings.persuasion })
+}
+
+/**
+ * The skill model's replies, served. A debate with options asks for its final answer as
+ * structured output (`Aggregate.answerFormat`, named `final_answer`), which `SkillModel.respond`
+ * leaves to the server's schema-shaped default (the first option, whatever the skill): those
+ * requests get the skill model's answer as the JSON alone, as a model held to the schema gives it.
+ * Other structured requests (a coordinator's plan) still get the default.
+ */
+const skillReplies = (model: SkillModel.SkillModel, tasks: ReadonlyArray<TaskSet.Task>) => {
+  const respond = SkillModel.respond(model, tasks)
+  return (body: Parameters<typeof respond>[0] & { readonly response_format?: { readonly json_schema?: object | undefined } | undefined }) => {
+    if (body.response_format === undefined) return respond(body)
+    const schema: { readonly name?: unknown } = body.response_format.json_schema ?? {}
+    if (schema.name !== Aggregate.answerFormat().name) return undefined
+    const reply = respond({ ...body, response_format: undefined })
+    return reply === undefined ? undefined : { text: reply.text.slice(reply.text.lastIndexOf("\n") + 1) }
+  }
 }
 
 /** The model the agents ask, and how the report names it. */
@@ -126,7 +152,7 @@ const modelFor = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>,
   }
   return Effect.map(
     Effect.acquireRelease(
-      Effect.promise(() => FakeOpenAI.start({ respond: SkillModel.respond(skillModel(settings, patterns, tasks), tasks) })),
+      Effect.promise(() => FakeOpenAI.start({ respond: skillReplies(skillModel(settings, patterns, tasks), tasks) })),
       (server) => Effect.promise(() => server.close())
     ),
     (server) => ({
@@ -193,15 +219,11 @@ const failWith = (error: unknown) => {
   }))
 }
 
-/**
- * `colony eval`.
- *
- * @since 0.1.0
- */
-export const command = Command.make("eval", options, (settings) =>
+/** One evaluation, as the command line asks for it. */
+const evaluate = (settings: Settings & { readonly tasks: string }, sets: Application.TaskSets) =>
   Effect.gen(function*() {
     const patterns = yield* Either.match(Eval.parsePatterns(settings.patterns), { onLeft: Effect.fail, onRight: Effect.succeed })
-    const tasks = yield* loadTasks(settings.tasks, settings.seed)
+    const tasks = yield* loadTasks(settings.tasks, settings.seed, sets)
     const local = settings.embedded || (yield* Gateway.embeddedByDefault)
     const { colony, model } = local ? yield* embeddedColony(settings, patterns, tasks) : yield* runnersColony(settings, patterns, tasks)
     yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
@@ -218,8 +240,19 @@ export const command = Command.make("eval", options, (settings) =>
     // connection of the cluster client that its layer's release leaves open; the eval is done, so
     // the command ends the process itself.
     if (!local) yield* Effect.sync(() => process.exit(process.exitCode ?? 0))
-  }).pipe(Effect.scoped, Effect.catchAll(failWith))).pipe(
+  }).pipe(Effect.scoped, Effect.catchAll(failWith))
+
+/**
+ * `colony eval`, offering the generated task sets and the `applications`' own
+ * (`Application.taskSets`; on a name clash the generated set wins).
+ *
+ * @since 0.1.0
+ */
+export const make = (applications: ReadonlyArray<Application.Application>) => {
+  const sets: Application.TaskSets = { ...Application.taskSets(applications), ...TaskSet.generators }
+  return Command.make("eval", { ...options, tasks: tasksOption(sets) }, (settings) => evaluate(settings, sets)).pipe(
     Command.withDescription(
       "Measure accuracy, cost and latency per collaboration pattern on a task set (the skill model, simulated, unless --model-url)"
     )
   )
+}

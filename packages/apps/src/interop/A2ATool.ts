@@ -2,6 +2,7 @@
  * A remote Agent2Agent (A2A) agent as a tool: an agent of any framework that publishes an A2A
  * agent card, called by a colony agent while it answers.
  *
+ * <!-- snippet: import * as A2ATool from "@colony/apps/A2ATool" -->
  * ```ts
  * const Scout = Agent.make({ name: "scout" })
  * const ScoutLive = Layer.unwrapEffect(Effect.map(

@@ -14,6 +14,7 @@ import * as DevPostgres from "../runner/DevPostgres.js"
 import type * as A2A from "../gateway/A2A.js"
 import { Credentials } from "../gateway/Auth.js"
 import * as Desk from "./Desk.js"
+import * as KnowledgeBaseTasks from "./eval/KnowledgeBaseTasks.js"
 import * as Script from "./Script.js"
 import * as Support from "./Support.js"
 import * as SupportWeb from "./web/SupportWeb.js"
@@ -114,7 +115,8 @@ export const layerHosted = (options: Options = {}): Application.Hosted => {
 
 /**
  * The support desk on a gateway. Its agents work behind its own pages, API and A2A card, so none
- * is served to callers by name. Hosted in this process, it keeps its tables in `options`' Postgres,
+ * is served to callers by name. It offers `colony eval` the task set `support-kb`
+ * (`KnowledgeBaseTasks`). Hosted in this process, it keeps its tables in `options`' Postgres,
  * else in an embedded one started with it.
  *
  * @since 0.1.0
@@ -127,7 +129,8 @@ export const application = (options: Options = {}): Application.Application =>
     agents,
     routes: [routes],
     a2aCards: [card],
-    home: "/support/dashboard"
+    home: "/support/dashboard",
+    taskSets: KnowledgeBaseTasks.taskSets
   })
 
 /**

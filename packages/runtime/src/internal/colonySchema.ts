@@ -1,6 +1,8 @@
 /**
  * The runtime's own tables in the colony's database, as versioned migrations recorded in
- * `colony_migrations`.
+ * `colony_migrations`. Every process that joins a colony (runner or client) runs them before it
+ * checks the runner secret; storage that may be used without joining (agent memory) runs them on
+ * first use.
  */
 import * as Migrations from "../Migrations.js"
 
@@ -27,6 +29,14 @@ export const colonyMigrations = Migrations.make("colony_migrations", {
       reason TEXT NOT NULL,
       quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
       released_at TIMESTAMPTZ
+    )`
+  ),
+  // Created at start before this migration, by runners checking the secret: a database made then
+  // migrates in place, keeping its verifier.
+  "2_runner_secret": Migrations.statements(
+    `CREATE TABLE IF NOT EXISTS colony_runner_secret (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      verifier TEXT NOT NULL
     )`
   )
 })

@@ -13,6 +13,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
 import { RunnerRefused, StartFailed } from "../ColonyError.js"
+import * as Migrations from "../Migrations.js"
+import { colonyMigrations } from "./colonySchema.js"
 import * as Liveness from "./liveness.js"
 import * as StaleReads from "./staleReads.js"
 import * as RunnerTransport from "./runnerTransport.js"
@@ -109,13 +111,11 @@ export const verifySecret = (secret: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const verifier = verifierOf(secret)
-    // Runners usually start together: serialize the check so concurrent CREATE TABLEs don't race.
+    // The colony's tables, the secret's among them, come from its migrations, which runners
+    // starting together take in turns (see Migrations.run).
+    yield* Migrations.run(colonyMigrations)
     const rows = yield* sql.withTransaction(Effect.gen(function*() {
       yield* sql`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`
-      yield* sql`CREATE TABLE IF NOT EXISTS colony_runner_secret (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        verifier TEXT NOT NULL
-      )`
       yield* sql`INSERT INTO colony_runner_secret (id, verifier) VALUES (1, ${verifier}) ON CONFLICT (id) DO NOTHING`
       // The cluster's migrator creates its bookkeeping table with a check-then-create that races
       // when runners start together; made here, under the lock, it already exists for all of them.
@@ -134,10 +134,16 @@ export const verifySecret = (secret: Redacted.Redacted<string>) =>
       })
     }
   }).pipe(
-    Effect.catchTag("SqlError", (error) =>
-      Effect.fail(
-        new RunnerRefused({ reason: `could not check the runner secret in the database: ${error.message}` })
-      ))
+    Effect.catchTags({
+      SqlError: (error) =>
+        Effect.fail(
+          new RunnerRefused({ reason: `could not check the runner secret in the database: ${error.message}` })
+        ),
+      MigrationError: (error) =>
+        Effect.fail(
+          new RunnerRefused({ reason: `could not migrate the colony's tables in the database: ${error.message}` })
+        )
+    })
   )
 
 /**

@@ -20,6 +20,7 @@ export const deadline = (explicit: Duration.DurationInput | undefined, settings:
  * other than `COLONY_CALL_TIMEOUT`: a call with no reply by then fails with `AgentCallTimeout`.
  * Calls that agents make while handling them keep their own deadlines.
  *
+ * <!-- snippet: declare const support: (id: string) => Colony.AgentClient<Agent.BaseRpcs>, prompt: string -->
  * ```ts
  * yield* support("customer-42").Ask({ prompt }).pipe(Colony.withCallTimeout("30 seconds"))
  * ```
