@@ -9,7 +9,7 @@ import * as Agent from "../../Agent.js"
 import { AgentCallTimeout, InvalidMessage, PayloadTooLarge, UnknownAgent } from "../../AgentError.js"
 import * as Registry from "../registry.js"
 import { ColonyConfig } from "./config.js"
-import { deadline } from "./deadline.js"
+import { deadline, withDeadline } from "./deadline.js"
 import { backoff, classify, Failed, hasPrimaryKey, idempotentTags } from "./failure.js"
 
 const byteLength = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? "", "utf8")
@@ -54,6 +54,13 @@ const construct = (
 
 const isClassSchema = (schema: unknown): schema is (new(props: unknown) => unknown) & Schema.Schema<any, any> =>
   typeof schema === "function" && "fields" in schema && "identifier" in schema
+
+// `Effect.retry` runs its effect at once; the first failure was already had, so the schedule's
+// first delay comes before the second attempt, as it would with the retry around the first.
+const again = <A, E, R>(first: E, attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  let failedOnce = false
+  return Effect.suspend(() => failedOnce ? attempt : (failedOnce = true, Effect.fail(first)))
+}
 
 export interface CallOptions {
   readonly decode: boolean
@@ -105,13 +112,14 @@ export const deliver = Effect.fnUntraced(function*(
     failed.retry === "always" ||
     (failed.retry === "if-idempotent" && idempotent) ||
     (failed.retry === "if-safe" && (idempotent || deduplicated))
-  return yield* method(decoded).pipe(
-    Effect.catchAllCause(classify(def, id, tag)),
-    Effect.retry({ schedule: backoff, while: repeat }),
-    Effect.timeoutFail({
-      duration: after,
-      onTimeout: () => new Failed(new AgentCallTimeout({ agent: def.name, id, rpc: tag, after }), "never")
-    }),
+  const attempt = Effect.catchAllCause(method(decoded), classify(def, id, tag))
+  const timedOut = () => new Failed(new AgentCallTimeout({ agent: def.name, id, rpc: tag, after }), "never")
+  return yield* attempt.pipe(
+    // the retry schedule is built only for a call whose first attempt failed
+    Effect.catchAll((failed) =>
+      repeat(failed) ? Effect.retry(again(failed, attempt), { schedule: backoff, while: repeat }) : Effect.fail(failed)
+    ),
+    (call) => withDeadline(call, after, timedOut),
     Effect.mapError((failed) => failed.error)
   )
 })
