@@ -248,7 +248,8 @@ export const recover = <E, R>(
 export const notFound = HttpServerResponse.unsafeJson(
   {
     error: {
-      message: "no such route; the gateway serves /v1/chat/completions, /v1/models, /rpc (HTTP), /rpc/ws (WebSocket), /healthz, /readyz and /metrics",
+      message: "no such route; the gateway serves /v1/chat/completions, /v1/models, /rpc (HTTP), /rpc/ws (WebSocket), /healthz, " +
+        "/readyz and /metrics; GET /openapi.json describes its HTTP routes",
       type: "not_found_error",
       code: "route_not_found",
       param: null
