@@ -34,6 +34,7 @@ interface Operation {
   readonly security: ReadonlyArray<Record<string, ReadonlyArray<string>>>
   readonly responses: Record<string, { readonly content?: Record<string, { readonly schema: unknown }> }>
   readonly requestBody?: unknown
+  readonly parameters: ReadonlyArray<{ readonly name: string; readonly in: string; readonly required: boolean }>
 }
 interface Spec {
   readonly paths: Record<string, Record<string, Operation>>
@@ -69,10 +70,18 @@ describe("GET /openapi.json", () => {
     ])
     expect(spec.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" })
     expect(spec.components.securitySchemes.session).toMatchObject({ type: "apiKey", in: "cookie", name: "colony_session" })
-    const credentialed = [{ bearer: [] }, { session: [] }]
-    for (const [method, path] of [["post", "/v1/chat/completions"], ["get", "/v1/models"], ["post", "/auth/tokens"], ["post", "/auth/tickets"], ["post", "/auth/session"]] as const) {
+    for (
+      const [method, path, scope] of [
+        ["post", "/v1/chat/completions", "client"],
+        ["get", "/v1/models", "client"],
+        ["post", "/auth/tokens", "operator"],
+        ["post", "/auth/tickets", "client"],
+        ["post", "/auth/session", "operator"]
+      ] as const
+    ) {
       const operation = spec.paths[path]![method]!
-      expect(operation.security, `${method} ${path}`).toEqual(credentialed)
+      // a bearer key or token, or the session cookie, with the scope the route needs
+      expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [scope] }, { session: [scope] }])
       expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(["401", "403", "429"]))
     }
     for (const [method, path] of [["get", "/healthz"], ["get", "/readyz"], ["get", "/metrics"], ["get", "/openapi.json"], ["get", "/auth/login"], ["delete", "/auth/session"]] as const) {
@@ -82,7 +91,9 @@ describe("GET /openapi.json", () => {
     const refused = spec.paths["/v1/chat/completions"]!.post!.responses["400"]!.content!["application/json"]!.schema
     expect(refused).toMatchObject({ required: ["error"], properties: { error: { required: ["message", "type", "code", "param"] } } })
     expect(JSON.stringify(spec)).not.toContain("HttpApiDecodeError")
-    expect(spec.paths["/v1/chat/completions"]!.post!.requestBody).toBeDefined()
+    const chat = spec.paths["/v1/chat/completions"]!.post!
+    expect(chat.requestBody).toBeDefined()
+    expect(chat.parameters).toEqual([expect.objectContaining({ name: "x-colony-conversation", in: "header", required: false })])
   })
 
   it("a path trick reaches an API route only through its access check", async () => {

@@ -70,6 +70,16 @@ export class Operator extends HttpApiMiddleware.Tag<Operator>()("@colony/apps/ga
 }) {}
 
 /**
+ * The scope a route with these middlewares needs, if any.
+ *
+ * @since 0.1.0
+ */
+export const scopeOf = (middlewares: Iterable<unknown>): Auth.Scope | undefined => {
+  const all = [...middlewares]
+  return all.includes(Operator) ? "operator" : all.includes(Client) ? "client" : undefined
+}
+
+/**
  * The checks of `Client` and `Operator`, with the gateway's `Credentials`.
  *
  * The platform tries a route's schemes in turn and answers with the last one's refusal; here each

@@ -82,6 +82,7 @@ const openai = HttpApiGroup.make("openai").add(
 ).add(
   HttpApiEndpoint.post("chatCompletions", "/v1/chat/completions")
     .setPayload(OpenAICompat.ChatCompletionRequest)
+    .setHeaders(OpenAICompat.ChatCompletionHeaders)
     .addSuccess(OpenAICompat.ChatCompletion)
     .addError(badRequest)
     .addError(ErrorResponse.withStatus(404, "No such model on this gateway"))
@@ -157,6 +158,16 @@ const documented = (spec: Record<string, any>): Record<string, any> => {
     return out
   }
   const replaced = replace(spec) as Record<string, any>
+  // OpenAPI 3.1 lets a requirement of a scheme other than OAuth name the roles it needs: the scope
+  for (const endpoint of endpoints) {
+    const scope = Access.scopeOf(endpoint.middlewares)
+    const operation = replaced.paths?.[endpoint.path.replace(/:(\w+)\??/g, "{$1}")]?.[endpoint.method.toLowerCase()]
+    if (scope !== undefined && operation !== undefined) {
+      operation.security = operation.security.map((requirement: Record<string, Array<string>>) =>
+        Object.fromEntries(Object.keys(requirement).map((name) => [name, [scope]]))
+      )
+    }
+  }
   // the decode error's own components, now referenced by nothing
   const schemas: Record<string, unknown> = { ...replaced.components?.schemas }
   delete schemas.HttpApiDecodeError
@@ -225,7 +236,7 @@ const handlers = (home: string) =>
     HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
       handlers
         .handle("models", () => OpenAICompat.models)
-        .handle("chatCompletions", ({ payload }) => OpenAICompat.chatCompletions(payload))),
+        .handle("chatCompletions", ({ headers, payload }) => OpenAICompat.chatCompletions(payload, headers))),
     HttpApiBuilder.group(GatewayApi, "auth", (handlers) =>
       handlers
         .handle("mintToken", ({ payload }) => Auth.mintToken(payload))

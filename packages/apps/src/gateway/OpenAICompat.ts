@@ -9,9 +9,8 @@
 import { type Collaboration, Session } from "@colony/agents"
 import { Colony, Events, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
 import { error } from "./ErrorResponse.js"
@@ -124,6 +123,18 @@ export const promptOf = (request: ChatCompletionRequest, continuing: boolean): s
 export const conversationHeader = "x-colony-conversation"
 
 /**
+ * The headers of a chat completion request the gateway reads.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChatCompletionHeaders = Schema.Struct({
+  [conversationHeader]: Schema.optional(Schema.String).annotations({
+    description: "the conversation (agent instance) to continue; without it, `user`, else a new one"
+  })
+})
+
+/**
  * Whether `name` may name a conversation: 1 to 256 characters, no control characters, no
  * unpaired surrogates.
  *
@@ -220,13 +231,15 @@ const modelNames = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const chatCompletions = (body: ChatCompletionRequest) => Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
+export const chatCompletions = (
+  body: ChatCompletionRequest,
+  headers: typeof ChatCompletionHeaders.Type
+) => Effect.gen(function*() {
   const settings = yield* GatewayConfig
   const { agents, presets: offered } = yield* ServedAgents
   const context = yield* Effect.context<Colony.Services | Sharding>()
 
-  const headerConversation = Option.getOrUndefined(Option.fromNullable(request.headers[conversationHeader]))
+  const headerConversation = headers[conversationHeader]
   const given = headerConversation ?? body.user
   if (given !== undefined && !isConversationName(given)) {
     return error(
@@ -297,7 +310,7 @@ export const chatCompletions = (body: ChatCompletionRequest) => Effect.gen(funct
     )
   const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const headers = { [conversationHeader]: headerValue(named) }
+  const answerHeaders = { [conversationHeader]: headerValue(named) }
 
   if (body.stream !== true) {
     const result = yield* Effect.either(answer.pipe(Effect.timeoutFail(timeout), Effect.tap(count)))
@@ -317,7 +330,7 @@ export const chatCompletions = (body: ChatCompletionRequest) => Effect.gen(funct
         logprobs: null
       }],
       usage: result.right.usage
-    }, { headers })
+    }, { headers: answerHeaders })
   }
 
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
@@ -350,7 +363,7 @@ export const chatCompletions = (body: ChatCompletionRequest) => Effect.gen(funct
   )
   return HttpServerResponse.stream(frames, {
     contentType: "text/event-stream",
-    headers: { ...headers, "cache-control": "no-cache" }
+    headers: { ...answerHeaders, "cache-control": "no-cache" }
   })
 })
 
