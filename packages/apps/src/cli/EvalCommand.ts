@@ -239,8 +239,8 @@ const evaluateOn = (local: boolean, settings: Settings & { readonly tasks: strin
     const tasks = yield* loadTasks(settings.tasks, settings.seed, sets)
     const { colony, model } = local ? yield* embeddedColony(settings, patterns, tasks) : yield* runnersColony(settings, patterns, tasks)
     const reports = yield* Effect.gen(function*() {
-      // on runners, first whether they host what the patterns and tasks need: a missing agent
-      // would otherwise hold each of its tasks until the call's deadline
+      // on runners, first whether they host what the patterns and tasks need: otherwise each task
+      // that reaches an agent no runner hosts waits for it and fails on its own
       if (!local) yield* EvalAgents.check(patterns, tasks)
       yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
       return yield* Eval.run({ tasks, patterns, concurrency: settings.concurrency, onProgress: progressBar })
