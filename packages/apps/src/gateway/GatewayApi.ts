@@ -254,36 +254,32 @@ const endpoints = Object.values(GatewayApi.groups).flatMap((group) =>
 
 const exampleOf = (method: string, path: string): string | undefined => {
   const endpoint = endpoints.find((e) => e.method === method && e.path === path)
-  const examples = Option.flatMap(Option.fromNullable(endpoint?.payloadSchema), (schema) =>
-    Option.flatMap(schema, (s) => SchemaAST.getExamplesAnnotation(s.ast)))
-  return Option.match(examples, { onNone: () => undefined, onSome: (all) => JSON.stringify(all[0]) })
+  return Option.fromNullable(endpoint).pipe(
+    Option.flatMap((e) => e.payloadSchema),
+    Option.flatMap((schema) => SchemaAST.getExamplesAnnotation(schema.ast)),
+    Option.map((examples) => JSON.stringify(examples[0])),
+    Option.getOrUndefined
+  )
 }
 
 /**
- * The refusals of a route in the gateway's shape: the checks' own (`ErrorResponse.Refusal`, with
- * their headers) and the platform's decode error, as a 400 that names each field and what to send.
+ * A route's refusals in the gateway's shape: the checks' own (`ErrorResponse.Refusal`, with their
+ * headers) and the platform's decode error, as a 400 that names each field and what to send.
+ * Other failures are left to the API's error schemas.
  */
-const refusals = (example: string | undefined) =>
-<A, E, R>(
-  handler: Effect.Effect<A, E, R>
-): Effect.Effect<A | HttpServerResponse.HttpServerResponse, Exclude<E, ErrorResponse.Refusal | HttpApiError.HttpApiDecodeError>, R> =>
-  Effect.catchIf(
-    handler,
-    (e): e is Extract<E, ErrorResponse.Refusal | HttpApiError.HttpApiDecodeError> =>
-      e instanceof ErrorResponse.Refusal || e instanceof HttpApiError.HttpApiDecodeError,
-    (e) => {
-      if (e instanceof ErrorResponse.Refusal) return Effect.succeed(e.response)
-      const why = e.issues
-        .map((issue) => issue.path.length === 0 ? issue.message : `"${issue.path.join(".")}": ${issue.message}`)
-        .join("; ")
-      return Effect.succeed(ErrorResponse.error(
-        400,
-        `invalid request: ${why}${example === undefined ? "" : `. Send ${example}`}`,
-        "invalid_request_error",
-        "invalid_request"
-      ))
-    }
-  ) as never
+const refusal = (example: string | undefined) => (failure: unknown) => {
+  if (failure instanceof ErrorResponse.Refusal) return Effect.succeed(failure.response)
+  if (!(failure instanceof HttpApiError.HttpApiDecodeError)) return Effect.fail(failure)
+  const why = failure.issues
+    .map((issue) => issue.path.length === 0 ? issue.message : `"${issue.path.join(".")}": ${issue.message}`)
+    .join("; ")
+  return Effect.succeed(ErrorResponse.error(
+    400,
+    `invalid request: ${why}${example === undefined ? "" : `. Send ${example}`}`,
+    "invalid_request_error",
+    "invalid_request"
+  ))
+}
 
 /**
  * `GatewayApi` as routes of the gateway's router, which serves them behind the same middleware as
@@ -299,17 +295,12 @@ export const router = (home: string) =>
   Effect.gen(function*() {
     const built = yield* HttpApiBuilder.Router.router
     const encodeErrors = yield* HttpApiBuilder.buildMiddleware(GatewayApi)
-    return HttpRouter.fromIterable([...built.routes].map((route) =>
-      HttpRouter.makeRoute(
-        route.method,
-        route.path,
-        // the route's requirements are the router's own (request, route context), provided by
-        // the router that serves it, as in `HttpLayerRouter.addHttpApi`
-        Effect.orDie(encodeErrors(refusals(exampleOf(route.method, route.path))(route.handler) as Effect.Effect<
-          HttpServerResponse.HttpServerResponse,
-          unknown
-        >)),
-        { uninterruptible: route.uninterruptible }
-      )
-    ))
+    return HttpRouter.fromIterable([...built.routes].map((route) => {
+      const answered = Effect.catchAll(route.handler, refusal(exampleOf(route.method, route.path)))
+      // the route's requirements are the router's own (request, route context), provided by the
+      // router that serves it, as in `HttpLayerRouter.addHttpApi`
+      const encoded = encodeErrors(answered as Effect.Effect<HttpServerResponse.HttpServerResponse, unknown>)
+      // a failure no schema answers is a bug: the gateway's logged 500 (`GatewayMiddleware.recover`)
+      return HttpRouter.makeRoute(route.method, route.path, Effect.orDie(encoded), { uninterruptible: route.uninterruptible })
+    }))
   }).pipe(Effect.provide(handlers(home).pipe(Layer.provideMerge(HttpApiBuilder.Router.Live))))
