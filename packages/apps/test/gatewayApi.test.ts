@@ -219,3 +219,22 @@ describe("GatewayApi: credentials", () => {
     expect((await refusal(response)).message).toMatch(/API key is not valid/)
   })
 })
+
+describe("GET /readyz", () => {
+  it("is a 503 with the reason, in the documented shape, while a served agent type is not registered", async () => {
+    // serves the writer without hosting it: no process of the colony registers it
+    const unready = await start(Gateway.layerEmbedded({ agents: [Demo.Writer], settings: { port: 0, rateLimit: 0, keys: [Redacted.make(admin)] } }))
+    try {
+      const response = await fetch(`${unready.url}/readyz`)
+      expect(response.status).toBe(503)
+      const body = await response.json() as { ready: boolean; mode: string; agents: Array<string>; reason: string }
+      expect(body).toMatchObject({ ready: false, mode: "embedded", reason: "agent types not registered: writer" })
+      expect(body.agents).not.toContain("writer")
+    } finally {
+      await unready.close()
+    }
+    const ready = await fetch(`${gateway.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ ready: true, mode: "embedded" })
+  })
+})
