@@ -88,7 +88,7 @@ const pathOf = (url: string) => {
 /**
  * Wrap the gateway's app with the checks every request passes before routing — `Host`,
  * `Origin`, JSON content type, body size — then CORS and the request metrics. Who may call a
- * route is decided by the route itself, after routing (`Auth.route`).
+ * route is decided by the route itself, after routing (`Auth.route`; `Access` on `GatewayApi`).
  *
  * @since 0.1.0
  */
