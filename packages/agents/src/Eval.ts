@@ -12,7 +12,8 @@
  */
 import { Agent, Colony, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import { Clock, Effect, Either, Layer, Schema } from "effect"
+import { Rpc } from "@effect/rpc"
+import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
 import * as Aggregate from "./Aggregate.js"
 import { AgentRef, Hybrid, MasterSlave, Peer, type Result, run as runCollaboration, Team } from "./Collaboration.js"
 import * as TaskSet from "./TaskSet.js"
@@ -156,17 +157,48 @@ export const solversNeeded = (patterns: ReadonlyArray<PatternSpec>): number =>
   Math.max(1, ...patterns.map((spec) => spec._tag === "Peer" ? spec.peers : spec._tag === "Hybrid" ? spec.teams * spec.peers : 1))
 
 /**
- * The agent types an evaluation asks: `solvers` solvers, one expert per domain in `domains`, and a
- * coordinator. Each uses a model of its own name, so a model registry (or the skill model) can give
- * each agent its own model. A client-only process declares them (`Colony.declare`); runners host them.
+ * What a process hosts of an evaluation's agents: how many solvers, the domains it has an expert
+ * for, and the runner it is ("embedded" in a colony of one process). A client of runners asks
+ * before it starts (`EvalAgents.check`), since a message to an agent type no runner hosts waits
+ * for one instead of failing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Hosting extends Schema.Class<Hosting>("@colony/agents/Eval/Hosting")({
+  solvers: Schema.NonNegativeInt,
+  domains: Schema.Array(Schema.String),
+  runner: Schema.String
+}) {}
+
+/**
+ * The coordinator's RPC that reports what its process hosts (`Hosting`). Every agent of one task
+ * has the task's instance id, so they share a shard and a runner: the coordinator at a task's id
+ * speaks for the solvers and experts that task will reach.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
+export const ReportHosting = Rpc.make("ReportHosting", { success: Hosting })
+
+/**
+ * The evaluation's coordinator: it splits a task among experts in `master-slave` and `hybrid`,
+ * and reports what its process hosts (`ReportHosting`).
  *
  * @since 0.1.0
  */
-export const agentTypes = (solvers: number, domains: ReadonlyArray<string>): ReadonlyArray<Agent.Agent<string>> => {
+export const coordinator = Agent.make({
+  name: "coordinator",
+  model: "coordinator",
+  instructions: "You coordinate a team of experts.",
+  protocol: [ReportHosting]
+})
+
+/** The solvers and the experts, without the coordinator. */
+const answering = (solvers: number, domains: ReadonlyArray<string>): ReadonlyArray<Agent.Agent<string>> => {
   const instructions = "You answer tasks that have one exact answer. Work it out briefly, then give the final answer " +
     "as the task asks."
   return [
-    Agent.make({ name: "coordinator" as string, model: "coordinator", instructions: "You coordinate a team of experts." }),
     ...Array.from({ length: solvers }, (_, i) => Agent.make({ name: solverName(i + 1), model: solverName(i + 1), instructions })),
     ...[...new Set(domains)].map((domain) =>
       Agent.make({
@@ -178,6 +210,16 @@ export const agentTypes = (solvers: number, domains: ReadonlyArray<string>): Rea
     )
   ]
 }
+
+/**
+ * The agent types an evaluation asks: `solvers` solvers, one expert per domain in `domains`, and a
+ * coordinator. Each uses a model of its own name, so a model registry (or the skill model) can give
+ * each agent its own model. A client-only process declares them (`Colony.declare`); runners host them.
+ *
+ * @since 0.1.0
+ */
+export const agentTypes = (solvers: number, domains: ReadonlyArray<string>): ReadonlyArray<Agent.Any | Agent.Agent<any, any>> =>
+  [coordinator, ...answering(solvers, domains)]
 
 /**
  * The domains of `tasks`, one each.
@@ -192,8 +234,15 @@ export const domainsOf = (tasks: ReadonlyArray<TaskSet.Task>): ReadonlyArray<str
  * @since 0.1.0
  */
 export const layerAgents = (solvers: number, domains: ReadonlyArray<string>): Layer.Layer<never, never, Agent.Requirements> => {
-  const [first, ...rest] = agentTypes(solvers, domains).map((type) => Agent.toLayer(type))
-  return Layer.mergeAll(first!, ...rest)
+  const hosting = (runner: string) => new Hosting({ solvers, domains: [...new Set(domains)], runner })
+  const reporting = Agent.toLayer(coordinator, {
+    ReportHosting: () =>
+      Effect.map(Effect.serviceOption(Colony.Placement), (placement) => hosting(Option.match(placement, {
+        onNone: () => "embedded",
+        onSome: (p) => p.address
+      })))
+  })
+  return Layer.mergeAll(reporting, ...answering(solvers, domains).map((type) => Agent.toLayer(type)))
 }
 
 /**
@@ -377,10 +426,17 @@ const runPattern = (
     } satisfies Outcome
   })
 
+/**
+ * The instance id the agents of task `index` (from 0) get under `spec`: a fresh one per task and
+ * pattern, so no agent remembers another task.
+ *
+ * @since 0.1.0
+ */
+export const instanceId = (spec: PatternSpec, index: number): string => `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
+
 const runTask = (spec: PatternSpec, task: TaskSet.Task, index: number, domains: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    // a fresh instance per task and pattern: no agent remembers another task
-    const id = `${patternName(spec).replace(/:/g, "-")}-t${index + 1}`
+    const id = instanceId(spec, index)
     // peers and teams given options append the instruction themselves
     const debates = spec._tag === "Peer" || spec._tag === "Hybrid"
     const prompt = debates && task.options !== undefined ? task.task : `${task.task}\n\n${Aggregate.answerInstruction(task.options)}`

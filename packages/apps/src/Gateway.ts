@@ -4,8 +4,9 @@
  *
  * - the typed RPC protocol (`GatewayRpcs`) over HTTP (`POST /rpc`) and WebSocket (`/rpc/ws`),
  *   which `GatewayClient` and the `colony` CLI call;
- * - OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`;
- * - `/healthz`, `/readyz` and Prometheus `/metrics`;
+ * - its own routes, declared as an `HttpApi` (`GatewayApi`) and described by `GET /openapi.json`:
+ *   OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`, `/healthz`, `/readyz`,
+ *   Prometheus `/metrics` and the `/auth` routes;
  * - the routes and A2A cards of the applications it is given (`Options.applications`);
  *
  * behind API keys, a per-key rate limit, a body size limit and CORS, with OTLP traces when
@@ -20,7 +21,6 @@ import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
@@ -33,13 +33,12 @@ import * as Application from "./Application.js"
 import * as A2A from "./gateway/A2A.js"
 import * as Auth from "./gateway/Auth.js"
 import { config, GatewayConfig, type Settings } from "./gateway/GatewayConfig.js"
+import * as GatewayApi from "./gateway/GatewayApi.js"
 import * as GatewayHandlers from "./gateway/GatewayHandlers.js"
 import * as GatewayMetrics from "./gateway/GatewayMetrics.js"
 import * as GatewayMiddleware from "./gateway/GatewayMiddleware.js"
 import { GatewayRpcs } from "./gateway/GatewayRpcs.js"
 import * as GatewayTracing from "./gateway/GatewayTracing.js"
-import * as OpenAICompat from "./gateway/OpenAICompat.js"
-import * as Prometheus from "./gateway/Prometheus.js"
 import * as RateLimit from "./gateway/RateLimit.js"
 import * as RpcBody from "./gateway/RpcBody.js"
 import * as RpcSocket from "./gateway/RpcSocket.js"
@@ -134,25 +133,6 @@ export const generatedCredential = (settings: Settings, address: string) =>
     signIn: `${address}/auth/login?code=${Redacted.value(code)}`
   }))
 
-const readiness = Effect.gen(function*() {
-  const status = yield* Colony.status.pipe(Effect.timeout("2 seconds"), Effect.option)
-  const { agents } = yield* GatewayHandlers.ServedAgents
-  if (Option.isNone(status)) {
-    return HttpServerResponse.unsafeJson({ ready: false, reason: "the colony did not answer a status request within 2 s" }, { status: 503 })
-  }
-  const missing = agents.map((agent) => agent.type as string).filter((name) => !status.value.agents.includes(name))
-  return HttpServerResponse.unsafeJson(
-    {
-      ready: missing.length === 0,
-      mode: status.value.clientOnly ? "client" : "embedded",
-      address: status.value.address,
-      agents: status.value.agents,
-      ...(missing.length === 0 ? {} : { reason: `agent types not registered: ${missing.join(", ")}` })
-    },
-    { status: missing.length === 0 ? 200 : 503 }
-  )
-})
-
 // Where the one-use sign-in link lands when no application has a page of its own.
 const defaultHome = "/readyz"
 
@@ -171,16 +151,8 @@ export const router = (
   const rpcWebSocket = yield* RpcServer.toHttpAppWebsocket(GatewayRpcs)
   const a2a = yield* A2A.router(cards)
   const extra = yield* Effect.all(extensions)
+  const api = yield* GatewayApi.router(home)
   const own = HttpRouter.empty.pipe(
-    HttpRouter.get("/healthz", Auth.route("public", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" })))),
-    HttpRouter.get("/readyz", Auth.route("public", readiness)),
-    HttpRouter.get(
-      "/metrics",
-      Auth.route(
-        "public",
-        Effect.map(Prometheus.text, (body) => HttpServerResponse.text(body, { contentType: Prometheus.contentType }))
-      )
-    ),
     // each call takes its own share of the rate limit (GatewayHandlers), not each HTTP request
     HttpRouter.post("/rpc", Auth.route("client", RpcBody.checked(GatewayRpcs.requests, rpcHttp), { limit: false, sealCaller: true })),
     HttpRouter.get(
@@ -191,9 +163,7 @@ export const router = (
         { limit: false, sealCaller: true, ticket: true }
       )
     ),
-    HttpRouter.post("/v1/chat/completions", Auth.route("client", OpenAICompat.chatCompletions)),
-    HttpRouter.get("/v1/models", Auth.route("client", OpenAICompat.models)),
-    HttpRouter.concat(Auth.router(home)),
+    HttpRouter.concat(api),
     HttpRouter.concat(a2a)
   )
   return extra.reduce<HttpRouter.HttpRouter<never, Application.RouteContext | GatewayHandlers.ServedAgents>>(

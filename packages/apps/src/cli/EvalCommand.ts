@@ -14,11 +14,14 @@
  * With `DATABASE_URL` (and `COLONY_RUNNER_SECRET`) set, unless `--embedded`, this process is a
  * client of the colony's runners: the eval's agents run on runners started with
  * `colony runner --agents` and the `@colony/agents` module `EvalAgents`, asking the models the
- * runners configure, and calls, tokens and cost are summed from their answers.
+ * runners configure, and calls, tokens and cost are summed from their answers. Before the first
+ * task it asks the runners what they host (`EvalAgents.check`) and stops, saying which setting to
+ * change, when they lack a solver or an expert the patterns and tasks need.
  *
  * @since 0.1.0
  */
 import { Aggregate, Eval, TaskSet } from "@colony/agents"
+import * as EvalAgents from "@colony/agents/EvalAgents"
 import { Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
 import * as SkillModel from "@colony/runtime/SkillModel"
 import { FakeOpenAI } from "@colony/runtime/testing"
@@ -222,12 +225,26 @@ const failWith = (error: unknown) => {
 /** One evaluation, as the command line asks for it. */
 const evaluate = (settings: Settings & { readonly tasks: string }, sets: Application.TaskSets) =>
   Effect.gen(function*() {
+    const local = settings.embedded || (yield* Gateway.embeddedByDefault)
+    yield* evaluateOn(local, settings, sets).pipe(Effect.scoped, Effect.catchAll(failWith))
+    // As a client of runners the process was seen to stay alive after the report (or the error),
+    // held by a connection of the cluster client that its layer's release leaves open; the eval
+    // is done, so the command ends the process itself.
+    if (!local) yield* Effect.sync(() => process.exit(process.exitCode ?? 0))
+  })
+
+const evaluateOn = (local: boolean, settings: Settings & { readonly tasks: string }, sets: Application.TaskSets) =>
+  Effect.gen(function*() {
     const patterns = yield* Either.match(Eval.parsePatterns(settings.patterns), { onLeft: Effect.fail, onRight: Effect.succeed })
     const tasks = yield* loadTasks(settings.tasks, settings.seed, sets)
-    const local = settings.embedded || (yield* Gateway.embeddedByDefault)
     const { colony, model } = local ? yield* embeddedColony(settings, patterns, tasks) : yield* runnersColony(settings, patterns, tasks)
-    yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
-    const reports = yield* Eval.run({ tasks, patterns, concurrency: settings.concurrency, onProgress: progressBar }).pipe(Effect.provide(colony))
+    const reports = yield* Effect.gen(function*() {
+      // on runners, first whether they host what the patterns and tasks need: otherwise each task
+      // that reaches an agent no runner hosts waits for it and fails on its own
+      if (!local) yield* EvalAgents.check(patterns, tasks)
+      yield* Console.error(`evaluating ${patterns.map(Eval.patternName).join(", ")} on ${tasks.length} tasks (${settings.tasks}), ${model.label}`)
+      return yield* Eval.run({ tasks, patterns, concurrency: settings.concurrency, onProgress: progressBar })
+    }).pipe(Effect.provide(colony))
     // on runners, only their answers tell whether their models are simulated
     const simulated = model.simulated || reports.some((p) => p.simulated === true)
     const report = new Eval.Report({ model: model.label, simulated, tasks: settings.tasks, patterns: reports })
@@ -236,11 +253,7 @@ const evaluate = (settings: Settings & { readonly tasks: string }, sets: Applica
     yield* fs.writeFileString(settings.out, `${json}\n`)
     yield* settings.json ? Console.log(json) : Console.log(Eval.formatTable(report))
     yield* Console.error(`wrote ${settings.out}`)
-    // As a client of runners the process was seen to stay alive after the report, held by a
-    // connection of the cluster client that its layer's release leaves open; the eval is done, so
-    // the command ends the process itself.
-    if (!local) yield* Effect.sync(() => process.exit(process.exitCode ?? 0))
-  }).pipe(Effect.scoped, Effect.catchAll(failWith))
+  })
 
 /**
  * `colony eval`, offering the generated task sets and the `applications`' own

@@ -24,14 +24,13 @@
  */
 import type * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Headers from "@effect/platform/Headers"
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import { error } from "./ErrorResponse.js"
+import { Refusal } from "./ErrorResponse.js"
 import type { Settings } from "./GatewayConfig.js"
-import * as JsonBody from "./JsonBody.js"
 import * as RateLimit from "./RateLimit.js"
 
 // --- scopes and callers ---
@@ -402,10 +401,16 @@ export const layer = (settings: Settings): Layer.Layer<Credentials, never, RateL
     })
   }))
 
-// --- responses ---
+// --- refusals ---
 
 const unauthorized = (message: string) =>
-  error(401, message, "authentication_error", "invalid_api_key", { "www-authenticate": "Bearer" })
+  new Refusal({
+    status: 401,
+    message,
+    type: "authentication_error",
+    code: "invalid_api_key",
+    headers: { "www-authenticate": "Bearer" }
+  })
 
 /**
  * The refusal of a caller without the scope a route needs.
@@ -413,12 +418,12 @@ const unauthorized = (message: string) =>
  * @since 0.1.0
  */
 export const forbidden = (needed: Scope) =>
-  error(
-    403,
-    `this credential may not do this: it needs the "${needed}" scope. Ask the gateway's operator for a key with it.`,
-    "permission_error",
-    "insufficient_scope"
-  )
+  new Refusal({
+    status: 403,
+    message: `this credential may not do this: it needs the "${needed}" scope. Ask the gateway's operator for a key with it.`,
+    type: "permission_error",
+    code: "insufficient_scope"
+  })
 
 /**
  * The refusal of a caller over its rate limit.
@@ -427,13 +432,13 @@ export const forbidden = (needed: Scope) =>
  */
 export const rateLimited = (settings: Settings, retryAfterMs: number) => {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
-  return error(
-    429,
-    `rate limit of ${settings.rateLimit} requests per minute reached for this credential; retry in ${seconds} s.`,
-    "rate_limit_error",
-    "rate_limit_exceeded",
-    { "retry-after": String(seconds) }
-  )
+  return new Refusal({
+    status: 429,
+    message: `rate limit of ${settings.rateLimit} requests per minute reached for this credential; retry in ${seconds} s.`,
+    type: "rate_limit_error",
+    code: "rate_limit_exceeded",
+    headers: { "retry-after": String(seconds) }
+  })
 }
 
 // --- routes ---
@@ -459,10 +464,42 @@ export interface RouteOptions {
 }
 
 /**
- * Guard `handler` by `access`: the check runs after the router matched this route, so only the
- * route itself decides whether it is public. A caller without a credential gets 401, one without
- * the scope 403, one over its rate limit 429; failed attempts are limited by address too, so keys
- * cannot be guessed at full speed.
+ * The caller of `request` if it has `scope`: else a refusal — 401 without a credential, 403
+ * without the scope, 429 over its rate limit. Failed attempts are limited by address too, so
+ * keys cannot be guessed at full speed.
+ *
+ * @since 0.1.0
+ */
+export const authorize = (
+  credentials: Credentials["Type"],
+  request: HttpServerRequest.HttpServerRequest,
+  scope: Scope,
+  options: RouteOptions = {}
+): Effect.Effect<Caller, Refusal> =>
+  Effect.gen(function*() {
+    const identified = yield* credentials.identify(request, { ticket: options.ticket === true })
+    if (identified._tag !== "Caller") {
+      const address = `address:${Option.getOrElse(request.remoteAddress, () => "unknown")}`
+      const decision = yield* credentials.take(address)
+      if (!decision.allowed) return yield* rateLimited(credentials.settings, decision.retryAfterMs)
+      return yield* unauthorized(
+        identified._tag === "Invalid"
+          ? identified.reason
+          : "no credential: send an API key or token as \"Authorization: Bearer <key>\"."
+      )
+    }
+    const caller = identified.caller
+    if (!grants(caller, scope)) return yield* forbidden(scope)
+    if (options.limit !== false) {
+      const decision = yield* credentials.take(caller.subject)
+      if (!decision.allowed) return yield* rateLimited(credentials.settings, decision.retryAfterMs)
+    }
+    return caller
+  })
+
+/**
+ * Guard `handler` by `access` (`authorize`): the check runs after the router matched this route,
+ * so only the route itself decides whether it is public.
  *
  * @since 0.1.0
  */
@@ -478,27 +515,14 @@ export const route = <E, R>(
   Effect.gen(function*() {
     const credentials = yield* Credentials
     const request = yield* HttpServerRequest.HttpServerRequest
-    const identified = yield* credentials.identify(request, { ticket: options.ticket === true })
     if (access === "public") {
+      const identified = yield* credentials.identify(request, { ticket: options.ticket === true })
       const caller = identified._tag === "Caller" ? Option.some(identified.caller) : Option.none()
       return yield* Effect.provideService(handler, CurrentCaller, caller)
     }
-    if (identified._tag !== "Caller") {
-      const address = `address:${Option.getOrElse(request.remoteAddress, () => "unknown")}`
-      const decision = yield* credentials.take(address)
-      if (!decision.allowed) return rateLimited(credentials.settings, decision.retryAfterMs)
-      return unauthorized(
-        identified._tag === "Invalid"
-          ? identified.reason
-          : "no credential: send an API key or token as \"Authorization: Bearer <key>\"."
-      )
-    }
-    const caller = identified.caller
-    if (!grants(caller, access)) return forbidden(access)
-    if (options.limit !== false) {
-      const decision = yield* credentials.take(caller.subject)
-      if (!decision.allowed) return rateLimited(credentials.settings, decision.retryAfterMs)
-    }
+    const authorized = yield* Effect.either(authorize(credentials, request, access, options))
+    if (Either.isLeft(authorized)) return authorized.left.response
+    const caller = authorized.right
     const passed = options.sealCaller === true
       ? request.modify({ headers: Headers.set(request.headers, callerHeader, credentials.sealCaller(caller)) })
       : request
@@ -521,9 +545,15 @@ export const caller: Effect.Effect<Caller, never, CurrentCaller> = Effect.flatMa
   })
 )
 
-// --- the /auth routes ---
+// --- the /auth routes (declared in `GatewayApi`) ---
 
-const TokenRequest = Schema.Struct({
+/**
+ * The body of `POST /auth/tokens`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TokenRequest = Schema.Struct({
   subject: Schema.String.pipe(
     Schema.minLength(1),
     Schema.maxLength(200),
@@ -533,28 +563,73 @@ const TokenRequest = Schema.Struct({
     Schema.Int.pipe(Schema.between(1, maxTokenSeconds)),
     { default: () => 3600 }
   )
+}).annotations({ examples: [{ subject: "customer@example.com", ttlSeconds: 3600 }] })
+
+/**
+ * A customer token minted by `POST /auth/tokens`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const MintedToken = Schema.Struct({
+  token: Schema.String,
+  subject: Schema.String,
+  scope: Schema.Literal("client"),
+  expiresAt: Schema.String
 })
 
-const mintToken = Effect.gen(function*() {
+/**
+ * A ticket minted by `POST /auth/tickets`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const MintedTicket = Schema.Struct({ ticket: Schema.String, expiresAt: Schema.String })
+
+/**
+ * Whether a browser is signed in, after `POST` or `DELETE /auth/session`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SignedIn = Schema.Struct({ signedIn: Schema.Boolean, expiresInSeconds: Schema.optional(Schema.Number) })
+
+// Minted credentials are never cached on the way.
+const noStore = HttpApp.appendPreResponseHandler((_, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "cache-control", "no-store"))
+)
+
+const setCookie = (value: string) =>
+  HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "set-cookie", value)))
+
+/**
+ * `POST /auth/tokens` (operator): a customer token for `subject`.
+ *
+ * @since 0.1.0
+ */
+export const mintToken = (body: typeof TokenRequest.Type) => Effect.gen(function*() {
   const credentials = yield* Credentials
-  const body = yield* JsonBody.decode(TokenRequest, `{"subject": "customer@example.com", "ttlSeconds": 3600}`)
-  if (Either.isLeft(body)) return body.left
-  const minted = yield* credentials.mintToken(body.right.subject, body.right.ttlSeconds)
-  return HttpServerResponse.unsafeJson({
+  const minted = yield* credentials.mintToken(body.subject, body.ttlSeconds)
+  yield* noStore
+  return {
     token: minted.token,
-    subject: body.right.subject,
-    scope: "client",
+    subject: body.subject,
+    scope: "client" as const,
     expiresAt: new Date(minted.expiresAt).toISOString()
-  }, { status: 201, headers: { "cache-control": "no-store" } })
+  }
 })
 
-const mintTicket = Effect.gen(function*() {
+/**
+ * `POST /auth/tickets` (any caller): a one-use ticket acting as the caller for a WebSocket or an
+ * event stream.
+ *
+ * @since 0.1.0
+ */
+export const mintTicket = Effect.gen(function*() {
   const credentials = yield* Credentials
   const minted = yield* credentials.mintTicket(yield* caller)
-  return HttpServerResponse.unsafeJson({
-    ticket: minted.ticket,
-    expiresAt: new Date(minted.expiresAt).toISOString()
-  }, { status: 201, headers: { "cache-control": "no-store" } })
+  yield* noStore
+  return { ticket: minted.ticket, expiresAt: new Date(minted.expiresAt).toISOString() }
 })
 
 // Only a path of this gateway: "//host" or "/\host" would send the browser elsewhere.
@@ -566,57 +641,54 @@ const cookieHeader = (settings: Settings, value: string, maxAgeSeconds: number) 
     Option.isSome(settings.tlsCert) ? "; Secure" : ""
   }`
 
-const login = (home: string) => Effect.gen(function*() {
-  const credentials = yield* Credentials
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const code = queryParam(request.url, "code") ?? ""
-  const session = yield* credentials.login(code)
-  if (Option.isNone(session)) {
-    return unauthorized("this sign-in link is not valid or was used already; restart the gateway for a new one, or use an API key")
-  }
-  return HttpServerResponse.empty({
-    status: 303,
-    headers: {
-      location: safeNext(queryParam(request.url, "next"), home),
-      "set-cookie": cookieHeader(credentials.settings, session.value.cookie, session.value.maxAgeSeconds),
-      "cache-control": "no-store",
-      "referrer-policy": "no-referrer"
-    }
-  })
-})
-
-// A staff member's browser signs in with a key once (sent in a header, by the page's sign-in
-// form) and keeps an HttpOnly cookie instead of the key.
-const signIn = Effect.gen(function*() {
-  const credentials = yield* Credentials
-  const session = yield* credentials.session(yield* caller)
-  return HttpServerResponse.unsafeJson({ signedIn: true, expiresInSeconds: session.maxAgeSeconds }, {
-    headers: {
-      "set-cookie": cookieHeader(credentials.settings, session.cookie, session.maxAgeSeconds),
-      "cache-control": "no-store"
-    }
-  })
-})
-
-const signOut = Effect.gen(function*() {
-  const credentials = yield* Credentials
-  return HttpServerResponse.unsafeJson({ signedIn: false }, {
-    headers: { "set-cookie": cookieHeader(credentials.settings, "", 0), "cache-control": "no-store" }
-  })
-})
-
 /**
- * `POST /auth/tokens` (operator: a customer token), `POST /auth/tickets` (any caller: a one-use
- * ticket for a WebSocket or event stream), `POST /auth/session` (operator: exchange the key in
- * the header for an HttpOnly cookie; `DELETE` signs out) and `GET /auth/login?code=` (the sign-in
- * link of a gateway without keys, which lands on `home` unless it names a page of its own).
+ * `GET /auth/login?code=&next=`: the one-use sign-in link of a gateway without keys, which sets
+ * the session cookie and lands on `next` (a path of this gateway) or `home`.
  *
  * @since 0.1.0
  */
-export const router = (home: string) => HttpRouter.empty.pipe(
-  HttpRouter.post("/auth/tokens", route("operator", mintToken)),
-  HttpRouter.post("/auth/tickets", route("client", mintTicket)),
-  HttpRouter.post("/auth/session", route("operator", signIn)),
-  HttpRouter.del("/auth/session", route("public", signOut)),
-  HttpRouter.get("/auth/login", route("public", login(home)))
-)
+export const login = (home: string, query: { readonly code?: string | undefined; readonly next?: string | undefined }) =>
+  Effect.gen(function*() {
+    const credentials = yield* Credentials
+    const session = yield* credentials.login(query.code ?? "")
+    if (Option.isNone(session)) {
+      return yield* unauthorized(
+        "this sign-in link is not valid or was used already; restart the gateway for a new one, or use an API key"
+      )
+    }
+    return HttpServerResponse.empty({
+      status: 303,
+      headers: {
+        location: safeNext(query.next, home),
+        "set-cookie": cookieHeader(credentials.settings, session.value.cookie, session.value.maxAgeSeconds),
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer"
+      }
+    })
+  })
+
+/**
+ * `POST /auth/session` (operator): a staff member's browser signs in with a key once (sent in a
+ * header, by the page's sign-in form) and keeps an HttpOnly cookie instead of the key.
+ *
+ * @since 0.1.0
+ */
+export const signIn = Effect.gen(function*() {
+  const credentials = yield* Credentials
+  const session = yield* credentials.session(yield* caller)
+  yield* setCookie(cookieHeader(credentials.settings, session.cookie, session.maxAgeSeconds))
+  yield* noStore
+  return { signedIn: true, expiresInSeconds: session.maxAgeSeconds }
+})
+
+/**
+ * `DELETE /auth/session` (public): clears the session cookie.
+ *
+ * @since 0.1.0
+ */
+export const signOut = Effect.gen(function*() {
+  const credentials = yield* Credentials
+  yield* setCookie(cookieHeader(credentials.settings, "", 0))
+  yield* noStore
+  return { signedIn: false }
+})

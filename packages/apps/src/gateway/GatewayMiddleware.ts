@@ -88,7 +88,7 @@ const pathOf = (url: string) => {
 /**
  * Wrap the gateway's app with the checks every request passes before routing — `Host`,
  * `Origin`, JSON content type, body size — then CORS and the request metrics. Who may call a
- * route is decided by the route itself, after routing (`Auth.route`).
+ * route is decided by the route itself, after routing (`Auth.route`; `Access` on `GatewayApi`).
  *
  * @since 0.1.0
  */
@@ -248,7 +248,8 @@ export const recover = <E, R>(
 export const notFound = HttpServerResponse.unsafeJson(
   {
     error: {
-      message: "no such route; the gateway serves /v1/chat/completions, /v1/models, /rpc (HTTP), /rpc/ws (WebSocket), /healthz, /readyz and /metrics",
+      message: "no such route; the gateway serves /v1/chat/completions, /v1/models, /rpc (HTTP), /rpc/ws (WebSocket), /healthz, " +
+        "/readyz and /metrics; GET /openapi.json describes its HTTP routes",
       type: "not_found_error",
       code: "route_not_found",
       param: null

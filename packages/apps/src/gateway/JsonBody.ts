@@ -5,10 +5,11 @@
  *
  * @since 0.1.0
  */
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Either, ParseResult, Schema } from "effect"
-import { error } from "./ErrorResponse.js"
+import { Effect, Either, Layer, ParseResult, Schema } from "effect"
+import { error, Refusal as Refused, withStatus } from "./ErrorResponse.js"
 
 /**
  * How deeply a request's JSON may nest. Deeper values are not read at all: a recursive decoder
@@ -128,3 +129,46 @@ const response = (status: number, message: string, code: string) => error(status
  */
 export const refused = (refusal: Refusal, example?: string) =>
   response(refusal.status, example === undefined ? refusal.message : `${refusal.message}. Send ${example}`, refusal.code)
+
+/**
+ * The middleware of a `GatewayApi` route with a JSON body: the body is read and checked here
+ * (`application/json`, within the limit, not too deep, valid JSON), so the payload schema decodes a value and an
+ * unreadable body is a 400 or 413 in the gateway's shape — never the platform's defect.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Readable extends HttpApiMiddleware.Tag<Readable>()("@colony/apps/gateway/JsonBody/Readable", {
+  failure: Schema.Union(
+    withStatus(400, "The body is not valid JSON, nests too deeply, or does not match the route's schema"),
+    withStatus(413, "The body is over the gateway's limit (COLONY_GATEWAY_MAX_BODY_BYTES)"),
+    withStatus(415, "The body is not sent as application/json")
+  )
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerReadable: Layer.Layer<Readable> = Layer.succeed(
+  Readable,
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    // the platform decodes a payload as JSON only for this type (other types it reads as bytes,
+    // from a body already read here)
+    !(request.headers["content-type"] ?? "").toLowerCase().includes("application/json")
+      ? new Refused({
+        status: 415,
+        message: `send the body as JSON with "Content-Type: application/json" (got "${request.headers["content-type"] ?? ""}").`,
+        type: "invalid_request_error",
+        code: "unsupported_media_type"
+      })
+      : Effect.flatMap(read(request), (parsed) =>
+      Either.isRight(parsed)
+        ? Effect.void
+        : new Refused({
+          status: parsed.left.status,
+          message: parsed.left.message,
+          type: "invalid_request_error",
+          code: parsed.left.code
+        })))
+)

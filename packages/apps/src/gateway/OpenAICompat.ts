@@ -9,14 +9,12 @@
 import { type Collaboration, Session } from "@colony/agents"
 import { Colony, Events, LanguageModel } from "@colony/runtime"
 import type { Sharding } from "@effect/cluster/Sharding"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Clock, Duration, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Auth from "./Auth.js"
 import { error } from "./ErrorResponse.js"
 import { GatewayConfig } from "./GatewayConfig.js"
-import * as JsonBody from "./JsonBody.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
 import { ServedAgents } from "./GatewayHandlers.js"
 import * as Presets from "./Presets.js"
@@ -90,6 +88,8 @@ export const ChatCompletionRequest = Schema.Struct({
   stream: Schema.optional(Schema.NullOr(Schema.Boolean)),
   stream_options: Schema.optional(Schema.NullOr(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) }))),
   user: Schema.optional(Schema.String)
+}).annotations({
+  examples: [{ model: "agent:writer", messages: [{ role: "user", content: "Hello" }] }]
 })
 
 type ChatCompletionRequest = typeof ChatCompletionRequest.Type
@@ -121,6 +121,18 @@ export const promptOf = (request: ChatCompletionRequest, continuing: boolean): s
  * @since 0.1.0
  */
 export const conversationHeader = "x-colony-conversation"
+
+/**
+ * The headers of a chat completion request the gateway reads.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChatCompletionHeaders = Schema.Struct({
+  [conversationHeader]: Schema.optional(Schema.String).annotations({
+    description: "the conversation (agent instance) to continue; without it, `user`, else a new one"
+  })
+})
 
 /**
  * Whether `name` may name a conversation: 1 to 256 characters, no control characters, no
@@ -163,10 +175,47 @@ const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`
 export const models = Effect.gen(function*() {
   const names = yield* modelNames
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  return HttpServerResponse.unsafeJson({
-    object: "list",
-    data: names.map((id) => ({ id, object: "model", created, owned_by: "colony" }))
-  })
+  return {
+    object: "list" as const,
+    data: names.map((id) => ({ id, object: "model" as const, created, owned_by: "colony" }))
+  }
+})
+
+/**
+ * The answer of `GET /v1/models`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelList = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    object: Schema.Literal("model"),
+    created: Schema.Number,
+    owned_by: Schema.String
+  }))
+})
+
+/**
+ * The answer of `POST /v1/chat/completions` without `stream` (with it: an event stream of
+ * `chat.completion.chunk`s, then `data: [DONE]`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChatCompletion = Schema.Struct({
+  id: Schema.String,
+  object: Schema.Literal("chat.completion"),
+  created: Schema.Number,
+  model: Schema.String,
+  choices: Schema.Array(Schema.Struct({
+    index: Schema.Number,
+    message: Schema.Struct({ role: Schema.Literal("assistant"), content: Schema.String, refusal: Schema.Null }),
+    finish_reason: Schema.String,
+    logprobs: Schema.Null
+  })),
+  usage: Schema.Struct({ prompt_tokens: Schema.Number, completion_tokens: Schema.Number, total_tokens: Schema.Number })
 })
 
 const modelNames = Effect.gen(function*() {
@@ -182,31 +231,15 @@ const modelNames = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const chatCompletions = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
+export const chatCompletions = (
+  body: ChatCompletionRequest,
+  headers: typeof ChatCompletionHeaders.Type
+) => Effect.gen(function*() {
   const settings = yield* GatewayConfig
   const { agents, presets: offered } = yield* ServedAgents
   const context = yield* Effect.context<Colony.Services | Sharding>()
 
-  const parsed = yield* JsonBody.read(request)
-  if (Either.isLeft(parsed)) {
-    return JsonBody.refused(
-      parsed.left,
-      `a JSON object such as {"model": "agent:writer", "messages": [{"role": "user", "content": "Hello"}]}`
-    )
-  }
-  const json = parsed.right
-  const decoded = Schema.decodeUnknownEither(ChatCompletionRequest)(json)
-  if (decoded._tag === "Left") {
-    return error(
-      400,
-      `invalid chat completion request: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).replace(/\s*\n\s*/g, " ")}`,
-      "invalid_request_error",
-      "invalid_request"
-    )
-  }
-  const body = decoded.right
-  const headerConversation = Option.getOrUndefined(Option.fromNullable(request.headers[conversationHeader]))
+  const headerConversation = headers[conversationHeader]
   const given = headerConversation ?? body.user
   if (given !== undefined && !isConversationName(given)) {
     return error(
@@ -277,7 +310,7 @@ export const chatCompletions = Effect.gen(function*() {
     )
   const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const headers = { [conversationHeader]: headerValue(named) }
+  const answerHeaders = { [conversationHeader]: headerValue(named) }
 
   if (body.stream !== true) {
     const result = yield* Effect.either(answer.pipe(Effect.timeoutFail(timeout), Effect.tap(count)))
@@ -297,7 +330,7 @@ export const chatCompletions = Effect.gen(function*() {
         logprobs: null
       }],
       usage: result.right.usage
-    }, { headers })
+    }, { headers: answerHeaders })
   }
 
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
@@ -330,7 +363,7 @@ export const chatCompletions = Effect.gen(function*() {
   )
   return HttpServerResponse.stream(frames, {
     contentType: "text/event-stream",
-    headers: { ...headers, "cache-control": "no-cache" }
+    headers: { ...answerHeaders, "cache-control": "no-cache" }
   })
 })
 
