@@ -141,4 +141,20 @@ describe("SkillModel", () => {
     expect(Aggregate.readAnswer(ask("wrong", task.task)!)?.answer).toBe(SkillModel.mistake(model, task))
     expect(ask("sure", "What is the capital of France?")).toBeUndefined()
   })
+
+  it("asked for a final answer as structured output it answers that JSON alone, with its skill; other formats get no reply", () => {
+    const task = TaskSet.multipleChoice(1, 3)[0]!
+    const model = SkillModel.make({ agents: { sure: { "*": 1 }, wrong: { "*": 0 } }, seed: 1 })
+    const respond = SkillModel.respond(model, [task])
+    const format = Aggregate.answerFormat(task.options)
+    const structured = (agent: string, schema: object) =>
+      respond({
+        model: agent,
+        messages: [{ role: "user", content: task.task }],
+        response_format: { type: "json_schema", json_schema: { name: "x", schema } }
+      })?.text
+    expect(JSON.parse(structured("sure", format.jsonSchema)!)).toEqual({ answer: task.answer })
+    expect(JSON.parse(structured("wrong", format.jsonSchema)!)).toEqual({ answer: SkillModel.mistake(model, task) })
+    expect(structured("sure", { type: "object", properties: { plan: { type: "string" } } })).toBeUndefined()
+  })
 })

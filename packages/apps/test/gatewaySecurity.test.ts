@@ -73,13 +73,14 @@ describe("gateway security: who may call a route is decided after routing", () =
   })
 
   it("property: without a credential, nothing but the public routes answers other than 401, 403 or 404", async () => {
-    const publicRoutes = new Set(["/healthz", "/readyz", "/metrics", "/.well-known/agent-card.json", "/auth/login"])
+    const publicRoutes = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/agent-card.json", "/auth/login"])
     const isPublic = (method: string, path: string) =>
       method === "GET" && (publicRoutes.has(path) || /^\/a2a\/[^/]+\/\.well-known\/agent-card\.json$/.test(path))
     const segment = fc.oneof(
       fc.constantFrom(
         "a2a", "writer", "analyst", "researcher", "rpc", "ws", "v1", "chat", "completions", "models", "support", "api",
-        "conversations", "escalations", "stats", "auth", "tokens", "tickets", ".well-known", "agent-card.json", "..", "."
+        "conversations", "escalations", "stats", "auth", "tokens", "tickets", "session", "login", "openapi.json",
+        ".well-known", "agent-card.json", "..", "."
       ),
       fc.constantFrom(";", "%2F", "%2f", "%3B", "%00", "%2e%2e", "__proto__", "constructor", ";/.well-known/agent-card.json"),
       fc.string({ minLength: 0, maxLength: 6 }).map(encodeURIComponent)

@@ -185,12 +185,21 @@ const shownAnswers = (text: string): ReadonlyArray<string> =>
     return raw.startsWith("\"") ? String(JSON.parse(raw)) : raw
   })
 
+const asksForAnswer = (format: unknown): boolean => {
+  const schema = (format as { readonly json_schema?: { readonly schema?: { readonly properties?: unknown } } })
+    ?.json_schema?.schema
+  const properties = schema?.properties
+  return typeof properties === "object" && properties !== null && Object.hasOwn(properties, "answer")
+}
+
 /**
  * What the skill model replies to an OpenAI-style chat request: the agent is the request's model
  * name, the task is the one of `tasks` whose text the last user message holds (the longest, if
  * several), and a later debate round is read from the answers the message shows. The reply is
- * labelled simulated and ends with the answer as JSON. `undefined` when the message holds no
- * known task or asks for structured output: the server's default reply then.
+ * labelled simulated and ends with the answer as JSON; asked for structured output whose schema
+ * has an `answer` property (a final answer or a vote), it is that JSON alone. `undefined` when the
+ * message holds no known task or asks for another structured output: the server's default reply
+ * then.
  *
  * @since 0.1.0
  */
@@ -201,7 +210,8 @@ export const respond = (model: SkillModel, tasks: ReadonlyArray<Task>) => {
     readonly messages?: ReadonlyArray<{ readonly role?: string | undefined; readonly content?: unknown }> | undefined
     readonly response_format?: unknown
   }): { readonly text: string } | undefined => {
-    if (body.response_format !== undefined) return undefined
+    const structured = body.response_format !== undefined
+    if (structured && !asksForAnswer(body.response_format)) return undefined
     const user = [...(body.messages ?? [])].reverse().find((m) => m.role === "user")
     const text = typeof user?.content === "string" ? user.content : ""
     const task = byLength.find((t) => text.includes(t.task))
@@ -211,6 +221,7 @@ export const respond = (model: SkillModel, tasks: ReadonlyArray<Task>) => {
     const round = shown.length === 0 ? 1 : Number(/\bround (\d+)\b/.exec(text)?.[1] ?? 2)
     const seen: Seen = shown.length === 0 ? { round, others: [] } : { round, own: shown.at(-1), others: shown.slice(0, -1) }
     const given = answer(model, agent, task, seen)
+    if (structured) return { text: JSON.stringify({ answer: given.answer }) }
     return {
       text: `${SIMULATED_LABEL} ${agent}, skill ${skillOf(model, agent, task.domain)} on ${task.domain}` +
         `${round > 1 ? `, round ${round}` : ""}.\n${JSON.stringify({ answer: given.answer })}`

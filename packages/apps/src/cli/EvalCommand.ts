@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Aggregate, Eval, TaskSet } from "@colony/agents"
+import { Eval, TaskSet } from "@colony/agents"
 import * as EvalAgents from "@colony/agents/EvalAgents"
 import { Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
 import * as SkillModel from "@colony/runtime/SkillModel"
@@ -109,24 +109,6 @@ const skillModel = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec
   return SkillModel.make({ agents, seed: settings.seed, correlation: settings.correlation, persuasion: settings.persuasion })
 }
 
-/**
- * The skill model's replies, served. A debate with options asks for its final answer as
- * structured output (`Aggregate.answerFormat`, named `final_answer`), which `SkillModel.respond`
- * leaves to the server's schema-shaped default (the first option, whatever the skill): those
- * requests get the skill model's answer as the JSON alone, as a model held to the schema gives it.
- * Other structured requests (a coordinator's plan) still get the default.
- */
-const skillReplies = (model: SkillModel.SkillModel, tasks: ReadonlyArray<TaskSet.Task>) => {
-  const respond = SkillModel.respond(model, tasks)
-  return (body: Parameters<typeof respond>[0] & { readonly response_format?: { readonly json_schema?: object | undefined } | undefined }) => {
-    if (body.response_format === undefined) return respond(body)
-    const schema: { readonly name?: unknown } = body.response_format.json_schema ?? {}
-    if (schema.name !== Aggregate.answerFormat().name) return undefined
-    const reply = respond({ ...body, response_format: undefined })
-    return reply === undefined ? undefined : { text: reply.text.slice(reply.text.lastIndexOf("\n") + 1) }
-  }
-}
-
 /** The model the agents ask, and how the report names it. */
 const modelFor = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>, tasks: ReadonlyArray<TaskSet.Task>) => {
   const prices = Option.getOrUndefined(Option.map(settings.prices, (text) => {
@@ -155,7 +137,7 @@ const modelFor = (settings: Settings, patterns: ReadonlyArray<Eval.PatternSpec>,
   }
   return Effect.map(
     Effect.acquireRelease(
-      Effect.promise(() => FakeOpenAI.start({ respond: skillReplies(skillModel(settings, patterns, tasks), tasks) })),
+      Effect.promise(() => FakeOpenAI.start({ respond: SkillModel.respond(skillModel(settings, patterns, tasks), tasks) })),
       (server) => Effect.promise(() => server.close())
     ),
     (server) => ({
