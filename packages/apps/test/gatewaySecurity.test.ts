@@ -74,8 +74,10 @@ describe("gateway security: who may call a route is decided after routing", () =
 
   it("property: without a credential, nothing but the public routes answers other than 401, 403 or 404", async () => {
     const publicRoutes = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/agent-card.json", "/auth/login"])
+    // signing out only clears the caller's own cookie: it needs no credential
     const isPublic = (method: string, path: string) =>
-      method === "GET" && (publicRoutes.has(path) || /^\/a2a\/[^/]+\/\.well-known\/agent-card\.json$/.test(path))
+      (method === "DELETE" && path === "/auth/session") ||
+      (method === "GET" && (publicRoutes.has(path) || /^\/a2a\/[^/]+\/\.well-known\/agent-card\.json$/.test(path)))
     const segment = fc.oneof(
       fc.constantFrom(
         "a2a", "writer", "analyst", "researcher", "rpc", "ws", "v1", "chat", "completions", "models", "support", "api",
