@@ -33,7 +33,7 @@ const post = (path: string, body: string, extra: Record<string, string> = {}) =>
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error
 
 // A POST sent with `Transfer-Encoding: chunked` and no `Content-Length`, one chunk per part.
-const chunked = (path: string, parts: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+const chunked = (path: string, parts: ReadonlyArray<string | Uint8Array>, extra: Record<string, string> = {}) =>
   new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
     const url = new URL(gateway.url)
     const req = request(
@@ -182,6 +182,31 @@ describe("gateway input", () => {
       socket.close()
     }
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+  })
+
+  it("a body that is not UTF-8, or declares another charset, is refused on every JSON route before any work", async () => {
+    const latin1 = Buffer.concat([
+      Buffer.from("{\"model\":\"writer\",\"messages\":[{\"role\":\"user\",\"content\":\"caf"),
+      Buffer.from([0xe9]),
+      Buffer.from("\"}]}")
+    ])
+    const send = (path: string, body: Uint8Array, type = "application/json") =>
+      fetch(`${gateway.url}${path}`, { method: "POST", headers: { ...headers, "content-type": type }, body })
+    for (const path of ["/v1/chat/completions", "/auth/tokens", "/a2a/writer", "/rpc"]) {
+      const answer = await send(path, latin1)
+      expect(answer.status, path).toBe(400)
+      expect((await errorOf(answer)).code, path).toBe("invalid_encoding")
+    }
+    const declared = await send("/v1/chat/completions", latin1, "application/json; charset=iso-8859-1")
+    expect(declared.status).toBe(415)
+    expect((await errorOf(declared)).code).toBe("unsupported_charset")
+    // a body of unknown length is checked the same way
+    const chunkedLatin1 = await chunked("/v1/chat/completions", [latin1])
+    expect(chunkedLatin1.status).toBe(400)
+    // UTF-8, declared or not, and a real U+FFFD in it, are served
+    const utf8 = Buffer.from(chat({ user: "utf8-caller" }).replace("\"content\":\"", "\"content\":\"café \ufffd "), "utf8")
+    expect((await send("/v1/chat/completions", utf8, "application/json; charset=UTF-8")).status).toBe(200)
+    expect((await send("/v1/chat/completions", utf8)).status).toBe(200)
   })
 
   it("a chunked body over the limit is a 413 with a JSON error, not a reset connection", async () => {

@@ -13,6 +13,7 @@ import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Clock, Effect, Either, FiberRef, Metric, Option } from "effect"
 import { randomUUID } from "node:crypto"
+import { isUtf8 } from "node:buffer"
 import * as CountedBody from "./CountedBody.js"
 import type { Settings } from "./GatewayConfig.js"
 import * as GatewayMetrics from "./GatewayMetrics.js"
@@ -50,6 +51,9 @@ export const allowedHosts = (settings: Settings): ReadonlySet<string> | "any" =>
 const jsonType = /^application\/(?:json|ndjson|[\w.+-]+\+json)\s*(?:;|$)/i
 
 const hasBody = (method: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS"
+
+const charsetOf = (type: string): string | undefined =>
+  /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(type)?.[1]
 
 // Route labels of the metrics: the first segment of a served route (`/v1/chat/completions` and
 // `/rpc/ws` keep theirs whole), so a caller cannot mint label values with paths.
@@ -128,6 +132,15 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
             "unsupported_media_type"
           )
         }
+        const charset = charsetOf(type)
+        if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+          return error(
+            415,
+            `send the JSON encoded as UTF-8 (got charset "${charset}"); JSON on the wire is UTF-8.`,
+            "invalid_request_error",
+            "unsupported_charset"
+          )
+        }
       }
       const declared = request.headers["content-length"]
       const tooLarge = (what: string) =>
@@ -138,20 +151,31 @@ export const make = (settings: Settings, labels: ReadonlySet<string>) => {
           "request_too_large",
           { connection: "close" }
         )
-      // A body of unknown length is read here with a running count, up to the limit: the
-      // platform's reader would cut the connection at the limit instead of answering.
-      if (hasBody(request.method) && declared === undefined && request.headers["transfer-encoding"] !== undefined) {
-        const body = yield* CountedBody.read(request, settings.maxBodyBytes)
-        if (Either.isRight(body)) {
-          return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, CountedBody.withBody(request, body.right))
-        }
+      const length = Number(declared ?? "0")
+      if (length > settings.maxBodyBytes) return tooLarge(`the request body is ${length} bytes, over`)
+      const chunked = declared === undefined && request.headers["transfer-encoding"] !== undefined
+      if (!hasBody(request.method) || (length === 0 && !chunked)) {
+        return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(settings.maxBodyBytes))
+      }
+      // A body is read here, with a running count up to the limit (the platform's reader would cut
+      // the connection at the limit instead of answering, for a body of unknown length), and
+      // checked to be UTF-8: the platform's decoder would put U+FFFD for each bad byte and the
+      // route would act on text the caller never sent.
+      const body = yield* CountedBody.read(request, settings.maxBodyBytes)
+      if (Either.isLeft(body)) {
         return body.left === "too_large"
           ? tooLarge("the request body (sent without a length) runs past")
           : error(400, "could not read the request body: the connection failed while sending it", "invalid_request_error", "unreadable_body")
       }
-      const length = Number(declared ?? "0")
-      if (length > settings.maxBodyBytes) return tooLarge(`the request body is ${length} bytes, over`)
-      return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(settings.maxBodyBytes))
+      if (!isUtf8(body.right)) {
+        return error(
+          400,
+          "the request body is not valid UTF-8; send JSON encoded as UTF-8.",
+          "invalid_request_error",
+          "invalid_encoding"
+        )
+      }
+      return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, CountedBody.withBody(request, body.right))
     })
 
   // The platform's own server span records the full URL (`url.full`, `url.query`), which may hold
