@@ -107,7 +107,9 @@ describe("gateway security: who may call a route is decided after routing", () =
             headers: { ...json, ...headers },
             ...(method === "GET" ? {} : { body: "{}" })
           })
-          const normalized = new URL(`${gateway.url}${path}`).pathname.replace(/\/+$/, "") || "/"
+          // the router reads `//openapi.json/` as `/openapi.json`: repeated and trailing slashes do not
+          // make a public route another one
+          const normalized = new URL(`${gateway.url}${path}`).pathname.replace(/\/{2,}/g, "/").replace(/\/+$/, "") || "/"
           if (!isPublic(method, normalized)) {
             expect([401, 403, 404, 405], `${method} ${path}${suffix}`).toContain(response.status)
           }
@@ -117,7 +119,7 @@ describe("gateway security: who may call a route is decided after routing", () =
           }
         }
       ),
-      { numRuns: 300 }
+      { numRuns: 300, ...(process.env["GATEWAY_PROPERTY_SEED"] === undefined ? {} : { seed: Number(process.env["GATEWAY_PROPERTY_SEED"]) }) }
     )
   })
 })
