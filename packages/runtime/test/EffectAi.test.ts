@@ -1,8 +1,10 @@
 import { Agent, Colony, LanguageModel, ModelRegistry } from "@colony/runtime"
 import { FakeOpenAI } from "@colony/runtime/testing"
 import { AiError, Chat, LanguageModel as AiLanguageModel, Response, Tool, Toolkit } from "@effect/ai"
+import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Option, Ref, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Option, Redacted, Ref, Schema, Stream, TestClock } from "effect"
 
 const Weather = Tool.make("weather", {
   description: "The weather in a city",
@@ -261,5 +263,43 @@ describe("an @effect/ai provider in the model registry", () => {
       expect(all.flatMap((p) => p._tag === "TextDelta" ? [p.text] : [])).toEqual(["one", " two", " three"])
       const done = all.at(-1)
       expect(done?._tag === "Finished" && done.response).toMatchObject({ text: "one two three", usage: { totalTokens: 6 } })
+    }))
+})
+
+describe("a provider package in the model registry: @effect/ai-openai against the fake server", () => {
+  it.scopedLive("an agent answers through OpenAiLanguageModel: its tool is offered and run, a 429 is retried after its Retry-After, and the calls are counted", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeOpenAI.make()
+      server.inject({ kind: "429", retryAfterSeconds: 1 })
+      server.script(
+        { toolCalls: [{ name: "lookup_order", arguments: { orderId: "A-123" } }], usage: { promptTokens: 40, completionTokens: 9 } },
+        { text: "Order A-123 ships tomorrow.", usage: { promptTokens: 70, completionTokens: 8 } }
+      )
+      const openai = OpenAiLanguageModel.model("fake-model").pipe(
+        Layer.provide(OpenAiClient.layer({ apiUrl: server.url, apiKey: Redacted.make("sk-fake") })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+      const registry = ModelRegistry.make({ custom: { languageModel: openai, retryBaseDelayMs: 10, retryMaxDelayMs: 10 } })
+      const started = Date.now()
+      const answer = yield* Effect.gen(function*() {
+        const clerk = yield* Colony.client(Clerk)
+        return yield* clerk("c-2").Ask({ prompt: "Where is A-123?" })
+      }).pipe(
+        Effect.provide(ClerkLive.pipe(Layer.provideMerge(Colony.layerEmbedded({ languageModel: LanguageModel.layerRegistry(registry) }))))
+      )
+      expect(answer.text).toBe("Order A-123 ships tomorrow.")
+      expect(answer.tools.map((t) => [t.name, t.ok, t.output])).toEqual([["lookup_order", true, "order A-123 ships tomorrow"]])
+      expect(answer.usage).toMatchObject({ promptTokens: 110, completionTokens: 17 })
+      // the 429's Retry-After (1 s) was waited for, not the 10 ms backoff
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000)
+      const requests = server.requests()
+      expect(requests.map((r) => r.fault ?? "ok")).toEqual(["429", "ok", "ok"])
+      expect(requests[1]!.authorization).toBe("Bearer sk-fake")
+      expect(requests[1]!.body.tools?.[0]?.function).toMatchObject({
+        name: "lookup_order",
+        parameters: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"] }
+      })
+      // the second request carried the call and its result, as the Responses API wants them
+      expect((requests[2]!.body.messages ?? []).map((m) => m.role)).toEqual(["system", "user", "assistant", "tool"])
     }))
 })

@@ -1,7 +1,8 @@
 /**
  * A fake OpenAI-compatible server: a real HTTP server that speaks `/v1/chat/completions` (plain
- * and SSE streaming) and `/v1/models`, answers with scripted replies and tool calls (or, when
- * nothing is scripted, deterministic ones derived from the request), and injects the faults real
+ * and SSE streaming), `/v1/responses` (plain; what `@effect/ai-openai` calls) and `/v1/models`,
+ * answers with scripted replies and tool calls (or, when nothing is scripted, deterministic ones
+ * derived from the request), and injects the faults real
  * endpoints produce: 429 with Retry-After, 500, 503, a hang, malformed JSON, a stream cut
  * mid-way, a wrong content type. It counts requests and the most in flight at once.
  *
@@ -11,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as FakeResponses from "./fakeResponses.js"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer, type Scope } from "effect"
@@ -354,7 +356,7 @@ export const start = async (options: Options = {}): Promise<Server> => {
     return undefined
   }
 
-  const chat = async (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+  const chat = async (request: Http.IncomingMessage, response: Http.ServerResponse, wire: "chat" | "responses" = "chat") => {
     counters.chatRequests++
     counters.inFlight++
     counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight)
@@ -368,7 +370,11 @@ export const start = async (options: Options = {}): Promise<Server> => {
     const raw = await readBody(request)
     let body: ChatBody
     try {
-      body = JSON.parse(raw) as ChatBody
+      const parsed = JSON.parse(raw)
+      if (wire === "responses" && FakeResponses.isStreaming(parsed)) {
+        return sendJson(response, 400, apiError("This fake does not stream /v1/responses; ask without stream.", "invalid_request_error", null))
+      }
+      body = wire === "responses" ? FakeResponses.toChatBody(parsed) : parsed as ChatBody
     } catch {
       return sendJson(response, 400, apiError("The request body is not valid JSON.", "invalid_request_error", null))
     }
@@ -429,7 +435,7 @@ export const start = async (options: Options = {}): Promise<Server> => {
     }
 
     if (!stream) {
-      const completion = {
+      const completion = wire === "responses" ? FakeResponses.responseOf(answer, model, id) : {
         id: `chatcmpl-fake-${id}`,
         object: "chat.completion",
         created,
@@ -521,7 +527,11 @@ export const start = async (options: Options = {}): Promise<Server> => {
       chat(request, response).catch(() => response.destroy())
       return
     }
-    sendJson(response, 404, apiError(`No route ${request.method} ${path}; this fake serves /v1/chat/completions and /v1/models.`, "invalid_request_error", "not_found"))
+    if (request.method === "POST" && path === "/v1/responses") {
+      chat(request, response, "responses").catch(() => response.destroy())
+      return
+    }
+    sendJson(response, 404, apiError(`No route ${request.method} ${path}; this fake serves /v1/chat/completions, /v1/responses and /v1/models.`, "invalid_request_error", "not_found"))
   })
 
   await new Promise<void>((resolve, reject) => {

@@ -95,8 +95,11 @@ export class MalformedModelResponse extends Schema.TaggedError<MalformedModelRes
   reason: Schema.String
 }) {
   override get message() {
-    return `model "${this.model}" at ${this.baseUrl} answered something that is not a chat completion: ` +
-      `${this.reason}. Check that the base URL is an OpenAI-compatible API (it usually ends in /v1).`
+    // an entry without a base URL (`(simulated)`, `(effect-ai)`) has no URL to check
+    return this.baseUrl.startsWith("(")
+      ? `model "${this.model}" (${this.baseUrl.slice(1, -1)}) answered something that is not a valid answer: ${this.reason}`
+      : `model "${this.model}" at ${this.baseUrl} answered something that is not a chat completion: ` +
+        `${this.reason}. Check that the base URL is an OpenAI-compatible API (it usually ends in /v1).`
   }
 }
 
