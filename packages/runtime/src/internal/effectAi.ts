@@ -20,29 +20,20 @@ import {
   Malformed,
   type Provider,
   Rejected,
+  retryAfterMillis,
   type StreamFailure,
   TimedOut,
   Transient,
+  transientStatus,
   type WireEvent
 } from "./provider.js"
 
-const header = (headers: Readonly<Record<string, string>>, name: string): string | undefined => {
+// header names as the endpoint wrote them, read case-insensitively
+const headerOf = (headers: Readonly<Record<string, string>>) => (name: string): string | undefined => {
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value
   return undefined
 }
 
-const retryAfterMillis = (headers: Readonly<Record<string, string>>): number | undefined => {
-  const millis = Number.parseFloat(header(headers, "retry-after-ms") ?? "")
-  if (Number.isFinite(millis)) return Math.max(0, millis)
-  const after = header(headers, "retry-after")
-  if (after === undefined) return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(after)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-const transientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
 
 /** What one failed attempt of an `@effect/ai` provider means to the retries. */
 export const classify = (error: AiError.AiError): AttemptFailure => {
@@ -53,7 +44,7 @@ export const classify = (error: AiError.AiError): AttemptFailure => {
       if (error.reason !== "StatusCode") return new Malformed({ reason: error.message })
       const status = error.response.status
       return transientStatus(status)
-        ? new Transient({ status, retryAfterMs: retryAfterMillis(error.response.headers), reason: error.message })
+        ? new Transient({ status, retryAfterMs: retryAfterMillis(headerOf(error.response.headers)), reason: error.message })
         : new Rejected({ status, reason: error.message })
     }
     case "MalformedOutput":

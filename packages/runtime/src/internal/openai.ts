@@ -16,10 +16,12 @@ import {
   Malformed,
   type Provider,
   Rejected,
+  retryAfterMillis,
   type StreamFailure,
   TimedOut,
   toolParametersOf,
   Transient,
+  transientStatus,
   type WireEvent
 } from "./provider.js"
 
@@ -46,25 +48,12 @@ const describe = (error: unknown): string => {
   return String(error)
 }
 
-const retryAfterMillis = (headers: Headers | undefined): number | undefined => {
-  const millis = headers?.get("retry-after-ms")
-  if (millis != null && Number.isFinite(Number.parseFloat(millis))) return Number.parseFloat(millis)
-  const after = headers?.get("retry-after")
-  if (after == null) return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(after)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-const transientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
-
 const classify = (settings: ModelRegistry.ModelSettings) => (error: unknown): AttemptFailure => {
   if (error instanceof APIConnectionTimeoutError) return new TimedOut()
   if (error instanceof APIError && error.status !== undefined) {
     const reason = scrub(error.message, settings)
     return transientStatus(error.status)
-      ? new Transient({ status: error.status, retryAfterMs: retryAfterMillis(error.headers), reason })
+      ? new Transient({ status: error.status, retryAfterMs: retryAfterMillis((name) => error.headers?.get(name)), reason })
       : new Rejected({ status: error.status, reason })
   }
   if (error instanceof APIConnectionError) {

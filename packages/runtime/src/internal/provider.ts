@@ -34,6 +34,25 @@ export class Malformed extends Data.TaggedError("Malformed")<{ readonly reason: 
 /** A stream ended before the model finished. */
 export class Cut extends Data.TaggedError("Cut")<{ readonly reason: string }> {}
 
+/** The statuses worth another attempt: timeout, conflict, too many requests, the server's errors. */
+export const transientStatus = (status: number): boolean =>
+  status === 408 || status === 409 || status === 429 || status >= 500
+
+/**
+ * How long an endpoint asked us to wait, from its `retry-after-ms` or `retry-after` (seconds or an
+ * HTTP date) header, as `header` (lower-case names) reads them.
+ */
+export const retryAfterMillis = (header: (name: string) => string | null | undefined): number | undefined => {
+  const millis = Number.parseFloat(header("retry-after-ms") ?? "")
+  if (Number.isFinite(millis)) return Math.max(0, millis)
+  const after = header("retry-after")
+  if (after == null) return undefined
+  const seconds = Number(after)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(after)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
 /** What a request can fail with before any answer arrives; these are the retried ones. */
 export type AttemptFailure = Transient | TimedOut | Rejected | Malformed
 
